@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Start (or reuse) N local Docker engines that stand in for N hosts.
+#
+# Usage: scripts/engines.sh up N [DIR]   -> prints one "unix://DIR/hostI/docker.sock" per line
+#        scripts/engines.sh down [DIR]
+#
+# Each engine has its own data root, exec root, socket, pidfile and containerd namespace,
+# no bridge and no iptables, so several run side by side on one machine. Debian's docker.io is
+# installed when dockerd is missing. Engines are reused when their socket already answers.
+set -euo pipefail
+cmd=${1:-up}
+n=${2:-1}
+dir=${3:-${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}}
+if [ "$cmd" = down ]; then dir=${2:-$dir}; fi
+
+ensure_docker() {
+  if ! command -v dockerd >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq docker.io >/dev/null
+  fi
+}
+
+ping() { curl -sf --unix-socket "$1" http://localhost/_ping >/dev/null 2>&1; }
+
+case "$cmd" in
+  up)
+    ensure_docker
+    command -v curl >/dev/null || { apt-get install -y -qq curl >/dev/null; }
+    mkdir -p "$dir"
+    for i in $(seq 1 "$n"); do
+      h="$dir/host$i"; sock="$h/docker.sock"
+      mkdir -p "$h"
+      if ! ping "$sock"; then
+        rm -f "$sock" "$h/docker.pid"
+        nohup dockerd --data-root "$h/data" --exec-root "$h/exec" -H "unix://$sock" \
+          --pidfile "$h/docker.pid" --containerd-namespace "kollars-host$i" \
+          --containerd-plugins-namespace "kollars-host$i-plugins" \
+          --bridge none --iptables=false --ip6tables=false --storage-driver vfs \
+          >"$h/dockerd.log" 2>&1 &
+      fi
+    done
+    for i in $(seq 1 "$n"); do
+      sock="$dir/host$i/docker.sock"
+      for _ in $(seq 1 120); do ping "$sock" && break; sleep 0.5; done
+      ping "$sock" || { echo "engine host$i did not start; see $dir/host$i/dockerd.log" >&2; tail -20 "$dir/host$i/dockerd.log" >&2; exit 1; }
+      echo "unix://$sock"
+    done
+    ;;
+  down)
+    for p in "$dir"/host*/docker.pid; do
+      [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
+    done
+    ;;
+  *) echo "usage: $0 up N [DIR] | down [DIR]" >&2; exit 2 ;;
+esac
