@@ -1,0 +1,207 @@
+//! The operator's configuration directory (`--configdir`, default `/etc/kolla`).
+//!
+//! kolla-ansible passes `globals.yml`, `passwords.yml`, `globals.d/*.yml` and the user's `-e`
+//! values to Ansible as extra variables, the highest precedence there is; this module reads
+//! them in that same order so later sources win the same way.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde_yaml::Value;
+
+use crate::error::{InputError, Location};
+
+/// A flat mapping of variable names to (unevaluated) values.
+pub type VarMap = IndexMap<String, Value>;
+
+/// Everything read from the configuration directory and the command line's `-e`.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigDir {
+    /// The directory (`CONFIG_DIR` / `node_config`).
+    pub path: PathBuf,
+    /// globals.yml then globals.d/*.yml (sorted), merged.
+    pub globals: VarMap,
+    /// passwords.yml.
+    pub passwords: VarMap,
+    /// `-e` values, in order.
+    pub extra: VarMap,
+    /// The passwords file that was read.
+    pub passwords_path: PathBuf,
+}
+
+impl ConfigDir {
+    /// Reads globals, globals.d and passwords from `dir`; `passwords` overrides the passwords
+    /// file (kolla-ansible's `--passwords`, which kollars honours).
+    pub fn load(dir: &Path, passwords: Option<&Path>, extra: &[String]) -> Result<ConfigDir, InputError> {
+        let meta = std::fs::metadata(dir).map_err(|e| InputError::Read {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+        if !meta.is_dir() {
+            return Err(InputError::Read {
+                path: dir.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
+            });
+        }
+        std::fs::read_dir(dir).map_err(|e| InputError::Read {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+        let mut out = ConfigDir {
+            path: dir.to_path_buf(),
+            ..ConfigDir::default()
+        };
+        let globals = dir.join("globals.yml");
+        if globals.exists() {
+            out.globals.extend(read_var_file(&globals)?);
+        }
+        let globals_d = dir.join("globals.d");
+        if globals_d.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&globals_d)
+                .map_err(|e| InputError::Read {
+                    path: globals_d.clone(),
+                    source: e,
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("yml" | "yaml" | "json")
+                    )
+                })
+                .collect();
+            files.sort();
+            for f in files {
+                out.globals.extend(read_var_file(&f)?);
+            }
+        }
+        out.passwords_path = passwords.map(Path::to_path_buf).unwrap_or_else(|| dir.join("passwords.yml"));
+        if out.passwords_path.exists() || passwords.is_some() {
+            out.passwords = read_var_file(&out.passwords_path)?;
+        }
+        for e in extra {
+            out.extra.extend(parse_extra_var(e)?);
+        }
+        Ok(out)
+    }
+
+    /// Names of the variables that come from passwords.yml and hold a secret value, for masking.
+    pub fn secret_values(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        fn collect(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::String(s) if s.len() >= 4 => out.push(s.clone()),
+                Value::Mapping(m) => m.values().for_each(|v| collect(v, out)),
+                Value::Sequence(s) => s.iter().for_each(|v| collect(v, out)),
+                _ => {}
+            }
+        }
+        for v in self.passwords.values() {
+            collect(v, &mut out);
+        }
+        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        out
+    }
+}
+
+/// Reads a YAML (or JSON) file of variables; an empty file is an empty mapping.
+pub fn read_var_file(path: &Path) -> Result<VarMap, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|e| InputError::Read {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    parse_var_text(path, &text)
+}
+
+/// Parses YAML text holding a mapping of variables.
+pub fn parse_var_text(path: &Path, text: &str) -> Result<VarMap, InputError> {
+    let doc: Value = serde_yaml::from_str(text).map_err(|e| InputError::yaml(path, &e))?;
+    match doc {
+        Value::Null => Ok(VarMap::new()),
+        Value::Mapping(m) => Ok(m
+            .into_iter()
+            .map(|(k, v)| {
+                let k = match k {
+                    Value::String(s) => s,
+                    other => serde_yaml::to_string(&other).unwrap_or_default().trim().to_string(),
+                };
+                (k, v)
+            })
+            .collect()),
+        _ => Err(InputError::syntax(
+            Location::new(path, 1),
+            "expected a mapping of variable names to values",
+        )),
+    }
+}
+
+/// One `-e` argument: `@file.yml`, an inline YAML/JSON mapping, or `k=v k2=v2`.
+pub fn parse_extra_var(arg: &str) -> Result<VarMap, InputError> {
+    if let Some(file) = arg.strip_prefix('@') {
+        return read_var_file(Path::new(file));
+    }
+    let trimmed = arg.trim_start();
+    if trimmed.starts_with('{') {
+        return parse_var_text(Path::new("<-e>"), arg).map_err(|_| InputError::ExtraVar(arg.to_string()));
+    }
+    let mut out = VarMap::new();
+    for part in split_kv(arg) {
+        let Some((k, v)) = part.split_once('=') else {
+            return Err(InputError::ExtraVar(arg.to_string()));
+        };
+        if k.is_empty() {
+            return Err(InputError::ExtraVar(arg.to_string()));
+        }
+        out.insert(k.to_string(), Value::String(v.to_string()));
+    }
+    if out.is_empty() {
+        return Err(InputError::ExtraVar(arg.to_string()));
+    }
+    Ok(out)
+}
+
+fn split_kv(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote = None;
+    for c in s.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            None => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_vars_forms() {
+        let m = parse_extra_var("a=1 b='x y'").unwrap();
+        assert_eq!(m["a"], Value::String("1".into()));
+        assert_eq!(m["b"], Value::String("x y".into()));
+        let m = parse_extra_var("{\"a\": [1, 2]}").unwrap();
+        assert!(m["a"].is_sequence());
+        assert!(parse_extra_var("novalue").is_err());
+    }
+
+    #[test]
+    fn bad_yaml_names_file_and_line() {
+        let err = parse_var_text(Path::new("globals.yml"), "a: 1\nb: [1,\nc: 2\n").unwrap_err();
+        let s = err.to_string();
+        assert!(s.starts_with("globals.yml:"), "{s}");
+        assert!(s.contains("malformed YAML"), "{s}");
+    }
+}
