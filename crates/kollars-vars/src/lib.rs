@@ -1,1 +1,18 @@
-//! placeholder
+//! Variables and Jinja, the way kolla-ansible's Ansible evaluates them.
+//!
+//! [`Vars`] holds every host's [`HostScope`]: raw variables in precedence layers, evaluated
+//! lazily on first use with minijinja, with the Ansible and kolla filters our defaults and
+//! templates use ([`filters`]). Rendering a template and evaluating a service definition are
+//! the same operation on the same scope, so a value means the same thing everywhere.
+
+#![deny(missing_docs)]
+
+mod engine;
+pub mod error;
+pub mod filters;
+mod scope;
+
+pub use engine::{Vars, VarsBuilder};
+pub use error::VarError;
+pub use minijinja::Value;
+pub use scope::{HostScope, Layer, OMIT};
