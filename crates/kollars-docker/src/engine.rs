@@ -1,0 +1,328 @@
+//! One host's Docker engine connection.
+//!
+//! kolla-ansible reaches each host over SSH and talks to the local socket there. kollars talks
+//! to each host's engine directly, from one process, over one of:
+//! - `unix:///path/to/docker.sock` (the default, `/var/run/docker.sock`): the local engine;
+//! - `tcp://host:port` **with TLS only** (a cert directory holding `ca.pem`, `cert.pem`,
+//!   `key.pem`, as `docker --tlsverify` uses): plain TCP is refused, because an unauthenticated
+//!   Docker API is root on the host for anyone who can reach the port;
+//! - `ssh://user@host[:port]`: bollard's SSH transport, which runs `docker system dial-stdio` on
+//!   the remote host through the system `ssh` client (like `docker -H ssh://`); keys and
+//!   `known_hosts` come from the user's SSH configuration.
+//!
+//! The API version is negotiated at connect time (Debian's engine speaks 1.41), never assumed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bollard::{Docker, API_DEFAULT_VERSION};
+
+use crate::desired::{local_timezone, CommonOptions, DesiredContainer};
+use crate::error::{DockerError, Result};
+use crate::reporter::{Event, NoopReporter, Phase, Reporter, Step};
+use crate::spec::ContainerSpec;
+
+/// The local engine's socket when no endpoint is given.
+pub const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
+
+/// Seconds the connect handshake (version negotiation) may take before the engine counts as
+/// unreachable; shorter than the request timeout so a dead host fails fast.
+const CONNECT_TIMEOUT: u64 = 15;
+
+/// A parsed engine endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A local unix socket.
+    Unix(PathBuf),
+    /// TCP with TLS client certificates.
+    TcpTls {
+        /// `host:port`.
+        addr: String,
+        /// Directory with `ca.pem`, `cert.pem`, `key.pem`.
+        cert_dir: PathBuf,
+    },
+    /// `ssh://user@host[:port]`.
+    Ssh(String),
+}
+
+impl Endpoint {
+    /// Parses an endpoint string. `""` and `local` mean the default socket; a bare absolute path
+    /// is a unix socket; `tcp://` needs `tls_cert_dir`.
+    pub fn parse(host: &str, endpoint: &str, tls_cert_dir: Option<&Path>) -> Result<Endpoint> {
+        let bad = |reason: &str| DockerError::BadEndpoint {
+            host: host.to_owned(),
+            endpoint: endpoint.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let e = endpoint.trim();
+        if e.is_empty() || e == "local" {
+            return Ok(Endpoint::Unix(PathBuf::from("/var/run/docker.sock")));
+        }
+        if let Some(path) = e.strip_prefix("unix://") {
+            if !path.starts_with('/') {
+                return Err(bad("a unix socket path must be absolute (unix:///path)"));
+            }
+            return Ok(Endpoint::Unix(PathBuf::from(path)));
+        }
+        if e.starts_with('/') {
+            return Ok(Endpoint::Unix(PathBuf::from(e)));
+        }
+        if let Some(addr) = e
+            .strip_prefix("tcp://")
+            .or_else(|| e.strip_prefix("https://"))
+        {
+            let addr = addr.trim_end_matches('/');
+            if addr.is_empty() {
+                return Err(bad("missing host:port"));
+            }
+            let Some(cert_dir) = tls_cert_dir else {
+                return Err(DockerError::PlainTcpRefused {
+                    host: host.to_owned(),
+                    endpoint: endpoint.to_owned(),
+                });
+            };
+            let addr = if addr.contains(':') {
+                addr.to_owned()
+            } else {
+                format!("{addr}:2376")
+            };
+            return Ok(Endpoint::TcpTls {
+                addr,
+                cert_dir: cert_dir.to_owned(),
+            });
+        }
+        if e.starts_with("http://") {
+            return Err(DockerError::PlainTcpRefused {
+                host: host.to_owned(),
+                endpoint: endpoint.to_owned(),
+            });
+        }
+        if let Some(rest) = e.strip_prefix("ssh://") {
+            if rest.is_empty() {
+                return Err(bad("missing user@host"));
+            }
+            return Ok(Endpoint::Ssh(e.to_owned()));
+        }
+        Err(bad(
+            "expected unix:///path, tcp://host:port (with TLS) or ssh://user@host",
+        ))
+    }
+}
+
+/// A connection to one host's Docker engine, with the common options and reporter every
+/// action uses. Cheap to clone (the transport is shared).
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) host: String,
+    pub(crate) endpoint: String,
+    pub(crate) docker: Docker,
+    pub(crate) common: CommonOptions,
+    pub(crate) timezone: String,
+    pub(crate) reporter: Arc<dyn Reporter>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("host", &self.host)
+            .field("endpoint", &self.endpoint)
+            .field("api_version", &self.api_version())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Connects to `endpoint` for inventory host `host` and negotiates the API version.
+    ///
+    /// Fails with [`DockerError::Unreachable`] (naming host and endpoint) when the engine does
+    /// not answer, [`DockerError::PlainTcpRefused`] for `tcp://` without `tls_cert_dir`.
+    /// The time zone injected as `TZ` defaults to this machine's for a unix socket and to `UTC`
+    /// otherwise; set the remote host's with [`Engine::with_timezone`].
+    pub async fn connect(
+        host: &str,
+        endpoint: &str,
+        tls_cert_dir: Option<&Path>,
+    ) -> Result<Engine> {
+        let parsed = Endpoint::parse(host, endpoint, tls_cert_dir)?;
+        let unreachable = |source| DockerError::Unreachable {
+            host: host.to_owned(),
+            endpoint: endpoint.to_owned(),
+            source: Box::new(source),
+        };
+        let common = CommonOptions::default();
+        let (docker, timezone) = match &parsed {
+            Endpoint::Unix(path) => (
+                Docker::connect_with_unix(
+                    &path.to_string_lossy(),
+                    CONNECT_TIMEOUT,
+                    API_DEFAULT_VERSION,
+                )
+                .map_err(unreachable)?,
+                local_timezone(),
+            ),
+            Endpoint::TcpTls { addr, cert_dir } => {
+                let file = |name: &str| -> Result<PathBuf> {
+                    let p = cert_dir.join(name);
+                    if p.is_file() {
+                        Ok(p)
+                    } else {
+                        Err(DockerError::TlsFileMissing {
+                            host: host.to_owned(),
+                            endpoint: endpoint.to_owned(),
+                            path: p,
+                        })
+                    }
+                };
+                let (key, cert, ca) = (file("key.pem")?, file("cert.pem")?, file("ca.pem")?);
+                (
+                    Docker::connect_with_ssl(
+                        &format!("tcp://{addr}"),
+                        &key,
+                        &cert,
+                        &ca,
+                        CONNECT_TIMEOUT,
+                        API_DEFAULT_VERSION,
+                    )
+                    .map_err(unreachable)?,
+                    "UTC".to_owned(),
+                )
+            }
+            Endpoint::Ssh(url) => (
+                Docker::connect_with_ssh(url, CONNECT_TIMEOUT, API_DEFAULT_VERSION)
+                    .map_err(unreachable)?,
+                "UTC".to_owned(),
+            ),
+        };
+        let docker = docker.negotiate_version().await.map_err(unreachable)?;
+        Ok(Engine {
+            host: host.to_owned(),
+            endpoint: endpoint.to_owned(),
+            docker: docker.with_timeout(std::time::Duration::from_secs(common.client_timeout)),
+            common,
+            timezone,
+            reporter: Arc::new(NoopReporter),
+        })
+    }
+
+    /// Replaces the common options (kolla's `docker_common_options`).
+    pub fn with_common_options(mut self, common: CommonOptions) -> Self {
+        self.docker = self
+            .docker
+            .with_timeout(std::time::Duration::from_secs(common.client_timeout));
+        self.common = common;
+        self
+    }
+
+    /// Sets the host's time zone injected as `TZ` (from the host's facts for remote engines).
+    pub fn with_timezone(mut self, timezone: impl Into<String>) -> Self {
+        self.timezone = timezone.into();
+        self
+    }
+
+    /// Sets the progress reporter.
+    pub fn with_reporter(mut self, reporter: Arc<dyn Reporter>) -> Self {
+        self.reporter = reporter;
+        self
+    }
+
+    /// Inventory host name.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The endpoint string as given.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The negotiated API version, e.g. `1.41`.
+    pub fn api_version(&self) -> String {
+        let v = self.docker.client_version();
+        format!("{}.{}", v.major_version, v.minor_version)
+    }
+
+    /// The common options in effect.
+    pub fn common_options(&self) -> &CommonOptions {
+        &self.common
+    }
+
+    /// The time zone injected as `TZ`.
+    pub fn timezone(&self) -> &str {
+        &self.timezone
+    }
+
+    /// The underlying bollard client, for calls the driver does not wrap.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// Resolves a spec against this engine's common options and time zone.
+    pub fn resolve(&self, spec: &ContainerSpec) -> Result<DesiredContainer> {
+        DesiredContainer::resolve(spec, &self.common, &self.timezone)
+    }
+
+    pub(crate) fn report(&self, subject: &str, step: Step, phase: Phase) {
+        self.reporter.report(&Event {
+            host: self.host.clone(),
+            subject: subject.to_owned(),
+            step,
+            phase,
+        });
+    }
+
+    /// Runs `fut` between a `Started` and a `Finished`/`Failed` event.
+    pub(crate) async fn step<T>(
+        &self,
+        subject: &str,
+        step: Step,
+        fut: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        self.report(subject, step, Phase::Started);
+        let r = fut.await;
+        match &r {
+            Ok(_) => self.report(subject, step, Phase::Finished),
+            Err(e) => self.report(
+                subject,
+                step,
+                Phase::Failed {
+                    error: e.to_string(),
+                },
+            ),
+        }
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            Endpoint::parse("h", "unix:///tmp/d.sock", None).unwrap(),
+            Endpoint::Unix("/tmp/d.sock".into())
+        );
+        assert_eq!(
+            Endpoint::parse("h", "", None).unwrap(),
+            Endpoint::Unix("/var/run/docker.sock".into())
+        );
+        let e = Endpoint::parse("ctl01", "tcp://10.0.0.1:2375", None).unwrap_err();
+        assert!(matches!(e, DockerError::PlainTcpRefused { .. }));
+        assert!(e.to_string().contains("ctl01"));
+        assert!(e.to_string().contains("TLS"));
+        assert_eq!(
+            Endpoint::parse("h", "tcp://a", Some(Path::new("/c"))).unwrap(),
+            Endpoint::TcpTls {
+                addr: "a:2376".into(),
+                cert_dir: "/c".into()
+            }
+        );
+        assert_eq!(
+            Endpoint::parse("h", "ssh://u@h", None).unwrap(),
+            Endpoint::Ssh("ssh://u@h".into())
+        );
+        assert!(Endpoint::parse("h", "ftp://x", None).is_err());
+        assert!(Endpoint::parse("h", "http://x:2375", None).is_err());
+    }
+}
