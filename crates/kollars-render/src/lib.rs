@@ -1,1 +1,609 @@
-//! placeholder
+//! The renderer: every host's `/etc/kolla/<service>/` tree, in memory first.
+//!
+//! For each host and each service enabled and mapped to it, every [`ConfigFile`] of the
+//! service is rendered: our template, then the operator's overrides merged the way
+//! kolla-ansible merges them (INI per key, YAML deeply, or a whole-file replacement), all
+//! rendered as Jinja in the host's context. Nothing is written until every host has rendered
+//! without error, so bad input changes nothing; then each file is written atomically.
+//!
+//! Each file and each service directory gets a content hash, which the deploy step records on
+//! containers to know what changed.
+
+#![deny(missing_docs)]
+
+pub mod ini;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use kollars_services::{Catalogue, ConfigFile, MergeKind, ServiceDef, ServiceError};
+use kollars_vars::{HostScope, Value, VarError, Vars};
+use sha2::{Digest, Sha256};
+
+/// Why rendering failed. Each names the host, service and file.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// A variable or template error.
+    #[error("host {host}, service {service}, file {file}: {source}")]
+    Template {
+        /// Host.
+        host: String,
+        /// Service.
+        service: String,
+        /// Destination file.
+        file: String,
+        /// Cause.
+        source: VarError,
+    },
+    /// A service definition that cannot be evaluated.
+    #[error("host {host}: {source}")]
+    Service {
+        /// Host.
+        host: String,
+        /// Cause.
+        source: ServiceError,
+    },
+    /// An override or rendered INI file that does not parse.
+    #[error("host {host}, service {service}: {path}: {source}")]
+    Ini {
+        /// Host.
+        host: String,
+        /// Service.
+        service: String,
+        /// The source (template or override file).
+        path: String,
+        /// Cause.
+        source: ini::IniError,
+    },
+    /// A rendered YAML source that does not parse.
+    #[error("host {host}, service {service}: {path}: malformed YAML: {message}")]
+    Yaml {
+        /// Host.
+        host: String,
+        /// Service.
+        service: String,
+        /// The source.
+        path: String,
+        /// Parser message.
+        message: String,
+    },
+    /// A definition problem found while rendering (bad mode, no template…).
+    #[error("host {host}, service {service}, file {file}: {message}")]
+    Definition {
+        /// Host.
+        host: String,
+        /// Service.
+        service: String,
+        /// Destination file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// One rendered file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    /// Path inside the service directory.
+    pub path: String,
+    /// Mode (e.g. 0o660).
+    pub mode: u32,
+    /// Content.
+    pub content: String,
+    /// sha256 of the content, hex.
+    pub hash: String,
+}
+
+/// One service's rendered config directory.
+#[derive(Debug, Clone)]
+pub struct RenderedService {
+    /// Service name (the directory name).
+    pub name: String,
+    /// Project.
+    pub project: String,
+    /// The evaluated container dict.
+    pub container: Value,
+    /// Files, sorted by path.
+    pub files: Vec<RenderedFile>,
+    /// Hash over every file's path, mode and content.
+    pub hash: String,
+}
+
+/// Everything rendered for one host.
+#[derive(Debug, Clone)]
+pub struct RenderedHost {
+    /// Inventory host name.
+    pub host: String,
+    /// `node_config_directory` on that host.
+    pub node_config_directory: PathBuf,
+    /// Services in deploy order.
+    pub services: Vec<RenderedService>,
+}
+
+/// Which hosts and services to render.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only these hosts (all when empty).
+    pub hosts: Vec<String>,
+    /// Only these services or projects (all when empty).
+    pub services: Vec<String>,
+}
+
+/// Renders every selected host, in parallel. Fails on the first error, having written nothing.
+pub fn render_all(
+    vars: &Vars,
+    catalogue: &Catalogue,
+    selection: &Selection,
+) -> Result<Vec<RenderedHost>, RenderError> {
+    let hosts: Vec<String> = if selection.hosts.is_empty() {
+        vars.host_names()
+    } else {
+        selection.hosts.clone()
+    };
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(hosts.len().max(1));
+    let chunks: Vec<Vec<(usize, String)>> = {
+        let mut c = vec![Vec::new(); workers];
+        for (i, h) in hosts.iter().enumerate() {
+            c[i % workers].push((i, h.clone()));
+        }
+        c
+    };
+    let mut results: Vec<Option<Result<RenderedHost, RenderError>>> =
+        (0..hosts.len()).map(|_| None).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|(i, h)| {
+                            let r = vars
+                                .host(&h)
+                                .map_err(|source| RenderError::Service {
+                                    host: h.clone(),
+                                    source: ServiceError::Eval {
+                                        service: "-".into(),
+                                        source,
+                                    },
+                                })
+                                .and_then(|scope| render_host(&scope, catalogue, selection));
+                            (i, r)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for (i, r) in h.join().expect("render thread panicked") {
+                results[i] = Some(r);
+            }
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.expect("every host rendered"))
+        .collect()
+}
+
+fn selected_by_filter(def: &ServiceDef, filter: &[String]) -> bool {
+    filter.is_empty()
+        || filter.iter().any(|f| {
+            let f = f.replace('_', "-");
+            def.name == f || def.project == f || def.project.replace('_', "-") == f
+        })
+}
+
+/// Renders one host.
+pub fn render_host(
+    scope: &Arc<HostScope>,
+    catalogue: &Catalogue,
+    selection: &Selection,
+) -> Result<RenderedHost, RenderError> {
+    let host = scope.name().to_string();
+    let var = |name: &str| -> Result<String, RenderError> {
+        scope
+            .get(name)
+            .map(|v| v.to_string())
+            .map_err(|source| RenderError::Service {
+                host: host.clone(),
+                source: ServiceError::Eval {
+                    service: "-".into(),
+                    source,
+                },
+            })
+    };
+    let node_config_directory = PathBuf::from(var("node_config_directory")?);
+    let custom = PathBuf::from(var("node_custom_config")?);
+    let mut services = Vec::new();
+    for def in catalogue.services() {
+        if !selected_by_filter(def, &selection.services) {
+            continue;
+        }
+        let selected = def.selected(scope).map_err(|source| RenderError::Service {
+            host: host.clone(),
+            source,
+        })?;
+        if !selected {
+            continue;
+        }
+        services.push(render_service(scope, def, &custom)?);
+    }
+    Ok(RenderedHost {
+        host,
+        node_config_directory,
+        services,
+    })
+}
+
+fn render_service(
+    scope: &Arc<HostScope>,
+    def: &ServiceDef,
+    custom: &Path,
+) -> Result<RenderedService, RenderError> {
+    let host = scope.name().to_string();
+    let container = def.evaluate(scope).map_err(|source| RenderError::Service {
+        host: host.clone(),
+        source,
+    })?;
+    let mut files: BTreeMap<String, RenderedFile> = BTreeMap::new();
+    let base_locals: IndexMap<String, Value> = IndexMap::from([
+        ("service_name".to_string(), Value::from(def.name.as_str())),
+        (
+            "project_name".to_string(),
+            Value::from(def.project.as_str()),
+        ),
+        ("service".to_string(), container.clone()),
+    ]);
+    for entry in &def.config {
+        let ctx = FileCtx {
+            scope,
+            def,
+            host: &host,
+            custom,
+            entry,
+        };
+        let items: Vec<Option<Value>> = match &entry.loop_over {
+            None => vec![None],
+            Some(l) => {
+                let v = ctx.eval(
+                    &Value::from_serialize(l),
+                    &Value::from_iter(base_locals.clone()),
+                    "loop",
+                )?;
+                loop_items(&v).into_iter().map(Some).collect()
+            }
+        };
+        for item in items {
+            let mut locals = base_locals.clone();
+            if let Some(item) = item {
+                locals.insert("item".into(), item);
+            }
+            let locals_v = Value::from_iter(locals.clone());
+            for (k, raw) in &entry.vars {
+                let v = ctx.eval(&Value::from_serialize(raw), &locals_v, k)?;
+                locals.insert(k.clone(), v);
+            }
+            let locals = Value::from_iter(locals);
+            if let Some(when) = &entry.when {
+                let w = ctx.eval(&Value::from_serialize(when), &locals, "when")?;
+                if !kollars_vars::filters::ansible_bool(&w) {
+                    continue;
+                }
+            }
+            if let Some(file) = ctx.render(&locals)? {
+                files.insert(file.path.clone(), file);
+            }
+        }
+    }
+    let files: Vec<RenderedFile> = files.into_values().collect();
+    let hash = dir_hash(&files);
+    Ok(RenderedService {
+        name: def.name.clone(),
+        project: def.project.clone(),
+        container,
+        files,
+        hash,
+    })
+}
+
+fn loop_items(v: &Value) -> Vec<Value> {
+    match v.kind() {
+        minijinja::value::ValueKind::Undefined | minijinja::value::ValueKind::None => Vec::new(),
+        minijinja::value::ValueKind::Map => v
+            .try_iter()
+            .map(|it| {
+                it.map(|k| {
+                    let val = v.get_item(&k).unwrap_or_default();
+                    Value::from_iter([("key".to_string(), k), ("value".to_string(), val)])
+                })
+                .collect()
+            })
+            .unwrap_or_default(),
+        _ => v.try_iter().map(|it| it.collect()).unwrap_or_default(),
+    }
+}
+
+struct FileCtx<'a> {
+    scope: &'a Arc<HostScope>,
+    def: &'a ServiceDef,
+    host: &'a str,
+    custom: &'a Path,
+    entry: &'a ConfigFile,
+}
+
+impl FileCtx<'_> {
+    fn err(&self, file: &str, source: VarError) -> RenderError {
+        RenderError::Template {
+            host: self.host.to_string(),
+            service: self.def.name.clone(),
+            file: file.to_string(),
+            source,
+        }
+    }
+
+    fn eval(&self, raw: &Value, locals: &Value, what: &str) -> Result<Value, RenderError> {
+        self.scope
+            .eval(raw, Some(locals), what)
+            .map_err(|e| self.err(&self.entry.dest, e))
+    }
+
+    fn eval_str(&self, s: &str, locals: &Value) -> Result<String, RenderError> {
+        Ok(self.eval(&Value::from(s), locals, s)?.to_string())
+    }
+
+    fn render_path(&self, path: &Path, locals: &Value, dest: &str) -> Result<String, RenderError> {
+        self.scope
+            .render_template(&path.to_string_lossy(), Some(locals))
+            .map_err(|e| self.err(dest, e))
+    }
+
+    fn render(&self, locals: &Value) -> Result<Option<RenderedFile>, RenderError> {
+        let e = self.entry;
+        let dest = self.eval_str(&e.dest, locals)?;
+        let def_err = |message: String| RenderError::Definition {
+            host: self.host.to_string(),
+            service: self.def.name.clone(),
+            file: dest.clone(),
+            message,
+        };
+        let mode_s = e.mode.as_deref().unwrap_or("0660");
+        let mode = u32::from_str_radix(mode_s.trim_start_matches("0o"), 8)
+            .map_err(|_| def_err(format!("invalid mode {mode_s:?}")))?;
+        let content = if let Some(json) = &e.json {
+            let v = self.eval(&Value::from_serialize(json), locals, &dest)?;
+            let j = serde_json::to_value(&v)
+                .map_err(|err| def_err(format!("cannot write JSON: {err}")))?;
+            let mut out = serde_json::to_string_pretty(&prune_json(j))
+                .map_err(|err| def_err(err.to_string()))?;
+            out.push('\n');
+            // kolla's config.json uses four-space indents
+            reindent(&out)
+        } else if let Some(copy) = &e.copy {
+            let src = self.custom.join(self.eval_str(copy, locals)?);
+            match std::fs::read_to_string(&src) {
+                Ok(s) => s,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound && e.optional => {
+                    return Ok(None)
+                }
+                Err(err) => {
+                    return Err(RenderError::Io {
+                        path: src,
+                        source: err,
+                    })
+                }
+            }
+        } else {
+            let mut first_found = None;
+            for cand in &e.first_found {
+                let p = self.custom.join(self.eval_str(cand, locals)?);
+                if p.is_file() {
+                    first_found = Some(p);
+                    break;
+                }
+            }
+            let base = match (&first_found, &e.template) {
+                (Some(p), _) => self.render_path(p, locals, &dest)?,
+                (None, Some(t)) => self
+                    .scope
+                    .render_template(t, Some(locals))
+                    .map_err(|err| self.err(&dest, err))?,
+                (None, None) => return Err(def_err("neither template nor copy is set".into())),
+            };
+            let mut overrides = Vec::new();
+            for o in &e.overrides {
+                let p = self.custom.join(self.eval_str(o, locals)?);
+                if p.is_file() {
+                    overrides.push(p);
+                }
+            }
+            match e.merge {
+                None => base,
+                Some(MergeKind::Ini) => {
+                    let mut doc = ini::IniDoc::new();
+                    let src_name = e.template.clone().unwrap_or_default();
+                    doc.merge_source(&base).map_err(|source| RenderError::Ini {
+                        host: self.host.to_string(),
+                        service: self.def.name.clone(),
+                        path: src_name,
+                        source,
+                    })?;
+                    for p in &overrides {
+                        let text = self.render_path(p, locals, &dest)?;
+                        doc.merge_source(&text).map_err(|source| RenderError::Ini {
+                            host: self.host.to_string(),
+                            service: self.def.name.clone(),
+                            path: p.display().to_string(),
+                            source,
+                        })?;
+                    }
+                    doc.write()
+                }
+                Some(MergeKind::Yaml) => {
+                    let parse =
+                        |text: &str, path: String| -> Result<serde_yaml::Value, RenderError> {
+                            serde_yaml::from_str::<serde_yaml::Value>(text).map_err(|err| {
+                                RenderError::Yaml {
+                                    host: self.host.to_string(),
+                                    service: self.def.name.clone(),
+                                    path,
+                                    message: err.to_string(),
+                                }
+                            })
+                        };
+                    let mut doc = parse(&base, e.template.clone().unwrap_or_default())?;
+                    if doc.is_null() {
+                        doc = serde_yaml::Value::Mapping(Default::default());
+                    }
+                    for p in &overrides {
+                        let text = self.render_path(p, locals, &dest)?;
+                        let over = parse(&text, p.display().to_string())?;
+                        if !over.is_null() {
+                            yaml::merge(&mut doc, over, e.extend_lists);
+                        }
+                    }
+                    serde_yaml::to_string(&doc).map_err(|err| def_err(err.to_string()))?
+                }
+            }
+        };
+        let hash = hex(&Sha256::digest(content.as_bytes()));
+        Ok(Some(RenderedFile {
+            path: dest,
+            mode,
+            content,
+            hash,
+        }))
+    }
+}
+
+/// Drops list items that are null or carry a false `when`, and removes `when` keys.
+fn prune_json(j: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match j {
+        J::Array(items) => J::Array(
+            items
+                .into_iter()
+                .filter(|i| !i.is_null())
+                .filter(|i| match i.get("when") {
+                    Some(w) => kollars_vars::filters::ansible_bool(&Value::from_serialize(w)),
+                    None => true,
+                })
+                .map(prune_json)
+                .collect(),
+        ),
+        J::Object(m) => J::Object(
+            m.into_iter()
+                .filter(|(k, _)| k != "when")
+                .map(|(k, v)| (k, prune_json(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn reindent(pretty: &str) -> String {
+    pretty
+        .lines()
+        .map(|l| {
+            let n = l.len() - l.trim_start().len();
+            format!("{}{}\n", " ".repeat(n * 2), l.trim_start())
+        })
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn dir_hash(files: &[RenderedFile]) -> String {
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(f.path.as_bytes());
+        h.update([0]);
+        h.update(format!("{:o}", f.mode).as_bytes());
+        h.update([0]);
+        h.update(f.hash.as_bytes());
+        h.update([0]);
+    }
+    hex(&h.finalize())
+}
+
+/// Writes a host's services under `root/<service>/`, each file atomically (temp file, then
+/// rename), directories 0770 and files with their mode. Returns the paths that changed.
+pub fn write_host(root: &Path, rendered: &RenderedHost) -> Result<Vec<PathBuf>, RenderError> {
+    let mut changed = Vec::new();
+    for svc in &rendered.services {
+        let dir = root.join(&svc.name);
+        for f in &svc.files {
+            let path = dir.join(&f.path);
+            if write_file(&path, f)? {
+                changed.push(path);
+            }
+        }
+        set_dir_modes(root, &dir)?;
+    }
+    Ok(changed)
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RenderError + '_ {
+    move |source| RenderError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn write_file(path: &Path, f: &RenderedFile) -> Result<bool, RenderError> {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = path.parent().expect("file has a parent");
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.permissions().mode() & 0o7777 == f.mode {
+            if let Ok(existing) = std::fs::read(path) {
+                if existing == f.content.as_bytes() {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
+    tmp.write_all(f.content.as_bytes()).map_err(io(path))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(f.mode))
+        .map_err(io(path))?;
+    tmp.persist(path).map_err(|e| RenderError::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(true)
+}
+
+fn set_dir_modes(root: &Path, dir: &Path) -> Result<(), RenderError> {
+    use std::os::unix::fs::PermissionsExt;
+    fn walk(d: &Path) -> Result<(), RenderError> {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o770)).map_err(io(d))?;
+        for e in std::fs::read_dir(d).map_err(io(d))? {
+            let p = e.map_err(io(d))?.path();
+            if p.is_dir() {
+                walk(&p)?;
+            }
+        }
+        Ok(())
+    }
+    let _ = root;
+    walk(dir)
+}

@@ -1,1 +1,399 @@
-//! placeholder
+//! Service definitions: `services/<project>.yml`, in the shape of kolla-ansible's
+//! `roles/<project>/defaults/main.yml`, plus what the renderer needs to know.
+//!
+//! A project file has three keys:
+//! - `defaults`: the project's variables (kolla's role defaults), lowest precedence;
+//! - `services`: the container dict, keyed by service name (`nova-api`), with kolla's keys
+//!   (container_name, group, host_in_groups, image, enabled, privileged, volumes, dimensions,
+//!   healthcheck, environment, haproxy, …) and one of ours, `config`: the files rendered into
+//!   `/etc/kolla/<service>/` (see [`ConfigFile`]);
+//! - `order` (optional): where the project deploys in kolla-ansible's `site.yml` order.
+//!
+//! `services/globals/*.yml` hold the global defaults (kolla's `group_vars/all`).
+//!
+//! Keeping the render recipe beside the container in one file gives each concept one home:
+//! adding a service is one YAML entry and its templates.
+
+#![deny(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use kollars_vars::{HostScope, Value, VarError};
+use serde::Deserialize;
+
+/// Errors loading or evaluating service definitions.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A definition file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A definition file is not valid YAML or has the wrong shape.
+    #[error("{}{}: {message}", path.display(), if *line > 0 { format!(":{line}") } else { String::new() })]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, 0 if unknown.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Two files define the same variable or service.
+    #[error("{what} {name:?} is defined in both {} and {}", first.display(), second.display())]
+    Duplicate {
+        /// "variable" or "service".
+        what: &'static str,
+        /// The name.
+        name: String,
+        /// Where it was first defined.
+        first: PathBuf,
+        /// Where it was defined again.
+        second: PathBuf,
+    },
+    /// A service's definition failed to evaluate for a host.
+    #[error("service {service}: {source}")]
+    Eval {
+        /// The service.
+        service: String,
+        /// The variable error.
+        source: VarError,
+    },
+    /// An evaluated definition lacks a required key or has a wrong type.
+    #[error("service {service} on host {host}: {message}")]
+    Shape {
+        /// The service.
+        service: String,
+        /// The host.
+        host: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// One file to render into a service's config directory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Path inside `/etc/kolla/<service>/`; Jinja (may use `item`).
+    pub dest: String,
+    /// Our template, relative to `templates/`.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// How overrides combine with the template: `ini` (merge_configs), `yaml` (merge_yaml) or
+    /// none (the first existing `first_found` file replaces the template).
+    #[serde(default)]
+    pub merge: Option<MergeKind>,
+    /// Override files, relative to `node_custom_config`, merged in order (later wins); Jinja.
+    #[serde(default)]
+    pub overrides: Vec<String>,
+    /// Whole-file overrides, relative to `node_custom_config`: the first that exists is
+    /// rendered instead of `template`; Jinja.
+    #[serde(default)]
+    pub first_found: Vec<String>,
+    /// For YAML merges: concatenate lists instead of replacing them.
+    #[serde(default)]
+    pub extend_lists: bool,
+    /// File mode, as an octal string (default 0660).
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// Render only when this is true (Jinja, Ansible `bool`).
+    #[serde(default)]
+    pub when: Option<serde_yaml::Value>,
+    /// Render once per item of this list or mapping (mapping items have `key` and `value`).
+    #[serde(default, rename = "loop")]
+    pub loop_over: Option<serde_yaml::Value>,
+    /// Extra variables for the template (evaluated with the same locals).
+    #[serde(default)]
+    pub vars: IndexMap<String, serde_yaml::Value>,
+    /// Write this data as pretty JSON (kolla's `config.json`): evaluated as Jinja, list items
+    /// with a false `when` key or a null value dropped.
+    #[serde(default)]
+    pub json: Option<serde_yaml::Value>,
+    /// Copy this file verbatim (path relative to `node_custom_config`, Jinja) instead of
+    /// rendering it; with `optional`, a missing file is skipped.
+    #[serde(default)]
+    pub copy: Option<String>,
+    /// With `copy`: skip the file when the source is missing.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// How a file's overrides merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MergeKind {
+    /// kolla's `merge_configs`: INI, per key, later file wins.
+    Ini,
+    /// kolla's `merge_yaml`: deep merge of mappings.
+    Yaml,
+}
+
+/// A service as written: the raw (unevaluated) container dict and its render recipe.
+#[derive(Debug, Clone)]
+pub struct ServiceDef {
+    /// Service name (`nova-api`), also the config directory name.
+    pub name: String,
+    /// The project it belongs to (`nova`); names override paths like `config/nova/…`.
+    pub project: String,
+    /// The container dict as written, without `config`.
+    pub raw: Value,
+    /// Files to render.
+    pub config: Vec<ConfigFile>,
+}
+
+/// A project file.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Project name: the file stem.
+    pub name: String,
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Deploy order key (kolla's site.yml play order).
+    pub order: i64,
+    /// Services in file order.
+    pub services: Vec<ServiceDef>,
+}
+
+/// Every definition: global defaults, project defaults and projects.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    /// kolla's `group_vars/all`.
+    pub global_defaults: IndexMap<String, Value>,
+    /// Every project's `defaults`, merged (names must be unique).
+    pub project_defaults: IndexMap<String, Value>,
+    /// Projects in deploy order.
+    pub projects: Vec<Project>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectFile {
+    #[serde(default)]
+    defaults: IndexMap<String, serde_yaml::Value>,
+    #[serde(default)]
+    services: IndexMap<String, serde_yaml::Value>,
+    #[serde(default)]
+    order: Option<i64>,
+}
+
+fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, ServiceError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| ServiceError::Read {
+            path: dir.to_path_buf(),
+            source: e,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn read_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ServiceError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ServiceError::Read {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    serde_yaml::from_str(&text).map_err(|e| ServiceError::Invalid {
+        path: path.to_path_buf(),
+        line: e.location().map(|l| l.line()).unwrap_or(0),
+        message: e.to_string(),
+    })
+}
+
+impl Catalogue {
+    /// Loads `dir/globals/*.yml` and `dir/*.yml`.
+    pub fn load(dir: &Path) -> Result<Catalogue, ServiceError> {
+        let mut cat = Catalogue::default();
+        let mut origin: IndexMap<String, PathBuf> = IndexMap::new();
+        let globals = dir.join("globals");
+        if globals.is_dir() {
+            for f in yaml_files(&globals)? {
+                let vars: IndexMap<String, serde_yaml::Value> =
+                    read_yaml::<Option<_>>(&f)?.unwrap_or_default();
+                for (k, v) in vars {
+                    if let Some(first) = origin.insert(k.clone(), f.clone()) {
+                        return Err(ServiceError::Duplicate {
+                            what: "variable",
+                            name: k,
+                            first,
+                            second: f,
+                        });
+                    }
+                    cat.global_defaults.insert(k, Value::from_serialize(v));
+                }
+            }
+        }
+        let mut service_origin: IndexMap<String, PathBuf> = IndexMap::new();
+        for f in yaml_files(dir)? {
+            let project = f
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("")
+                .to_string();
+            let pf: ProjectFile = read_yaml(&f)?;
+            for (k, v) in pf.defaults {
+                if let Some(first) = origin.insert(k.clone(), f.clone()) {
+                    return Err(ServiceError::Duplicate {
+                        what: "variable",
+                        name: k,
+                        first,
+                        second: f,
+                    });
+                }
+                cat.project_defaults.insert(k, Value::from_serialize(v));
+            }
+            let mut services = Vec::new();
+            for (name, body) in pf.services {
+                if let Some(first) = service_origin.insert(name.clone(), f.clone()) {
+                    return Err(ServiceError::Duplicate {
+                        what: "service",
+                        name,
+                        first,
+                        second: f,
+                    });
+                }
+                let serde_yaml::Value::Mapping(mut map) = body else {
+                    return Err(ServiceError::Invalid {
+                        path: f.clone(),
+                        line: 0,
+                        message: format!("service {name:?} must be a mapping"),
+                    });
+                };
+                let config = match map.remove("config") {
+                    Some(c) => serde_yaml::from_value::<Vec<ConfigFile>>(c).map_err(|e| {
+                        ServiceError::Invalid {
+                            path: f.clone(),
+                            line: 0,
+                            message: format!("service {name:?}: config: {e}"),
+                        }
+                    })?,
+                    None => Vec::new(),
+                };
+                if !map.contains_key("enabled") {
+                    return Err(ServiceError::Invalid {
+                        path: f.clone(),
+                        line: 0,
+                        message: format!("service {name:?} has no 'enabled' key"),
+                    });
+                }
+                services.push(ServiceDef {
+                    name,
+                    project: project.clone(),
+                    raw: Value::from_serialize(serde_yaml::Value::Mapping(map)),
+                    config,
+                });
+            }
+            // kolla's `<project>_services` variable, so that templates (haproxy, proxysql,
+            // cron's logrotate list) can read any project's container dicts.
+            let services_var = format!("{}_services", project.replace('-', "_"));
+            let dict: IndexMap<String, Value> = services
+                .iter()
+                .map(|s| (s.name.clone(), s.raw.clone()))
+                .collect();
+            if let Some(first) = origin.insert(services_var.clone(), f.clone()) {
+                return Err(ServiceError::Duplicate {
+                    what: "variable",
+                    name: services_var,
+                    first,
+                    second: f,
+                });
+            }
+            cat.project_defaults
+                .insert(services_var, Value::from_iter(dict));
+            cat.projects.push(Project {
+                name: project,
+                path: f.clone(),
+                order: pf.order.unwrap_or(1000),
+                services,
+            });
+        }
+        cat.projects
+            .sort_by(|a, b| a.order.cmp(&b.order).then(a.name.cmp(&b.name)));
+        let names: Vec<Value> = cat
+            .projects
+            .iter()
+            .map(|p| Value::from(p.name.as_str()))
+            .collect();
+        cat.global_defaults
+            .insert("kollars_projects".into(), Value::from(names));
+        Ok(cat)
+    }
+
+    /// Every service, in deploy order.
+    pub fn services(&self) -> impl Iterator<Item = &ServiceDef> {
+        self.projects.iter().flat_map(|p| p.services.iter())
+    }
+
+    /// A service by name (`nova-api`) or container-style name (`nova_api`).
+    pub fn service(&self, name: &str) -> Option<&ServiceDef> {
+        let dashed = name.replace('_', "-");
+        self.services().find(|s| s.name == name || s.name == dashed)
+    }
+}
+
+impl ServiceDef {
+    /// Evaluates the container dict in a host's scope.
+    pub fn evaluate(&self, scope: &Arc<HostScope>) -> Result<Value, ServiceError> {
+        scope
+            .eval(&self.raw, None, &format!("service '{}'", self.name))
+            .map_err(|source| ServiceError::Eval {
+                service: self.name.clone(),
+                source,
+            })
+    }
+
+    /// Whether the service is enabled and mapped to the host (kolla's
+    /// `service_enabled_and_mapped_to_host`): `host_in_groups` wins over `group`.
+    pub fn selected(&self, scope: &Arc<HostScope>) -> Result<bool, ServiceError> {
+        let eval = |key: &str| -> Result<Option<Value>, ServiceError> {
+            let raw = self.raw.get_attr(key).unwrap_or_default();
+            if raw.is_undefined() {
+                return Ok(None);
+            }
+            scope
+                .eval(&raw, None, &format!("service '{}' key '{key}'", self.name))
+                .map(Some)
+                .map_err(|source| ServiceError::Eval {
+                    service: self.name.clone(),
+                    source,
+                })
+        };
+        let enabled = eval("enabled")?.unwrap_or_default();
+        if !kollars_vars::filters::ansible_bool(&enabled) {
+            return Ok(false);
+        }
+        if let Some(hig) = eval("host_in_groups")? {
+            return Ok(kollars_vars::filters::ansible_bool(&hig));
+        }
+        let Some(group) = eval("group")? else {
+            return Err(ServiceError::Shape {
+                service: self.name.clone(),
+                host: scope.name().to_string(),
+                message: "neither 'group' nor 'host_in_groups' is set".into(),
+            });
+        };
+        let group = group.to_string();
+        if group == "all" {
+            return Ok(true);
+        }
+        let names = scope
+            .get("group_names")
+            .map_err(|source| ServiceError::Eval {
+                service: self.name.clone(),
+                source,
+            })?;
+        Ok(names
+            .try_iter()
+            .map(|mut it| it.any(|g| g.as_str() == Some(group.as_str())))
+            .unwrap_or(false))
+    }
+}

@@ -1,0 +1,94 @@
+//! Command-line arguments. Raw input only: [`crate::workspace`] resolves them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Deploy OpenStack services as containers, the way kolla-ansible does, without Ansible.
+#[derive(Debug, Parser)]
+#[command(name = "kollars", version, about)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render every host's /etc/kolla/<service>/ tree.
+    Genconfig(GenconfigArgs),
+    /// Fill the empty keys of passwords.yml (like kolla-genpwd).
+    Genpwd(GenpwdArgs),
+    /// Merge old passwords into a new passwords template (like kolla-mergepwd).
+    Mergepwd(MergepwdArgs),
+}
+
+/// Where the inputs are: inventory, config dir, passwords, facts, extra vars, selection.
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// Ansible inventory file or directory (repeatable; INI or YAML).
+    #[arg(short = 'i', long = "inventory", required = true)]
+    pub inventory: Vec<PathBuf>,
+    /// Configuration directory with globals.yml, passwords.yml and config/ overrides.
+    #[arg(long, default_value = "/etc/kolla", env = "KOLLA_CONFIG_PATH")]
+    pub configdir: PathBuf,
+    /// passwords.yml to use instead of <configdir>/passwords.yml.
+    #[arg(long)]
+    pub passwords: Option<PathBuf>,
+    /// Directory of Ansible fact-cache JSON files, one <host>.json per inventory host.
+    #[arg(long)]
+    pub facts: Option<PathBuf>,
+    /// Extra variables: key=value, @file.yml, or a YAML/JSON mapping (repeatable).
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// Only these services or projects (comma-separated; nova-api, nova_api or nova).
+    #[arg(short = 't', long = "tags", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Only these hosts (comma-separated inventory names or groups).
+    #[arg(short = 'l', long = "limit", value_delimiter = ',')]
+    pub limit: Vec<String>,
+    /// Where services/ and templates/ are (default: next to the binary, or the source tree).
+    #[arg(long, env = "KOLLARS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `kollars genconfig`.
+#[derive(Debug, Args)]
+pub struct GenconfigArgs {
+    /// Inputs.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write every host to DIR/<host>/<service>/ instead of its node_config_directory.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+/// `kollars genpwd`.
+#[derive(Debug, Args)]
+pub struct GenpwdArgs {
+    /// The passwords file to fill in place.
+    #[arg(
+        short = 'p',
+        long = "passwords",
+        default_value = "/etc/kolla/passwords.yml"
+    )]
+    pub passwords: PathBuf,
+}
+
+/// `kollars mergepwd`.
+#[derive(Debug, Args)]
+pub struct MergepwdArgs {
+    /// The old passwords file (values to keep).
+    #[arg(long)]
+    pub old: PathBuf,
+    /// The new passwords template (keys to have).
+    #[arg(long)]
+    pub new: PathBuf,
+    /// Where to write the result.
+    #[arg(long = "final")]
+    pub final_path: PathBuf,
+    /// Drop keys of the old file that the new template no longer has.
+    #[arg(long)]
+    pub clean: bool,
+}

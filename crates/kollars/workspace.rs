@@ -1,0 +1,152 @@
+//! Resolving the command line into one loaded workspace: inventory, configuration directory,
+//! facts, service catalogue and variables, checked before any command acts.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use kollars_inputs::{facts, ConfigDir, Inventory};
+use kollars_services::Catalogue;
+use kollars_vars::{Vars, VarsBuilder};
+
+use crate::cli::InputArgs;
+use crate::commands::BadInput;
+
+/// Everything a command needs, loaded and validated.
+pub struct Workspace {
+    /// The inventory.
+    pub inventory: Inventory,
+    /// globals, passwords, extra vars.
+    pub config: ConfigDir,
+    /// Service definitions.
+    pub catalogue: Catalogue,
+    /// Every host's variables.
+    pub vars: Vars,
+    /// Selected hosts (after --limit), in inventory order.
+    pub hosts: Vec<String>,
+    /// Selected services/projects (after -t; empty = all).
+    pub services: Vec<String>,
+}
+
+/// Finds the directory holding `services/` and `templates/`.
+pub fn data_dir(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(d) = explicit {
+        return Ok(d.to_path_buf());
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(bin) = exe.parent() {
+            let share = bin.join("../share/kollars");
+            if share.join("services").is_dir() {
+                return Ok(share);
+            }
+        }
+    }
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if src.join("services").is_dir() {
+        return Ok(src);
+    }
+    Err(BadInput::new("cannot find kollars' services/ and templates/; pass --data-dir").into())
+}
+
+/// Whether Ansible would run this host locally (no remote facts needed).
+pub fn is_local(inventory: &Inventory, host: &str) -> bool {
+    let vars = &inventory.hosts[host];
+    matches!(
+        vars.get("ansible_connection").and_then(|v| v.as_str()),
+        Some("local")
+    ) || matches!(host, "localhost" | "127.0.0.1")
+}
+
+impl Workspace {
+    /// Loads and validates every input named on the command line.
+    pub fn load(args: &InputArgs) -> Result<Workspace> {
+        let inventory = Inventory::load(&args.inventory).map_err(BadInput::from_err)?;
+        let config = ConfigDir::load(&args.configdir, args.passwords.as_deref(), &args.extra_vars)
+            .map_err(BadInput::from_err)?;
+        let data = data_dir(args.data_dir.as_deref())?;
+        let catalogue = Catalogue::load(&data.join("services")).map_err(BadInput::from_err)?;
+
+        let mut hosts: Vec<String> = Vec::new();
+        if args.limit.is_empty() {
+            hosts = inventory.hosts.keys().cloned().collect();
+        } else {
+            for l in &args.limit {
+                if inventory.hosts.contains_key(l) {
+                    if !hosts.contains(l) {
+                        hosts.push(l.clone());
+                    }
+                } else if inventory.groups.contains_key(l) {
+                    for h in inventory.group_hosts(l) {
+                        if !hosts.contains(&h) {
+                            hosts.push(h);
+                        }
+                    }
+                } else {
+                    return Err(BadInput::new(format!(
+                        "--limit {l}: no such host or group in the inventory ({})",
+                        inventory
+                            .sources
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                    .into());
+                }
+            }
+        }
+        for t in &args.tags {
+            let dashed = t.replace('_', "-");
+            let known = catalogue
+                .projects
+                .iter()
+                .any(|p| p.name == dashed || p.services.iter().any(|s| s.name == dashed));
+            if !known {
+                return Err(BadInput::new(format!("-t {t}: no such service or project")).into());
+            }
+        }
+
+        let mut builder = VarsBuilder::new()
+            .templates_dir(data.join("templates"))
+            .global_defaults(catalogue.global_defaults.clone())
+            .project_defaults(catalogue.project_defaults.clone());
+        for host in inventory.hosts.keys() {
+            let f = match &args.facts {
+                Some(dir) => facts::load_facts(dir, host).map_err(BadInput::from_err)?,
+                None => None,
+            };
+            let f = match f {
+                Some(f) => f,
+                None if is_local(&inventory, host) => facts::gather_local(),
+                None => {
+                    return Err(BadInput::new(format!(
+                        "no facts for host {host}: pass --facts DIR with {host}.json (remote fact gathering needs a deploy connection)"
+                    ))
+                    .into())
+                }
+            };
+            builder = builder.facts(host, f);
+        }
+        let vars = builder.build(&inventory, &config);
+        Ok(Workspace {
+            inventory,
+            config,
+            catalogue,
+            vars,
+            hosts,
+            services: args.tags.clone(),
+        })
+    }
+
+    /// The selection for the renderer.
+    pub fn selection(&self) -> kollars_render::Selection {
+        kollars_render::Selection {
+            hosts: self.hosts.clone(),
+            services: self.services.clone(),
+        }
+    }
+}
+
+/// Attaches the path to an I/O error.
+pub fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
