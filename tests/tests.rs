@@ -1,1 +1,10 @@
-//! integration tests
+//! kollars' integration tests: one binary, one module per area.
+
+/// Shared helpers: running the real binary, temp config dirs.
+mod util;
+
+/// Semantic parity of `genconfig` against kolla-ansible's own output (tests/reference/).
+mod parity;
+
+/// Bad input: each case fails with a message naming the culprit and writes nothing.
+mod bad_input;

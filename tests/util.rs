@@ -1,0 +1,80 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The reference scenario's directory.
+pub fn reference() -> PathBuf {
+    root().join("tests/reference/aio")
+}
+
+/// Runs the kollars binary with `args`.
+pub fn kollars<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_kollars"))
+        .args(args)
+        .env_remove("KOLLA_CONFIG_PATH")
+        .output()
+        .expect("run kollars")
+}
+
+/// Runs `genconfig` on an inventory/configdir/facts into `out`.
+pub fn genconfig(inventory: &Path, configdir: &Path, facts: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<String> = vec![
+        "genconfig".into(),
+        "-i".into(),
+        inventory.display().to_string(),
+        "--configdir".into(),
+        configdir.display().to_string(),
+        "--facts".into(),
+        facts.display().to_string(),
+        "--output".into(),
+        out.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    kollars(args)
+}
+
+/// Copies a directory tree.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        let t = to.join(e.file_name());
+        if p.is_dir() {
+            copy_tree(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir`, relative, sorted.
+pub fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, d: &Path, out: &mut Vec<String>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
