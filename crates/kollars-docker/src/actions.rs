@@ -14,24 +14,27 @@
 //!
 //! ## Where the applied config hash lives
 //! Labels cannot change after creation, so the `kollars.config-hash` label is the config the
-//! container was *created* with. After a config-only restart, kollars writes the new hash into
-//! the container's own filesystem ([`CONFIG_RECORD_PATH`], through the archive API: no exec, no
-//! shell needed) *after* the restart succeeded. A run that dies between writing config and
-//! restarting therefore still finds the old hash and restarts next time. Reading the record
-//! costs a filesystem mount on the engine, so it is only read when the container has been
-//! (re)started well after its creation; otherwise the label is authoritative.
+//! container was *created* with. After a config-only restart (or a start), kollars records the
+//! hash it applied in a *config record*: an empty named volume (never mounted) labelled
+//! `kollars.config-record=<container id>`, `kollars.config-hash=<hash>` and a sequence number.
+//! Volumes are the one cheap, label-carrying object Docker lets us create and delete at will;
+//! reading the record is one `GET /volumes?filters=...` (no filesystem mount, no exec, no shell
+//! in the image). The record is written *after* the restart succeeded, so a run that dies
+//! between writing config and restarting still finds the old hash and restarts next time; a
+//! new record is created before older ones are removed, so a crash in between leaves two and
+//! the newest wins. Records die with their container ([`Engine::remove`]); a recreated
+//! container has a new ID and starts from its label again.
 
 use std::collections::HashMap;
 
 use bollard::auth::DockerCredentials;
-use bollard::body_full;
 use bollard::models::{
     ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum, VolumeCreateOptions,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions,
-    ListContainersOptions, LogsOptions, RemoveContainerOptions, RestartContainerOptions,
-    StartContainerOptions, StopContainerOptions, UploadToContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListVolumesOptions,
+    LogsOptions, RemoveContainerOptions, RestartContainerOptions, StartContainerOptions,
+    StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
@@ -45,12 +48,12 @@ use crate::error::{is_not_found, is_not_modified, DockerError, Result};
 use crate::reporter::{Phase, Step};
 use crate::spec::{ContainerSpec, RestartPolicy};
 
-/// Where, inside a container, kollars records the config hash applied by its last restart.
-pub const CONFIG_RECORD_PATH: &str = "/.kollars-config-hash";
-
-/// Seconds between creation and (re)start past which a container may have been restarted for
-/// a config change, so its config record is read.
-const RESTART_GRACE_SECS: f64 = 1.0;
+/// Label on a config record volume: the ID of the container it belongs to.
+pub const LABEL_CONFIG_RECORD: &str = "kollars.config-record";
+/// Label on a config record volume: the name of the container it belongs to.
+pub const LABEL_CONFIG_RECORD_NAME: &str = "kollars.config-record.container";
+/// Label on a config record volume: its sequence number (nanoseconds since the epoch).
+pub const LABEL_CONFIG_RECORD_SEQ: &str = "kollars.config-record.seq";
 
 /// What [`Engine::apply`] would do to bring one container to its spec.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -439,11 +442,13 @@ impl Engine {
                 force: true,
                 ..RemoveContainerOptions::default()
             };
-            match self.docker.remove_container(name, Some(options)).await {
-                Ok(()) => Ok(true),
-                Err(e) if is_not_found(&e) => Ok(false),
-                Err(e) => Err(self.container_err(name, "remove")(e)),
-            }
+            let existed = match self.docker.remove_container(name, Some(options)).await {
+                Ok(()) => true,
+                Err(e) if is_not_found(&e) => false,
+                Err(e) => return Err(self.container_err(name, "remove")(e)),
+            };
+            self.remove_config_records(name).await?;
+            Ok(existed)
         })
         .await
     }
@@ -754,8 +759,8 @@ impl Engine {
         })
     }
 
-    /// The config hash the container runs with: its record when it was restarted after
-    /// creation and has one, else its `kollars.config-hash` label.
+    /// The config hash the container runs with: its newest config record, else its
+    /// `kollars.config-hash` label.
     async fn applied_config_hash(&self, c: &ContainerInspectResponse) -> Result<Option<String>> {
         let label = c
             .config
@@ -763,46 +768,126 @@ impl Engine {
             .and_then(|c| c.labels.as_ref())
             .and_then(|l| l.get(LABEL_CONFIG_HASH))
             .cloned();
-        if restarted_since_creation(c) {
-            let id = c.id.clone().unwrap_or_default();
-            if let Some(h) = self.read_config_record(&id).await? {
-                return Ok(Some(h));
-            }
-        }
-        Ok(label)
+        let id = c.id.clone().unwrap_or_default();
+        let records = self.config_records(LABEL_CONFIG_RECORD, &id).await?;
+        Ok(records
+            .into_iter()
+            .max_by_key(|(seq, _, _)| *seq)
+            .map(|(_, _, hash)| hash)
+            .or(label))
     }
 
-    async fn read_config_record(&self, name: &str) -> Result<Option<String>> {
-        let options = DownloadFromContainerOptions {
-            path: CONFIG_RECORD_PATH.to_owned(),
-        };
-        let chunks: std::result::Result<Vec<_>, _> = self
+    /// Config records whose label `key` equals `value`: `(seq, volume name, hash)`.
+    async fn config_records(&self, key: &str, value: &str) -> Result<Vec<(u128, String, String)>> {
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{key}={value}")])]);
+        let list = self
             .docker
-            .download_from_container(name, Some(options))
-            .try_collect()
-            .await;
-        match chunks {
-            Ok(chunks) => {
-                let tar: Vec<u8> = chunks.concat();
-                Ok(crate::archive::read_single_file(&tar)
-                    .map(|b| String::from_utf8_lossy(&b).trim().to_owned()))
-            }
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(self.container_err(name, "read config record of")(e)),
-        }
+            .list_volumes(Some(ListVolumesOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .map_err(|source| DockerError::Volume {
+                host: self.host.clone(),
+                volume: format!("config records of {value}"),
+                action: "list",
+                source: Box::new(source),
+            })?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| {
+                let seq = v
+                    .labels
+                    .get(LABEL_CONFIG_RECORD_SEQ)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let hash = v.labels.get(LABEL_CONFIG_HASH).cloned().unwrap_or_default();
+                (seq, v.name, hash)
+            })
+            .collect())
     }
 
+    /// Records that container `name` now runs config `hash`.
     async fn write_config_record(&self, name: &str, hash: &str) -> Result<()> {
-        let file = CONFIG_RECORD_PATH.trim_start_matches('/');
-        let tar = crate::archive::single_file(file, hash.as_bytes());
-        let options = UploadToContainerOptions {
-            path: "/".to_owned(),
-            ..UploadToContainerOptions::default()
+        let c = self
+            .inspect(name)
+            .await?
+            .ok_or_else(|| DockerError::NoSuchContainer {
+                host: self.host.clone(),
+                container: name.to_owned(),
+            })?;
+        let id = c.id.unwrap_or_default();
+        let old = self.config_records(LABEL_CONFIG_RECORD, &id).await?;
+        let seq = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+            .max(old.iter().map(|(s, _, _)| s + 1).max().unwrap_or(0));
+        let volume = format!("kollars-cfg-{}-{seq}", &id[..id.len().min(12)]);
+        let labels = HashMap::from([
+            (LABEL_CONFIG_RECORD.to_owned(), id.clone()),
+            (LABEL_CONFIG_RECORD_NAME.to_owned(), name.to_owned()),
+            (LABEL_CONFIG_RECORD_SEQ.to_owned(), seq.to_string()),
+            (LABEL_CONFIG_HASH.to_owned(), hash.to_owned()),
+        ]);
+        let verr = |action: &'static str, volume: &str| {
+            let volume = volume.to_owned();
+            move |source| DockerError::Volume {
+                host: self.host.clone(),
+                volume,
+                action,
+                source: Box::new(source),
+            }
         };
         self.docker
-            .upload_to_container(name, Some(options), body_full(tar.into()))
+            .create_volume(VolumeCreateOptions {
+                name: Some(volume.clone()),
+                driver: Some("local".to_owned()),
+                labels: Some(labels),
+                ..VolumeCreateOptions::default()
+            })
             .await
-            .map_err(self.container_err(name, "write config record to"))
+            .map_err(verr("create", &volume))?;
+        for (_, old_volume, _) in old {
+            self.remove_volume_if_present(&old_volume)
+                .await
+                .map_err(verr("remove", &old_volume))?;
+        }
+        Ok(())
+    }
+
+    /// Removes every config record of container `name`.
+    async fn remove_config_records(&self, name: &str) -> Result<()> {
+        for (_, volume, _) in self.config_records(LABEL_CONFIG_RECORD_NAME, name).await? {
+            let v = volume.clone();
+            self.remove_volume_if_present(&volume)
+                .await
+                .map_err(|source| DockerError::Volume {
+                    host: self.host.clone(),
+                    volume: v,
+                    action: "remove",
+                    source: Box::new(source),
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn remove_volume_if_present(
+        &self,
+        volume: &str,
+    ) -> std::result::Result<(), bollard::errors::Error> {
+        match self
+            .docker
+            .remove_volume(
+                volume,
+                None::<bollard::query_parameters::RemoveVolumeOptions>,
+            )
+            .await
+        {
+            Err(e) if is_not_found(&e) => Ok(()),
+            r => r,
+        }
     }
 }
 
@@ -815,25 +900,6 @@ fn state_status(c: &ContainerInspectResponse) -> String {
             s => s.to_string(),
         })
         .unwrap_or_else(|| "unknown".to_owned())
-}
-
-/// Whether the container was started well after it was created (so it may carry a config
-/// record).
-fn restarted_since_creation(c: &ContainerInspectResponse) -> bool {
-    let created = c
-        .created
-        .as_ref()
-        .and_then(|d| serde_json::to_value(d).ok())
-        .and_then(|v| v.as_str().and_then(crate::archive::parse_rfc3339));
-    let started = c
-        .state
-        .as_ref()
-        .and_then(|s| s.started_at.as_deref())
-        .and_then(crate::archive::parse_rfc3339);
-    match (created, started) {
-        (Some(c), Some(s)) => s - c > RESTART_GRACE_SECS,
-        _ => false,
-    }
 }
 
 fn tail(s: &str, n: usize) -> String {

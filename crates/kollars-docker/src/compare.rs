@@ -11,8 +11,11 @@
 //! - image-declared volumes and healthchecks are accepted when the spec does not override them;
 //! - `restart_policy` is compared, because kollars gives the engine the restart policy where
 //!   kolla writes it into a systemd unit (whose text kolla compares);
-//! - `spec-hash`: when no field differs but the recorded spec hash does, a parameter that
-//!   inspect does not show changed (e.g. the graceful stop timeout).
+//! - `graceful_timeout` (`Config.StopTimeout`) and `tty` are compared for the same reason.
+//!
+//! The `kollars.spec-hash` label is recorded for information (what a container was created
+//! from) but is not a decision input: a spec whose hash changed while every compared field is
+//! still satisfied (e.g. an environment key removed: kolla's subset rule) is not recreated.
 //!
 //! The container *state* and the *config* hash are not parameters; [`crate::Engine::decide`]
 //! handles them.
@@ -304,22 +307,23 @@ pub fn compare(
         ));
     }
 
-    // spec-hash: the catch-all for parameters inspect does not show.
-    if out.is_empty() {
-        let want = desired.spec_hash();
-        let cur = config
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(LABEL_SPEC_HASH))
-            .cloned()
-            .unwrap_or_default();
-        if cur != want {
-            out.push(Difference::new(
-                "spec-hash",
-                short_id(&cur),
-                short_id(&want),
-            ));
-        }
+    // graceful_timeout and tty: parameters kolla keeps in the systemd unit or ignores; kollars
+    // gives them to the engine (`StopTimeout`, `Tty`), so they are compared.
+    let cur_stop = config.stop_timeout.unwrap_or(10);
+    if cur_stop != desired.stop_timeout as i64 {
+        out.push(Difference::new(
+            "graceful_timeout",
+            cur_stop.to_string(),
+            desired.stop_timeout.to_string(),
+        ));
+    }
+    let cur_tty = config.tty.unwrap_or(false);
+    if cur_tty != desired.tty {
+        out.push(Difference::new(
+            "tty",
+            cur_tty.to_string(),
+            desired.tty.to_string(),
+        ));
     }
     out
 }

@@ -24,7 +24,6 @@
 //! See `docs/driver.md` for the compared fields and the divergences from kolla-ansible.
 
 pub mod actions;
-mod archive;
 pub mod compare;
 pub mod desired;
 pub mod engine;
@@ -34,7 +33,7 @@ pub mod spec;
 
 pub use actions::{
     Action, CheckResult, CheckStatus, Comparison, ManagedContainer, OneshotOutput,
-    CONFIG_RECORD_PATH,
+    LABEL_CONFIG_RECORD, LABEL_CONFIG_RECORD_NAME, LABEL_CONFIG_RECORD_SEQ,
 };
 pub use compare::{Difference, ImageFacts};
 pub use desired::{
