@@ -53,8 +53,12 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         .and_then(|a| Path::new(a).file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if let Some(code) = dispatch(&name, &args[1.min(args.len())..]) {
-        return code;
+    // Called by a tool's name (a link): that tool. Otherwise (`kolla-start`, or any other
+    // name) the first argument names the tool.
+    if TOOLS.contains(&name.as_str()) {
+        if let Some(code) = dispatch(&name, &args[1..]) {
+            return code;
+        }
     }
     match args.get(1).map(String::as_str) {
         Some("-h" | "--help") => {
@@ -70,6 +74,15 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         None => usage_error("no command given"),
     }
 }
+
+/// The names the binary is installed under.
+const TOOLS: [&str; 5] = [
+    "kolla_start",
+    "kolla_set_configs",
+    "healthcheck_curl",
+    "healthcheck_port",
+    "healthcheck_listen",
+];
 
 fn dispatch(name: &str, rest: &[String]) -> Option<ExitCode> {
     Some(match name.replace('-', "_").as_str() {
