@@ -743,12 +743,21 @@ impl Engine {
         desired: &DesiredContainer,
         current: &ContainerInspectResponse,
     ) -> Result<ImageFacts> {
-        let desired_image_id = self.image_id(&desired.image).await?;
+        let inspect = |image: String| async move {
+            match self.docker.inspect_image(&image).await {
+                Ok(i) => Ok(Some(i)),
+                Err(e) if is_not_found(&e) => Ok(None),
+                Err(e) => Err(self.image_err(&image, "inspect")(e)),
+            }
+        };
+        let wanted = inspect(desired.image.clone()).await?;
+        let desired_image_id = wanted.as_ref().and_then(|i| i.id.clone());
         let cur_id = current.image.clone().unwrap_or_default();
-        let image = match self.docker.inspect_image(&cur_id).await {
-            Ok(i) => Some(i),
-            Err(e) if is_not_found(&e) => None,
-            Err(e) => return Err(self.image_err(&cur_id, "inspect")(e)),
+        // Usually the container runs the desired image: one inspect serves both.
+        let image = if desired_image_id.as_deref() == Some(cur_id.as_str()) {
+            wanted
+        } else {
+            inspect(cur_id).await?
         };
         let config = image.and_then(|i| i.config).unwrap_or_default();
         Ok(ImageFacts {

@@ -101,6 +101,14 @@ impl Endpoint {
             if rest.is_empty() {
                 return Err(bad("missing user@host"));
             }
+            let authority = rest.split('/').next().unwrap_or(rest);
+            let hostpart = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            if hostpart.contains(':') && !hostpart.starts_with('[') {
+                return Err(bad(
+                    "bollard's SSH transport ignores ports in the URL; give the host a `Port` in \
+                     ~/.ssh/config and use ssh://user@host",
+                ));
+            }
             return Ok(Endpoint::Ssh(e.to_owned()));
         }
         Err(bad(
@@ -144,9 +152,10 @@ impl Engine {
         tls_cert_dir: Option<&Path>,
     ) -> Result<Engine> {
         let parsed = Endpoint::parse(host, endpoint, tls_cert_dir)?;
-        let unreachable = |source| DockerError::Unreachable {
+        let unreachable = |source: bollard::errors::Error| DockerError::Unreachable {
             host: host.to_owned(),
             endpoint: endpoint.to_owned(),
+            detail: crate::error::chain(&source),
             source: Box::new(source),
         };
         let common = CommonOptions::default();
@@ -322,6 +331,8 @@ mod tests {
             Endpoint::parse("h", "ssh://u@h", None).unwrap(),
             Endpoint::Ssh("ssh://u@h".into())
         );
+        let e = Endpoint::parse("h", "ssh://u@h:2222", None).unwrap_err();
+        assert!(e.to_string().contains("ssh/config"), "{e}");
         assert!(Endpoint::parse("h", "ftp://x", None).is_err());
         assert!(Endpoint::parse("h", "http://x:2375", None).is_err());
     }

@@ -46,12 +46,14 @@ pub enum DockerError {
     },
 
     /// The engine did not answer (socket missing, daemon down, TLS or SSH failure, timeout).
-    #[error("engine for host {host} at {endpoint} is unreachable: {source}")]
+    #[error("engine for host {host} at {endpoint} is unreachable: {detail}")]
     Unreachable {
         /// Inventory host name.
         host: String,
         /// The endpoint as given.
         endpoint: String,
+        /// The whole error chain, rendered (hyper's top-level message alone says little).
+        detail: String,
         /// What bollard reported.
         #[source]
         source: Box<bollard::errors::Error>,
@@ -157,6 +159,21 @@ pub enum DockerError {
 
 /// Result of the driver.
 pub type Result<T, E = DockerError> = std::result::Result<T, E>;
+
+/// An error and its sources, joined with `: `.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let msg = s.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        cur = s.source();
+    }
+    out
+}
 
 /// Whether a bollard error is the engine's 404 "no such object".
 pub(crate) fn is_not_found(e: &bollard::errors::Error) -> bool {

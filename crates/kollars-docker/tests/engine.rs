@@ -50,6 +50,9 @@ fn rich_spec(name: &str, dir: &std::path::Path) -> ContainerSpec {
     );
     s.cap_add = vec!["NET_ADMIN".into()];
     s.tmpfs = vec!["/scratch".into()];
+    s.dimensions.mem_limit = Some(64 << 20);
+    s.cgroupns_mode = Some("private".into());
+    s.ipc_mode = Some("private".into());
     s
 }
 
@@ -193,6 +196,18 @@ async fn each_parameter_change_is_a_recreate() {
             Box::new(|s| s.dimensions.cpu_shares = Some(512)),
         ),
         ("cap_add", Box::new(|s| s.cap_add.push("SYS_ADMIN".into()))),
+        (
+            "dimensions.mem_limit",
+            Box::new(|s| s.dimensions.mem_limit = Some(128 << 20)),
+        ),
+        (
+            "cgroupns_mode",
+            Box::new(|s| s.cgroupns_mode = Some("host".into())),
+        ),
+        (
+            "ipc_mode",
+            Box::new(|s| s.ipc_mode = Some("shareable".into())),
+        ),
         (
             "command",
             Box::new(|s| s.command = Some("sh -c 'sleep 3600'".into())),
@@ -494,6 +509,21 @@ async fn engine_that_is_down_names_host_and_endpoint() {
         .to_string();
     assert!(msg.contains("ctl02") && msg.contains(endpoint), "{msg}");
 
+    // SSH transport to a host that does not exist: same clear error.
+    let endpoint = "ssh://nobody@kollars-no-such-host.invalid";
+    let msg = Engine::connect("cmp01", endpoint, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("cmp01") && msg.contains(endpoint), "{msg}");
+
+    // TLS endpoint whose cert directory lacks the files.
+    let msg = Engine::connect("ctl04", "tcp://127.0.0.1:2376", Some(dir.path()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("ctl04") && msg.contains("key.pem"), "{msg}");
+
     // Plain TCP is refused before any connection attempt.
     let msg = Engine::connect("ctl03", "tcp://127.0.0.1:2375", None)
         .await
@@ -574,4 +604,24 @@ haproxy:
             None::<bollard::query_parameters::RemoveVolumeOptions>,
         )
         .await;
+}
+
+#[tokio::test]
+async fn many_containers_second_run_changes_nothing() {
+    let e = engine(1).await;
+    let names: Vec<String> = (0..12).map(|_| unique("many")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let _guard = Cleanup::new(&[&e], &refs, &[]);
+    let specs: Vec<ContainerSpec> = names.iter().map(|n| spec(n)).collect();
+    let first =
+        futures_util::future::join_all(specs.iter().map(|s| e.converge(s, Some("h")))).await;
+    assert!(first.into_iter().all(|r| r.unwrap() == Action::Create));
+    let t0 = Instant::now();
+    let second = futures_util::future::join_all(specs.iter().map(|s| e.decide(s, Some("h")))).await;
+    let took = t0.elapsed();
+    assert!(second.into_iter().all(|r| r.unwrap() == Action::Nothing));
+    eprintln!("decide for {} containers took {took:?}", specs.len());
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let managed = e.list_managed().await.unwrap();
+    assert!(names.iter().all(|n| managed.iter().any(|m| &m.name == n)));
 }
