@@ -18,6 +18,22 @@ pub struct Cli {
 pub enum Command {
     /// Render every host's /etc/kolla/<service>/ tree.
     Genconfig(GenconfigArgs),
+    /// Render, write configs and create/start every container, in kolla-ansible's order.
+    Deploy(DeployArgs),
+    /// Like deploy, touching only what changed (restart on config, recreate on parameters).
+    Reconfigure(DeployArgs),
+    /// Show what deploy/reconfigure would do, with reasons and config diffs; changes nothing.
+    Plan(PlanArgs),
+    /// Restart the named services' containers (nova-api or nova_api).
+    Restart(RestartArgs),
+    /// Check that every expected container exists, runs and is not unhealthy.
+    Check(EngineArgs),
+    /// Make sure every selected service's image is present (pull when missing).
+    Pull(EngineArgs),
+    /// Stop every selected container.
+    Stop(DangerArgs),
+    /// Stop and remove every kollars-managed container on the selected hosts.
+    Destroy(DangerArgs),
     /// Fill the empty keys of passwords.yml (like kolla-genpwd).
     Genpwd(GenpwdArgs),
     /// Merge old passwords into a new passwords template (like kolla-mergepwd).
@@ -91,4 +107,71 @@ pub struct MergepwdArgs {
     /// Drop keys of the old file that the new template no longer has.
     #[arg(long)]
     pub clean: bool,
+}
+
+/// Options shared by commands that talk to engines.
+#[derive(Debug, Args, Clone)]
+pub struct EngineArgs {
+    /// Inputs.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// How many hosts to act on at once.
+    #[arg(long, default_value_t = 10)]
+    pub forks: usize,
+    /// Progress output: `text` (bars on a terminal, lines otherwise) or `json` (one event per line).
+    #[arg(long = "output", value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
+/// Progress output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `kollars deploy` / `reconfigure`.
+#[derive(Debug, Args, Clone)]
+pub struct DeployArgs {
+    /// Engine options.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Only show the plan (same as `kollars plan`).
+    #[arg(long)]
+    pub plan: bool,
+}
+
+/// `kollars plan`.
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    /// Engine options.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Leave out config file diffs.
+    #[arg(long)]
+    pub no_diff: bool,
+}
+
+/// `kollars restart`.
+#[derive(Debug, Args, Clone)]
+pub struct RestartArgs {
+    /// Services or containers to restart.
+    #[arg(required = true)]
+    pub services: Vec<String>,
+    /// Engine options.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// `kollars stop` / `destroy`: need an explicit confirmation.
+#[derive(Debug, Args, Clone)]
+pub struct DangerArgs {
+    /// Engine options.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Confirms the operation.
+    #[arg(long = "yes-i-really-really-mean-it")]
+    pub confirmed: bool,
 }

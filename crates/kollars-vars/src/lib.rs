@@ -14,5 +14,6 @@ mod scope;
 
 pub use engine::{Vars, VarsBuilder};
 pub use error::VarError;
+pub use minijinja::value::ValueKind;
 pub use minijinja::Value;
 pub use scope::{HostScope, Layer, OMIT};

@@ -1,5 +1,6 @@
 //! One module per command, and the error type that marks bad input (exit code 2).
 
+pub mod deploy;
 pub mod genconfig;
 pub mod passwords;
 
@@ -29,6 +30,14 @@ impl BadInput {
 pub fn dispatch(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
         Command::Genconfig(a) => genconfig::run(&a),
+        Command::Deploy(a) => deploy::deploy(&a, deploy::Mode::Deploy),
+        Command::Reconfigure(a) => deploy::deploy(&a, deploy::Mode::Reconfigure),
+        Command::Plan(a) => deploy::plan(&a),
+        Command::Restart(a) => deploy::restart(&a),
+        Command::Check(a) => deploy::check(&a),
+        Command::Pull(a) => deploy::pull(&a),
+        Command::Stop(a) => deploy::stop(&a, false),
+        Command::Destroy(a) => deploy::stop(&a, true),
         Command::Genpwd(a) => passwords::genpwd(&a),
         Command::Mergepwd(a) => passwords::mergepwd(&a),
     }

@@ -1,0 +1,544 @@
+//! `deploy`, `reconfigure`, `plan`, `restart`, `check`, `pull`, `stop`, `destroy`: the
+//! container lifecycle on every host's engine.
+//!
+//! Every command first loads and renders everything in memory (bad input stops here, before
+//! any host is touched), connects to every selected host's engine, then acts: hosts in
+//! parallel (`--forks`), projects in kolla-ansible's `site.yml` order, the projects of one
+//! order step in parallel. What changed is known from two content hashes recorded on each
+//! container (its spec, its rendered config directory), so a second run changes nothing, and
+//! a run that died after writing configs is finished by the next one.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{bail, Context, Result};
+use futures_util::future::join_all;
+use kollars_docker::{Action, CommonOptions, ContainerSpec, Engine, Event, Phase, Reporter, RestartPolicy};
+use kollars_render::{RenderedHost, RenderedService};
+use kollars_vars::Value;
+
+use crate::cli::{DangerArgs, DeployArgs, EngineArgs, OutputFormat, PlanArgs, RestartArgs};
+use crate::commands::BadInput;
+use crate::workspace::{is_local, Workspace};
+use crate::ExitStatus;
+
+/// deploy or reconfigure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// First deploy: also runs bootstrap one-shots for new containers.
+    Deploy,
+    /// Only what changed.
+    Reconfigure,
+}
+
+/// One host ready to act on: its rendered services and its engine.
+struct HostRun {
+    rendered: RenderedHost,
+    engine: Engine,
+    project_order: BTreeMap<String, i64>,
+}
+
+/// Prints driver events: plain lines (or bars on a terminal), or JSON lines.
+struct CliReporter {
+    format: OutputFormat,
+    bars: Option<indicatif::MultiProgress>,
+    lines: Mutex<()>,
+}
+
+impl CliReporter {
+    fn new(format: OutputFormat) -> Arc<CliReporter> {
+        let bars = (format == OutputFormat::Text && std::io::stderr().is_terminal()).then(indicatif::MultiProgress::new);
+        Arc::new(CliReporter {
+            format,
+            bars,
+            lines: Mutex::new(()),
+        })
+    }
+
+    fn line(&self, text: &str) {
+        let _g = self.lines.lock().expect("reporter lock");
+        match &self.bars {
+            Some(b) => {
+                let _ = b.println(text);
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+impl Reporter for CliReporter {
+    fn report(&self, e: &Event) {
+        match self.format {
+            OutputFormat::Json => {
+                let _g = self.lines.lock().expect("reporter lock");
+                println!("{}", serde_json::to_string(e).unwrap_or_default());
+            }
+            OutputFormat::Text => match &e.phase {
+                Phase::Started | Phase::Progress { .. } => {}
+                Phase::Finished => self.line(&format!("{:<12} {:<28} {:?} ok", e.host, e.subject, e.step)),
+                Phase::Failed { error } => self.line(&format!("{:<12} {:<28} {:?} FAILED: {error}", e.host, e.subject, e.step)),
+            },
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Serialises kollars runs that share a configuration directory, so two runs never
+/// interleave their actions on the same hosts.
+fn lock(ws: &Workspace) -> Result<std::fs::File> {
+    let path = std::env::var_os("KOLLARS_LOCK_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("kollars-{}.lock", hash_path(&ws.config.path))));
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open lock file {}", path.display()))?;
+    if f.try_lock().is_err() {
+        eprintln!("waiting for another kollars run to finish (lock {})", path.display());
+        f.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+    }
+    Ok(f)
+}
+
+fn hash_path(p: &std::path::Path) -> String {
+    let canonical = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in canonical.to_string_lossy().bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+/// A host's engine endpoint: `kollars_engine` host variable, else the local socket for local
+/// hosts and `ssh://user@host` for the others.
+fn endpoint(ws: &Workspace, host: &str) -> Result<(String, Option<PathBuf>)> {
+    let scope = ws.vars.host(host).map_err(BadInput::from_err)?;
+    let get = |name: &str| -> Option<String> {
+        if !scope.is_defined(name) {
+            return None;
+        }
+        scope.get(name).ok().filter(|v| !v.is_none()).map(|v| v.to_string()).filter(|s| !s.is_empty())
+    };
+    let tls = get("kollars_engine_tls_dir").map(PathBuf::from);
+    if let Some(e) = get("kollars_engine") {
+        return Ok((e, tls));
+    }
+    if is_local(&ws.inventory, host) {
+        let default = std::env::var("DOCKER_HOST").unwrap_or_else(|_| format!("unix://{}", kollars_docker::DEFAULT_SOCKET));
+        return Ok((default, tls));
+    }
+    let user = get("ansible_user").unwrap_or_else(|| "root".into());
+    let addr = get("ansible_host").unwrap_or_else(|| host.to_string());
+    Ok((format!("ssh://{user}@{addr}"), tls))
+}
+
+fn common_options(ws: &Workspace, host: &str) -> Result<CommonOptions> {
+    let scope = ws.vars.host(host).map_err(BadInput::from_err)?;
+    let s = |n: &str| scope.get(n).map(|v| v.to_string()).map_err(BadInput::from_err);
+    let n = |n: &str| -> Result<u64> {
+        let v = s(n)?;
+        v.trim().parse::<u64>().map_err(|_| BadInput::from_err(format!("host {host}: {n} must be a number, got {v:?}")))
+    };
+    let policy = match s("docker_restart_policy")?.as_str() {
+        "no" => RestartPolicy::No,
+        "on-failure" => RestartPolicy::OnFailure,
+        "always" => RestartPolicy::Always,
+        _ => RestartPolicy::UnlessStopped,
+    };
+    Ok(CommonOptions {
+        config_strategy: s("config_strategy")?,
+        restart_policy: policy,
+        restart_retries: n("docker_restart_policy_retry")?,
+        graceful_timeout: n("docker_graceful_timeout")?,
+        client_timeout: n("docker_client_timeout")?,
+        registry_auth: None,
+    })
+}
+
+/// The container spec of a rendered service, from its evaluated dict.
+fn container_spec(host: &str, svc: &RenderedService) -> Result<ContainerSpec> {
+    let json = serde_json::to_value(&svc.container)
+        .map_err(|e| BadInput::from_err(format!("host {host}, service {}: {e}", svc.name)))?;
+    serde_json::from_value(json).map_err(|e| BadInput::from_err(format!("host {host}, service {}: invalid container definition: {e}", svc.name)))
+}
+
+/// Services that run containers (a service without `container_name` only renders files).
+fn has_container(svc: &RenderedService) -> bool {
+    svc.container
+        .get_attr("container_name")
+        .map(|v| !v.is_undefined() && !v.is_none())
+        .unwrap_or(false)
+}
+
+/// Renders, validates and connects; nothing on any host has changed when this returns.
+fn prepare(args: &EngineArgs, rt: &tokio::runtime::Runtime, reporter: Arc<CliReporter>) -> Result<(Workspace, Vec<HostRun>)> {
+    let ws = Workspace::load(&args.input)?;
+    let rendered = kollars_render::render_all(&ws.vars, &ws.catalogue, &ws.selection()).map_err(BadInput::from_err)?;
+    let project_order: BTreeMap<String, i64> = ws.catalogue.projects.iter().map(|p| (p.name.clone(), p.order)).collect();
+    // every container spec must be valid before anything happens
+    for h in &rendered {
+        for s in h.services.iter().filter(|s| has_container(s)) {
+            container_spec(&h.host, s)?;
+        }
+    }
+    let mut targets = Vec::new();
+    for h in &rendered {
+        let (ep, tls) = endpoint(&ws, &h.host)?;
+        if !ep.starts_with("unix://") {
+            bail!(BadInput::new(format!(
+                "host {}: engine {ep} is remote; writing config files to remote hosts is not supported yet (use a unix:// engine on the host's filesystem)",
+                h.host
+            )));
+        }
+        targets.push((h.clone(), ep, tls, common_options(&ws, &h.host)?));
+    }
+    let engines = rt.block_on(join_all(targets.into_iter().map(|(h, ep, tls, common)| {
+        let reporter = reporter.clone();
+        async move {
+            let e = Engine::connect(&h.host, &ep, tls.as_deref()).await?;
+            Ok::<_, kollars_docker::DockerError>((h, e.with_common_options(common).with_reporter(reporter)))
+        }
+    })));
+    let mut runs = Vec::new();
+    for r in engines {
+        let (rendered, engine) = r?;
+        runs.push(HostRun {
+            rendered,
+            engine,
+            project_order: project_order.clone(),
+        });
+    }
+    Ok((ws, runs))
+}
+
+/// Groups a host's services by project order, keeping kolla's sequence.
+fn waves(run: &HostRun) -> Vec<Vec<&RenderedService>> {
+    let mut by: BTreeMap<i64, Vec<&RenderedService>> = BTreeMap::new();
+    for s in &run.rendered.services {
+        let o = run.project_order.get(&s.project).copied().unwrap_or(1000);
+        by.entry(o).or_default().push(s);
+    }
+    by.into_values().collect()
+}
+
+async fn deploy_service(run: &HostRun, svc: &RenderedService, mode: Mode) -> Result<Action> {
+    let host = &run.rendered.host;
+    if !has_container(svc) {
+        return Ok(Action::Nothing);
+    }
+    let spec = container_spec(host, svc)?;
+    let action = run.engine.decide(&spec, Some(&svc.hash)).await?;
+    if mode == Mode::Deploy && matches!(action, Action::Create) {
+        if let Some(bootstrap) = bootstrap_spec(&spec, &svc.container) {
+            run.engine.ensure_image(&bootstrap.image).await?;
+            run.engine
+                .run_oneshot(&bootstrap)
+                .await
+                .with_context(|| format!("host {host}: bootstrap of {} failed", svc.name))?;
+        }
+    }
+    run.engine.apply(&spec, Some(&svc.hash), &action).await?;
+    Ok(action)
+}
+
+/// A service with `bootstrap: true` (or a dict with `environment`) gets a one-shot
+/// `bootstrap_<container>` run with `KOLLA_BOOTSTRAP` before its first start, as kolla's
+/// bootstrap_service tasks do (db sync and friends).
+fn bootstrap_spec(spec: &ContainerSpec, container: &Value) -> Option<ContainerSpec> {
+    let b = container.get_attr("bootstrap").ok().filter(|v| !v.is_undefined() && !v.is_none())?;
+    if b.kind() != kollars_vars::ValueKind::Map && !kollars_vars::filters::ansible_bool(&b) {
+        return None;
+    }
+    let mut s = spec.clone();
+    s.name = format!("bootstrap_{}", spec.name);
+    s.environment.insert("KOLLA_BOOTSTRAP".into(), String::new());
+    if let Ok(env) = b.get_attr("environment") {
+        if let Ok(keys) = env.try_iter() {
+            for k in keys {
+                let v = env.get_item(&k).unwrap_or_default();
+                s.environment.insert(k.to_string(), if v.is_none() { String::new() } else { v.to_string() });
+            }
+        }
+    }
+    s.healthcheck = None;
+    s.restart_policy = Some(RestartPolicy::No);
+    Some(s)
+}
+
+async fn deploy_host(run: &HostRun, mode: Mode) -> Result<Vec<(String, Action)>> {
+    kollars_render::write_host(&run.rendered.node_config_directory, &run.rendered)
+        .with_context(|| format!("host {}: writing configs", run.rendered.host))?;
+    let mut done = Vec::new();
+    for wave in waves(run) {
+        let results = join_all(wave.iter().map(|s| async move { (s.name.clone(), deploy_service(run, s, mode).await) })).await;
+        for (name, r) in results {
+            done.push((name.clone(), r.with_context(|| format!("host {}, service {name}", run.rendered.host))?));
+        }
+    }
+    Ok(done)
+}
+
+async fn for_hosts<'a, F, Fut, T>(runs: &'a [HostRun], forks: usize, f: F) -> Vec<(String, Result<T>)>
+where
+    F: Fn(&'a HostRun) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let sem = Arc::new(tokio::sync::Semaphore::new(forks.max(1)));
+    join_all(runs.iter().map(|r| {
+        let sem = sem.clone();
+        let fut = f(r);
+        async move {
+            let _permit = sem.acquire().await.expect("semaphore open");
+            (r.rendered.host.clone(), fut.await)
+        }
+    }))
+    .await
+}
+
+fn finish<T>(results: Vec<(String, Result<T>)>) -> ExitStatus {
+    let failed: Vec<_> = results.iter().filter(|(_, r)| r.is_err()).collect();
+    for (host, r) in &results {
+        if let Err(e) = r {
+            eprintln!("host {host} FAILED: {e:#}");
+        }
+    }
+    match (failed.len(), results.len()) {
+        (0, _) => ExitStatus::Success,
+        (f, n) if f == n => ExitStatus::Failure,
+        _ => ExitStatus::HostFailed,
+    }
+}
+
+/// `kollars deploy` / `kollars reconfigure`.
+pub fn deploy(args: &DeployArgs, mode: Mode) -> Result<ExitStatus> {
+    if args.plan {
+        return plan(&PlanArgs {
+            engine: args.engine.clone(),
+            no_diff: false,
+        });
+    }
+    let rt = runtime()?;
+    let reporter = CliReporter::new(args.engine.output);
+    let (ws, runs) = prepare(&args.engine, &rt, reporter.clone())?;
+    let _lock = lock(&ws)?;
+    let results = rt.block_on(for_hosts(&runs, args.engine.forks, |r| deploy_host(r, mode)));
+    let mut summary: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for (_, r) in &results {
+        if let Ok(actions) = r {
+            for (_, a) in actions {
+                *summary.entry(a.name()).or_default() += 1;
+            }
+        }
+    }
+    if args.engine.output == OutputFormat::Text {
+        reporter.line(&format!(
+            "{} host(s): {}",
+            results.len(),
+            summary.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(finish(results))
+}
+
+/// Replaces every secret from passwords.yml with `********`.
+fn mask(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "********");
+        }
+    }
+    out
+}
+
+/// `kollars plan`: per host and container, the action and why, plus config diffs.
+pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
+    let rt = runtime()?;
+    let reporter = CliReporter::new(args.engine.output);
+    let (ws, runs) = prepare(&args.engine, &rt, reporter)?;
+    let secrets = ws.config.secret_values();
+    let results = rt.block_on(for_hosts(&runs, args.engine.forks, |run| async move {
+        let mut out = Vec::new();
+        for svc in &run.rendered.services {
+            let mut diffs = Vec::new();
+            for f in &svc.files {
+                let path = run.rendered.node_config_directory.join(&svc.name).join(&f.path);
+                let old = std::fs::read_to_string(&path).unwrap_or_default();
+                if old != f.content {
+                    let d = similar::TextDiff::from_lines(&old, &f.content)
+                        .unified_diff()
+                        .header(&path.display().to_string(), &path.display().to_string())
+                        .to_string();
+                    diffs.push(d);
+                }
+            }
+            let action = if has_container(svc) {
+                let spec = container_spec(&run.rendered.host, svc)?;
+                run.engine.decide(&spec, Some(&svc.hash)).await?
+            } else {
+                Action::Nothing
+            };
+            out.push((svc.name.clone(), action, diffs));
+        }
+        Ok(out)
+    }));
+    let mut changes = 0;
+    for (host, r) in &results {
+        let Ok(items) = r else { continue };
+        for (svc, action, diffs) in items {
+            if action.is_change() || !diffs.is_empty() {
+                changes += 1;
+            }
+            if args.engine.output == OutputFormat::Json {
+                let j = serde_json::json!({
+                    "host": host, "service": svc, "action": action.name(),
+                    "detail": mask(&format!("{action:?}"), &secrets),
+                    "diffs": diffs.iter().map(|d| mask(d, &secrets)).collect::<Vec<_>>(),
+                });
+                println!("{j}");
+                continue;
+            }
+            if !action.is_change() && diffs.is_empty() {
+                continue;
+            }
+            println!("{host}: {svc}: {}", mask(&describe(action), &secrets));
+            if !args.no_diff {
+                for d in diffs {
+                    print!("{}", mask(d, &secrets));
+                }
+            }
+        }
+    }
+    if args.engine.output == OutputFormat::Text {
+        println!("{changes} change(s) planned on {} host(s)", results.len());
+    }
+    Ok(finish(results))
+}
+
+fn describe(a: &Action) -> String {
+    match a {
+        Action::Recreate { reasons } => format!(
+            "recreate ({})",
+            reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; ")
+        ),
+        Action::Restart { reason } => format!("restart ({reason})"),
+        other => other.name().to_string(),
+    }
+}
+
+/// `kollars restart SERVICE…`.
+pub fn restart(args: &RestartArgs) -> Result<ExitStatus> {
+    let mut engine = args.engine.clone();
+    engine.input.tags.extend(args.services.iter().cloned());
+    let rt = runtime()?;
+    let reporter = CliReporter::new(engine.output);
+    let (ws, runs) = prepare(&engine, &rt, reporter)?;
+    let _lock = lock(&ws)?;
+    let wanted: Vec<String> = args.services.iter().map(|s| s.replace('_', "-")).collect();
+    let results = rt.block_on(for_hosts(&runs, engine.forks, |run| {
+        let wanted = wanted.clone();
+        async move {
+            for svc in run.rendered.services.iter().filter(|s| has_container(s)) {
+                let container = svc.container.get_attr("container_name").map(|v| v.to_string()).unwrap_or_default();
+                if wanted.iter().any(|w| *w == svc.name || *w == svc.project || *w == container.replace('_', "-")) {
+                    run.engine.restart(&container, None).await?;
+                }
+            }
+            Ok(())
+        }
+    }));
+    Ok(finish(results))
+}
+
+/// `kollars check`.
+pub fn check(args: &EngineArgs) -> Result<ExitStatus> {
+    let rt = runtime()?;
+    let reporter = CliReporter::new(args.output);
+    let (_ws, runs) = prepare(args, &rt, reporter)?;
+    let results = rt.block_on(for_hosts(&runs, args.forks, |run| async move {
+        let names: Vec<String> = run
+            .rendered
+            .services
+            .iter()
+            .filter(|s| has_container(s))
+            .map(|s| s.container.get_attr("container_name").map(|v| v.to_string()).unwrap_or_default())
+            .collect();
+        Ok(run.engine.check(&names).await?)
+    }));
+    let mut bad = 0;
+    for (host, r) in &results {
+        if let Ok(checks) = r {
+            for c in checks {
+                let ok = c.status.is_ok();
+                if !ok {
+                    bad += 1;
+                }
+                match args.output {
+                    OutputFormat::Json => println!("{}", serde_json::json!({"host": host, "container": c.name, "ok": ok, "status": format!("{:?}", c.status)})),
+                    OutputFormat::Text => println!("{host:<12} {:<28} {}", c.name, if ok { "ok".to_string() } else { format!("{:?}", c.status) }),
+                }
+            }
+        }
+    }
+    let status = finish(results);
+    if status == ExitStatus::Success && bad > 0 {
+        return Ok(ExitStatus::Failure);
+    }
+    Ok(status)
+}
+
+/// `kollars pull`.
+pub fn pull(args: &EngineArgs) -> Result<ExitStatus> {
+    let rt = runtime()?;
+    let reporter = CliReporter::new(args.output);
+    let (_ws, runs) = prepare(args, &rt, reporter)?;
+    let results = rt.block_on(for_hosts(&runs, args.forks, |run| async move {
+        for svc in run.rendered.services.iter().filter(|s| has_container(s)) {
+            let spec = container_spec(&run.rendered.host, svc)?;
+            run.engine.ensure_image(&spec.image).await?;
+        }
+        Ok(())
+    }));
+    Ok(finish(results))
+}
+
+/// `kollars stop` and `kollars destroy`.
+pub fn stop(args: &DangerArgs, destroy: bool) -> Result<ExitStatus> {
+    if !args.confirmed {
+        bail!(BadInput::new(format!(
+            "{} needs --yes-i-really-really-mean-it",
+            if destroy { "destroy" } else { "stop" }
+        )));
+    }
+    let rt = runtime()?;
+    let reporter = CliReporter::new(args.engine.output);
+    let (ws, runs) = prepare(&args.engine, &rt, reporter)?;
+    let _lock = lock(&ws)?;
+    let results = rt.block_on(for_hosts(&runs, args.engine.forks, |run| async move {
+        if destroy {
+            for c in run.engine.list_managed().await? {
+                run.engine.stop_and_remove(&c.name, None).await?;
+            }
+        } else {
+            for svc in run.rendered.services.iter().filter(|s| has_container(s)).rev() {
+                let name = svc.container.get_attr("container_name").map(|v| v.to_string()).unwrap_or_default();
+                if run.engine.inspect(&name).await?.is_some() {
+                    run.engine.stop(&name, None, true).await?;
+                }
+            }
+        }
+        Ok(())
+    }));
+    Ok(finish(results))
+}
