@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test of kollars on this machine, as CI does:
+# installs what is missing (Docker engine, busybox-static), starts the local engines the
+# driver and in-container tests use, builds the FROM-scratch test images, then runs lint and
+# the whole workspace's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v file >/dev/null 2>&1 || need+=(file)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+scripts/engines.sh up 3 >/dev/null
+export KOLLARS_TEST_ENGINES
+KOLLARS_TEST_ENGINES=$(scripts/engines.sh up 3 | paste -sd, -)
+export DOCKER_HOST=${KOLLARS_TEST_ENGINES%%,*}
+for ep in ${KOLLARS_TEST_ENGINES//,/ }; do
+  DOCKER_HOST=$ep images/build.sh >/dev/null
+done
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace
