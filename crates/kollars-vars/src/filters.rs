@@ -70,8 +70,50 @@ pub fn register(env: &mut Environment<'static>) {
         let a: Vec<Value> = a.try_iter()?.collect();
         Ok(b.try_iter()?.all(|x| a.contains(&x)))
     });
+    env.add_test("exists", |p: String| std::path::Path::new(&p).exists());
+    env.add_test("file", |p: String| std::path::Path::new(&p).is_file());
+    env.add_test("directory", |p: String| std::path::Path::new(&p).is_dir());
     env.add_function("lookup", lookup);
     env.add_function("query", lookup);
+}
+
+/// Ansible's `fileglob` lookup: the files (not directories) matching a pattern whose last
+/// component may hold `*` and `?`, sorted.
+fn fileglob(pattern: &str) -> Vec<Value> {
+    fn matches(pat: &[char], name: &[char]) -> bool {
+        match (pat.first(), name.first()) {
+            (None, None) => true,
+            (Some('*'), _) => {
+                matches(&pat[1..], name) || (!name.is_empty() && matches(pat, &name[1..]))
+            }
+            (Some('?'), Some(_)) => matches(&pat[1..], &name[1..]),
+            (Some(p), Some(n)) if p == n => matches(&pat[1..], &name[1..]),
+            _ => false,
+        }
+    }
+    let path = std::path::Path::new(pattern);
+    let (dir, pat) = match (path.parent(), path.file_name()) {
+        (Some(d), Some(f)) => (d, f.to_string_lossy().chars().collect::<Vec<_>>()),
+        _ => return Vec::new(),
+    };
+    let mut out: Vec<String> = std::fs::read_dir(if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    })
+    .map(|rd| {
+        rd.filter_map(|e| e.ok())
+            .filter(|e| e.path().is_file())
+            .filter(|e| {
+                let n: Vec<char> = e.file_name().to_string_lossy().chars().collect();
+                (n.first() != Some(&'.') || pat.first() == Some(&'.')) && matches(&pat, &n)
+            })
+            .map(|e| dir.join(e.file_name()).to_string_lossy().into_owned())
+            .collect()
+    })
+    .unwrap_or_default();
+    out.sort();
+    out.into_iter().map(Value::from).collect()
 }
 
 /// Ansible's `bool`: true for True, 1, and the strings yes/on/1/true (any case).
@@ -810,6 +852,11 @@ fn lookup(state: &State, kind: String, args: Rest<Value>, kwargs: Kwargs) -> Res
                 .map(|s| Value::from(s.trim_end_matches('\n').to_string()))
                 .map_err(|e| err(format!("lookup('file', {path:?}): {e}")))
         }
+        "fileglob" => Ok(Value::from(
+            args.iter()
+                .flat_map(|p| fileglob(&p.to_string()))
+                .collect::<Vec<_>>(),
+        )),
         other => Err(err(format!("unsupported lookup plugin {other:?}"))),
     }
 }

@@ -126,6 +126,19 @@ fn ansible_filters() {
     assert_eq!(eval("{{ 'a,b' .split(',') }}"), Value::from(vec!["a", "b"]));
     assert_eq!(eval("{{ [1, [2, [3]]] | flatten }}"), Value::from(vec![1, 2, 3]));
     assert_eq!(eval("{{ 'On' | bool }}"), Value::from(true));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.conf"), "x").unwrap();
+    std::fs::write(dir.path().join("b.txt"), "x").unwrap();
+    std::fs::create_dir(dir.path().join("sub.conf")).unwrap();
+    let d = dir.path().to_string_lossy();
+    assert_eq!(
+        eval(&format!("{{{{ lookup('fileglob', '{d}/*.conf') }}}}")),
+        Value::from(vec![format!("{d}/a.conf")])
+    );
+    assert_eq!(
+        eval(&format!("{{{{ ['{d}/a.conf' is file, '{d}/sub.conf' is file, '{d}/sub.conf' is directory, '{d}/nope' is exists] }}}}")),
+        Value::from(vec![true, false, true, false])
+    );
     assert_eq!(eval("{{ 'no' | bool }}"), Value::from(false));
     assert_eq!(eval("{{ inventory_hostname }}-{{ group_names | join(',') }}").as_str(), Some("ctl1-control,nova"));
 }
