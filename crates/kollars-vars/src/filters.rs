@@ -55,6 +55,7 @@ pub fn register(env: &mut Environment<'static>) {
     );
     env.add_filter("zip", zip);
     env.add_filter("extract", extract);
+    env.add_filter("to_uuid", to_uuid);
     env.add_test("match", test_match);
     env.add_test("search", test_search);
     env.add_test("regex", test_search);
@@ -875,4 +876,86 @@ fn extract(key: Value, container: Value, morekey: Option<Value>) -> Result<Value
         Some(m) => v.get_item(&m),
         None => Ok(v),
     }
+}
+
+/// Ansible's `to_uuid`: a name-based (v5) UUID in Ansible's namespace, or in `namespace`.
+fn to_uuid(name: String, namespace: Option<String>) -> Result<String, Error> {
+    let ns = namespace.unwrap_or_else(|| "361E6D51-FAEC-444A-9079-341386DA8E2E".into());
+    let hex: String = ns.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 {
+        return Err(err(format!("to_uuid: invalid namespace {ns:?}")));
+    }
+    let mut data = Vec::with_capacity(16 + name.len());
+    for i in 0..16 {
+        data.push(
+            u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+                .map_err(|_| err(format!("to_uuid: invalid namespace {ns:?}")))?,
+        );
+    }
+    data.extend_from_slice(name.as_bytes());
+    let mut b = sha1(&data);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b[..16].iter().map(|x| format!("{x:02x}")).collect();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}
+
+/// SHA-1 (FIPS 180-4), only for name-based UUIDs.
+fn sha1(msg: &[u8]) -> [u8; 20] {
+    let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
+    let mut data = msg.to_vec();
+    data.push(0x80);
+    while data.len() % 64 != 56 {
+        data.push(0);
+    }
+    data.extend_from_slice(&((msg.len() as u64) * 8).to_be_bytes());
+    for chunk in data.chunks(64) {
+        let mut w = [0u32; 80];
+        for i in 0..16 {
+            w[i] = u32::from_be_bytes([
+                chunk[4 * i],
+                chunk[4 * i + 1],
+                chunk[4 * i + 2],
+                chunk[4 * i + 3],
+            ]);
+        }
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = h;
+        for (i, wi) in w.iter().enumerate() {
+            let (f, k) = match i {
+                0..=19 => ((b & c) | (!b & d), 0x5A827999),
+                20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
+                _ => (b ^ c ^ d, 0xCA62C1D6),
+            };
+            let t = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(*wi);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = t;
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 20];
+    for (i, x) in h.iter().enumerate() {
+        out[4 * i..4 * i + 4].copy_from_slice(&x.to_be_bytes());
+    }
+    out
 }

@@ -106,6 +106,8 @@ fn undefined_is_named() {
     assert!(err.contains("nope"), "{err}");
 }
 
+const UUID_VM: &str = "504cba1f-9a4b-5bcb-bb80-676efa2db4e6";
+
 #[test]
 fn ansible_filters() {
     let vars = setup(INV, DEFAULTS, "{}");
@@ -140,6 +142,11 @@ fn ansible_filters() {
         Value::from(vec![true, false, true, false])
     );
     assert_eq!(eval("{{ 'no' | bool }}"), Value::from(false));
+    // uuid.uuid5(UUID('361E6D51-FAEC-444A-9079-341386DA8E2E'), 'vm'), as Ansible computes it
+    assert_eq!(
+        eval("{{ 'vm' | to_uuid }}").as_str(),
+        Some(UUID_VM)
+    );
     assert_eq!(eval("{{ inventory_hostname }}-{{ group_names | join(',') }}").as_str(), Some("ctl1-control,nova"));
 }
 
