@@ -67,6 +67,8 @@ for n in kolla_start kolla_set_configs healthcheck_curl healthcheck_port healthc
   ln -s kolla-start "$rootfs/usr/local/bin/$n"
 done
 : > "$rootfs/usr/local/bin/kolla_extend_start"
+install -m 0755 "$here/base/shims/sudo" "$rootfs/usr/bin/sudo"
+install -m 0755 "$here/base/shims/bash" "$rootfs/bin/bash"
 cp "$here/base/passwd" "$here/base/group" "$rootfs/etc/"
 cp "$here/base/Dockerfile" "$ctx/base/"
 mkdir -p "$ctx/service-standin"

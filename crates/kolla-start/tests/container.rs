@@ -450,3 +450,39 @@ fn healthchecks_pass_for_real() {
         "no TLS"
     );
 }
+
+#[test]
+fn kolla_ansible_one_off_commands_run() {
+    // As nova's cell tasks and keystone's bootstrap run them: bash -c 'sudo -E kolla_set_configs && ...'.
+    let cfg = ConfigDir::new(&serde_json::json!({"command": "nova-manage cell_v2 list_cells"}));
+    let mount = cfg.mount();
+    let img = image("nova-api");
+    let out = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &mount,
+        "-e",
+        "KOLLA_CONFIG_STRATEGY=COPY_ALWAYS",
+        &img,
+        "bash",
+        "-c",
+        "sudo -E kolla_set_configs && cat /run_command",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "nova-manage cell_v2 list_cells");
+    let out = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &img,
+        "sudo",
+        "-u",
+        "nova",
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "the shim refuses other users");
+}
