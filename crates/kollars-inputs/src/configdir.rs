@@ -32,7 +32,11 @@ pub struct ConfigDir {
 impl ConfigDir {
     /// Reads globals, globals.d and passwords from `dir`; `passwords` overrides the passwords
     /// file (kolla-ansible's `--passwords`, which kollars honours).
-    pub fn load(dir: &Path, passwords: Option<&Path>, extra: &[String]) -> Result<ConfigDir, InputError> {
+    pub fn load(
+        dir: &Path,
+        passwords: Option<&Path>,
+        extra: &[String],
+    ) -> Result<ConfigDir, InputError> {
         let meta = std::fs::metadata(dir).map_err(|e| InputError::Read {
             path: dir.to_path_buf(),
             source: e,
@@ -75,7 +79,9 @@ impl ConfigDir {
                 out.globals.extend(read_var_file(&f)?);
             }
         }
-        out.passwords_path = passwords.map(Path::to_path_buf).unwrap_or_else(|| dir.join("passwords.yml"));
+        out.passwords_path = passwords
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| dir.join("passwords.yml"));
         if out.passwords_path.exists() || passwords.is_some() {
             out.passwords = read_var_file(&out.passwords_path)?;
         }
@@ -123,7 +129,10 @@ pub fn parse_var_text(path: &Path, text: &str) -> Result<VarMap, InputError> {
             .map(|(k, v)| {
                 let k = match k {
                     Value::String(s) => s,
-                    other => serde_yaml::to_string(&other).unwrap_or_default().trim().to_string(),
+                    other => serde_yaml::to_string(&other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
                 };
                 (k, v)
             })
@@ -142,7 +151,8 @@ pub fn parse_extra_var(arg: &str) -> Result<VarMap, InputError> {
     }
     let trimmed = arg.trim_start();
     if trimmed.starts_with('{') {
-        return parse_var_text(Path::new("<-e>"), arg).map_err(|_| InputError::ExtraVar(arg.to_string()));
+        return parse_var_text(Path::new("<-e>"), arg)
+            .map_err(|_| InputError::ExtraVar(arg.to_string()));
     }
     let mut out = VarMap::new();
     for part in split_kv(arg) {

@@ -51,7 +51,13 @@ fn read_facts_file(path: &Path) -> Result<Facts, InputError> {
     if let Some(Value::Object(inner)) = map.remove("ansible_facts") {
         map = inner
             .into_iter()
-            .map(|(k, v)| if k.starts_with("ansible_") { (k, v) } else { (format!("ansible_{k}"), v) })
+            .map(|(k, v)| {
+                if k.starts_with("ansible_") {
+                    (k, v)
+                } else {
+                    (format!("ansible_{k}"), v)
+                }
+            })
             .collect();
     }
     Ok(map)
@@ -80,14 +86,21 @@ pub fn gather_local() -> Facts {
         "ansible_domain".into(),
         json!(fqdn.split_once('.').map(|(_, d)| d).unwrap_or("")),
     );
-    let vcpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let vcpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     f.insert("ansible_processor_vcpus".into(), json!(vcpus));
     f.insert("ansible_processor_count".into(), json!(1));
     f.insert("ansible_processor_cores".into(), json!(vcpus));
     if let Ok(meminfo) = std::fs::read_to_string("/proc/meminfo") {
         for line in meminfo.lines() {
             if let Some(rest) = line.strip_prefix("MemTotal:") {
-                let kb: u64 = rest.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+                let kb: u64 = rest
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse()
+                    .unwrap_or(0);
                 f.insert("ansible_memtotal_mb".into(), json!(kb / 1024));
             }
         }
@@ -137,10 +150,10 @@ fn gather_interfaces(f: &mut Facts) {
             let entry = ifaces.entry(a.interface_name.clone()).or_default();
             let Some(addr) = a.address else { continue };
             if let Some(v4) = addr.as_sockaddr_in() {
-                let ip = std::net::Ipv4Addr::from(v4.ip());
+                let ip = v4.ip();
                 let mask = a
                     .netmask
-                    .and_then(|m| m.as_sockaddr_in().map(|m| std::net::Ipv4Addr::from(m.ip())))
+                    .and_then(|m| m.as_sockaddr_in().map(|m| m.ip()))
                     .unwrap_or(std::net::Ipv4Addr::new(255, 255, 255, 255));
                 let prefix = u32::from(mask).count_ones();
                 let network = std::net::Ipv4Addr::from(u32::from(ip) & u32::from(mask));
@@ -192,7 +205,10 @@ fn gather_interfaces(f: &mut Facts) {
             all4.extend(v4.iter().filter_map(|v| v.get("address").cloned()));
             all6.extend(v6.iter().filter_map(|v| v.get("address").cloned()));
         }
-        f.insert(format!("ansible_{}", name.replace(['-', '.', ':'], "_")), Value::Object(obj));
+        f.insert(
+            format!("ansible_{}", name.replace(['-', '.', ':'], "_")),
+            Value::Object(obj),
+        );
     }
     f.insert("ansible_interfaces".into(), Value::Array(names));
     f.insert("ansible_all_ipv4_addresses".into(), Value::Array(all4));
@@ -206,7 +222,9 @@ mod tests {
     #[test]
     fn local_facts_have_the_shape_templates_read() {
         let f = gather_local();
-        assert!(f["ansible_hostname"].as_str().is_some_and(|s| !s.is_empty()));
+        assert!(f["ansible_hostname"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()));
         assert!(f["ansible_processor_vcpus"].as_u64().unwrap() >= 1);
         let lo = f["ansible_lo"].as_object().expect("lo interface");
         assert_eq!(lo["ipv4"]["address"], "127.0.0.1");
@@ -216,10 +234,20 @@ mod tests {
     fn fact_cache_file_is_read() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("h1.json"), r#"{"ansible_hostname": "h1"}"#).unwrap();
-        std::fs::write(dir.path().join("h2.json"), r#"{"ansible_facts": {"hostname": "h2"}}"#).unwrap();
+        std::fs::write(
+            dir.path().join("h2.json"),
+            r#"{"ansible_facts": {"hostname": "h2"}}"#,
+        )
+        .unwrap();
         std::fs::write(dir.path().join("h3.json"), "{nope").unwrap();
-        assert_eq!(load_facts(dir.path(), "h1").unwrap().unwrap()["ansible_hostname"], "h1");
-        assert_eq!(load_facts(dir.path(), "h2").unwrap().unwrap()["ansible_hostname"], "h2");
+        assert_eq!(
+            load_facts(dir.path(), "h1").unwrap().unwrap()["ansible_hostname"],
+            "h1"
+        );
+        assert_eq!(
+            load_facts(dir.path(), "h2").unwrap().unwrap()["ansible_hostname"],
+            "h2"
+        );
         assert!(load_facts(dir.path(), "nope").unwrap().is_none());
         let err = load_facts(dir.path(), "h3").unwrap_err().to_string();
         assert!(err.contains("h3.json"), "{err}");

@@ -145,14 +145,20 @@ impl Inventory {
                     (rest.is_empty() || rest.starts_with('#') || rest.starts_with(';'))
                         .then(|| &l[..end])
                 }) else {
-                    return Err(InputError::syntax(loc, format!("malformed section header {line:?}")));
+                    return Err(InputError::syntax(
+                        loc,
+                        format!("malformed section header {line:?}"),
+                    ));
                 };
                 let (name, kind) = match inner.split_once(':') {
                     Some((n, k)) => (n.trim(), Some(k.trim())),
                     None => (inner.trim(), None),
                 };
                 if name.is_empty() || name.contains(char::is_whitespace) {
-                    return Err(InputError::syntax(loc, format!("invalid group name {name:?}")));
+                    return Err(InputError::syntax(
+                        loc,
+                        format!("invalid group name {name:?}"),
+                    ));
                 }
                 self.group_mut(name);
                 section = match kind {
@@ -162,7 +168,9 @@ impl Inventory {
                     Some(other) => {
                         return Err(InputError::syntax(
                             loc,
-                            format!("unknown section kind {other:?} (expected 'children' or 'vars')"),
+                            format!(
+                                "unknown section kind {other:?} (expected 'children' or 'vars')"
+                            ),
                         ))
                     }
                 };
@@ -170,7 +178,8 @@ impl Inventory {
             }
             match &section {
                 Section::Hosts(group) => {
-                    let tokens = split_ini_tokens(line).map_err(|m| InputError::syntax(loc.clone(), m))?;
+                    let tokens =
+                        split_ini_tokens(line).map_err(|m| InputError::syntax(loc.clone(), m))?;
                     let mut iter = tokens.into_iter();
                     let pattern = iter.next().unwrap_or_default();
                     let mut vars = IndexMap::new();
@@ -187,14 +196,23 @@ impl Inventory {
                         vars.insert(k.to_string(), literal_value(v));
                     }
                     let group = group.clone();
-                    for host in expand_host_pattern(&pattern).map_err(|m| InputError::syntax(loc.clone(), m))? {
+                    for host in expand_host_pattern(&pattern)
+                        .map_err(|m| InputError::syntax(loc.clone(), m))?
+                    {
                         self.add_host(&group, &host, vars.clone());
                     }
                 }
                 Section::Children(group) => {
-                    let child = line.split_whitespace().next().unwrap_or_default().to_string();
+                    let child = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
                     if child == *group {
-                        return Err(InputError::syntax(loc, format!("group {group:?} cannot be its own child")));
+                        return Err(InputError::syntax(
+                            loc,
+                            format!("group {group:?} cannot be its own child"),
+                        ));
                     }
                     self.group_mut(&child);
                     let group = group.clone();
@@ -202,7 +220,10 @@ impl Inventory {
                 }
                 Section::Vars(group) => {
                     let Some((k, v)) = line.split_once('=') else {
-                        return Err(InputError::syntax(loc, format!("expected key=value in [{group}:vars], found {line:?}")));
+                        return Err(InputError::syntax(
+                            loc,
+                            format!("expected key=value in [{group}:vars], found {line:?}"),
+                        ));
                     };
                     let value = unquote(v.trim());
                     let group = group.clone();
@@ -311,7 +332,11 @@ impl Inventory {
     }
 
     fn check_cycles(&self) -> Result<(), InputError> {
-        fn visit<'a>(inv: &'a Inventory, name: &'a str, stack: &mut Vec<&'a str>) -> Result<(), InputError> {
+        fn visit<'a>(
+            inv: &'a Inventory,
+            name: &'a str,
+            stack: &mut Vec<&'a str>,
+        ) -> Result<(), InputError> {
             if let Some(pos) = stack.iter().position(|n| *n == name) {
                 let mut cycle: Vec<String> = stack[pos..].iter().map(|s| s.to_string()).collect();
                 cycle.push(name.to_string());
@@ -447,7 +472,10 @@ fn yaml_key(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
-        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
     }
 }
 
@@ -541,7 +569,9 @@ pub fn expand_host_pattern(pattern: &str) -> Result<Vec<String>, String> {
     let range = &pattern[open + 1..close];
     let parts: Vec<&str> = range.split(':').collect();
     if parts.len() < 2 || parts.len() > 3 {
-        return Err(format!("invalid range [{range}] in host pattern {pattern:?}"));
+        return Err(format!(
+            "invalid range [{range}] in host pattern {pattern:?}"
+        ));
     }
     let (beg, end) = (parts[0], parts[1]);
     let step: usize = match parts.get(2) {
@@ -557,7 +587,11 @@ pub fn expand_host_pattern(pattern: &str) -> Result<Vec<String>, String> {
         if b > e {
             return Err(format!("range start after end in host pattern {pattern:?}"));
         }
-        let width = if beg.starts_with('0') && beg.len() > 1 { beg.len() } else { 0 };
+        let width = if beg.starts_with('0') && beg.len() > 1 {
+            beg.len()
+        } else {
+            0
+        };
         let mut i = b;
         while i <= e {
             items.push(format!("{i:0width$}"));
@@ -566,7 +600,9 @@ pub fn expand_host_pattern(pattern: &str) -> Result<Vec<String>, String> {
     } else if beg.len() == 1 && end.len() == 1 && beg.chars().all(|c| c.is_ascii_alphabetic()) {
         let (b, e) = (beg.as_bytes()[0], end.as_bytes()[0]);
         if b > e || !end.chars().all(|c| c.is_ascii_alphabetic()) {
-            return Err(format!("invalid alphabetic range in host pattern {pattern:?}"));
+            return Err(format!(
+                "invalid alphabetic range in host pattern {pattern:?}"
+            ));
         }
         let mut c = b;
         while c <= e {
@@ -577,7 +613,9 @@ pub fn expand_host_pattern(pattern: &str) -> Result<Vec<String>, String> {
             }
         }
     } else {
-        return Err(format!("invalid range [{range}] in host pattern {pattern:?}"));
+        return Err(format!(
+            "invalid range [{range}] in host pattern {pattern:?}"
+        ));
     }
     let mut out = Vec::new();
     for item in items {
@@ -591,7 +629,9 @@ pub fn expand_host_pattern(pattern: &str) -> Result<Vec<String>, String> {
 fn strip_port(host: &str) -> String {
     // `host:port` is accepted by Ansible; the port is a connection detail, not the name.
     match host.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') && p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => {
+        Some((h, p))
+            if !h.contains(':') && p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() =>
+        {
             h.to_string()
         }
         _ => host.to_string(),
@@ -604,8 +644,14 @@ mod tests {
 
     #[test]
     fn ranges_expand_with_padding_and_steps() {
-        assert_eq!(expand_host_pattern("ctl[01:03]").unwrap(), ["ctl01", "ctl02", "ctl03"]);
-        assert_eq!(expand_host_pattern("n[1:5:2].x").unwrap(), ["n1.x", "n3.x", "n5.x"]);
+        assert_eq!(
+            expand_host_pattern("ctl[01:03]").unwrap(),
+            ["ctl01", "ctl02", "ctl03"]
+        );
+        assert_eq!(
+            expand_host_pattern("n[1:5:2].x").unwrap(),
+            ["n1.x", "n3.x", "n5.x"]
+        );
         assert_eq!(expand_host_pattern("h[a:c]").unwrap(), ["ha", "hb", "hc"]);
         assert!(expand_host_pattern("h[3:1]").is_err());
         assert!(expand_host_pattern("h[1:").is_err());
@@ -619,8 +665,14 @@ mod tests {
         assert_eq!(inv.group_hosts("all"), ["ctl01", "ctl02", "cmp01"]);
         assert_eq!(inv.group_names("ctl01"), ["control", "nova", "nova-api"]);
         assert_eq!(inv.hosts["ctl01"]["n"], Value::Number(3.into()));
-        assert_eq!(inv.group_vars_for("ctl01")["foo"], Value::String("bar".into()));
-        assert_eq!(inv.group_vars_for("cmp01")["foo"], Value::String("all".into()));
+        assert_eq!(
+            inv.group_vars_for("ctl01")["foo"],
+            Value::String("bar".into())
+        );
+        assert_eq!(
+            inv.group_vars_for("cmp01")["foo"],
+            Value::String("all".into())
+        );
     }
 
     #[test]
@@ -629,8 +681,12 @@ mod tests {
         assert!(err.to_string().contains("inv.ini:1"), "{err}");
         let err = Inventory::parse(Path::new("inv.ini"), "[a]\nh1 novalue\n").unwrap_err();
         assert!(err.to_string().contains("inv.ini:2"), "{err}");
-        let err = Inventory::parse(Path::new("inv.ini"), "[a:children]\nb\n[b:children]\na\n").unwrap_err();
-        assert!(err.to_string().contains("a -> b -> a") || err.to_string().contains("b -> a -> b"), "{err}");
+        let err = Inventory::parse(Path::new("inv.ini"), "[a:children]\nb\n[b:children]\na\n")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("a -> b -> a") || err.to_string().contains("b -> a -> b"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -639,6 +695,9 @@ mod tests {
         let inv = Inventory::parse(Path::new("inv.yml"), text).unwrap();
         assert_eq!(inv.group_hosts("control"), ["ctl1", "ctl2"]);
         assert_eq!(inv.group_hosts("all"), ["ctl1", "ctl2", "c1"]);
-        assert_eq!(inv.hosts["ctl2"]["api_interface"], Value::String("eth1".into()));
+        assert_eq!(
+            inv.hosts["ctl2"]["api_interface"],
+            Value::String("eth1".into())
+        );
     }
 }

@@ -29,7 +29,9 @@ pub fn operator_value(v: &serde_yaml::Value) -> Value {
                 "no" | "No" | "NO" | "off" | "Off" | "OFF" => serde_yaml::Value::Bool(false),
                 _ => v.clone(),
             },
-            serde_yaml::Value::Sequence(s) => serde_yaml::Value::Sequence(s.iter().map(fix).collect()),
+            serde_yaml::Value::Sequence(s) => {
+                serde_yaml::Value::Sequence(s.iter().map(fix).collect())
+            }
             serde_yaml::Value::Mapping(m) => {
                 serde_yaml::Value::Mapping(m.iter().map(|(k, v)| (k.clone(), fix(v))).collect())
             }
@@ -41,7 +43,9 @@ pub fn operator_value(v: &serde_yaml::Value) -> Value {
 }
 
 fn layer_from_yaml(map: &IndexMap<String, serde_yaml::Value>) -> IndexMap<String, Value> {
-    map.iter().map(|(k, v)| (k.clone(), operator_value(v))).collect()
+    map.iter()
+        .map(|(k, v)| (k.clone(), operator_value(v)))
+        .collect()
 }
 
 impl VarsBuilder {
@@ -114,7 +118,12 @@ impl VarsBuilder {
             let facts = self.facts.get(name).cloned().unwrap_or_default();
             let stripped: IndexMap<String, serde_json::Value> = facts
                 .iter()
-                .map(|(k, v)| (k.strip_prefix("ansible_").unwrap_or(k).to_string(), v.clone()))
+                .map(|(k, v)| {
+                    (
+                        k.strip_prefix("ansible_").unwrap_or(k).to_string(),
+                        v.clone(),
+                    )
+                })
                 .collect();
             let fact_layer: IndexMap<String, Value> = facts
                 .iter()
@@ -126,7 +135,10 @@ impl VarsBuilder {
                 "inventory_hostname_short",
                 Value::from(name.split('.').next().unwrap_or(name)),
             );
-            magic.insert("group_names", Value::from_serialize(inventory.group_names(name)));
+            magic.insert(
+                "group_names",
+                Value::from_serialize(inventory.group_names(name)),
+            );
             magic.insert("ansible_facts", Value::from_serialize(&stripped));
             let host_layer: IndexMap<String, Value> = host_vars
                 .iter()
@@ -147,7 +159,12 @@ impl VarsBuilder {
             ];
             hosts.insert(
                 name.clone(),
-                Arc::new(HostScope::new(name.clone(), Arc::downgrade(&shared), layers, magic)),
+                Arc::new(HostScope::new(
+                    name.clone(),
+                    Arc::downgrade(&shared),
+                    layers,
+                    magic,
+                )),
             );
         }
         let _ = shared.hosts.set(hosts);

@@ -43,6 +43,13 @@ fn fmt_chain(chain: &[String]) -> String {
     if chain.is_empty() {
         String::new()
     } else {
-        format!(" (needs {})", chain.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(" -> "))
+        format!(
+            " (needs {})",
+            chain
+                .iter()
+                .map(|c| format!("'{c}'"))
+                .collect::<Vec<_>>()
+                .join(" -> ")
+        )
     }
 }

@@ -48,7 +48,10 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("type_debug", type_debug);
     env.add_filter("service_enabled", service_enabled);
     env.add_filter("service_mapped_to_host", service_mapped_to_host);
-    env.add_filter("service_enabled_and_mapped_to_host", service_enabled_and_mapped_to_host);
+    env.add_filter(
+        "service_enabled_and_mapped_to_host",
+        service_enabled_and_mapped_to_host,
+    );
     env.add_filter(
         "select_services_enabled_and_mapped_to_host",
         select_services_enabled_and_mapped_to_host,
@@ -123,7 +126,11 @@ pub fn ansible_bool(v: &Value) -> bool {
         ValueKind::Bool => v.is_true(),
         ValueKind::Number => v.as_i64().map(|n| n == 1).unwrap_or(false) || v.to_string() == "1.0",
         ValueKind::String => matches!(
-            v.as_str().unwrap_or("").trim().to_ascii_lowercase().as_str(),
+            v.as_str()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+                .as_str(),
             "yes" | "on" | "1" | "true" | "y" | "t"
         ),
         _ => false,
@@ -132,7 +139,10 @@ pub fn ansible_bool(v: &Value) -> bool {
 
 fn to_bool(v: Value) -> Result<Value, Error> {
     if v.is_undefined() {
-        return Err(Error::new(ErrorKind::UndefinedError, "bool of an undefined value"));
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            "bool of an undefined value",
+        ));
     }
     Ok(Value::from(ansible_bool(&v)))
 }
@@ -169,10 +179,16 @@ fn merge(a: &Value, b: &Value, recursive: bool, list_merge: &str) -> Result<Valu
     let mut out = to_map(a)?;
     for (k, v) in to_map(b)? {
         let merged = match out.get(&k) {
-            Some(old) if recursive && old.kind() == ValueKind::Map && v.kind() == ValueKind::Map => {
+            Some(old)
+                if recursive && old.kind() == ValueKind::Map && v.kind() == ValueKind::Map =>
+            {
                 merge(old, &v, true, list_merge)?
             }
-            Some(old) if old.kind() == ValueKind::Seq && v.kind() == ValueKind::Seq && list_merge != "replace" => {
+            Some(old)
+                if old.kind() == ValueKind::Seq
+                    && v.kind() == ValueKind::Seq
+                    && list_merge != "replace" =>
+            {
                 let mut items: Vec<Value> = old.try_iter()?.collect();
                 match list_merge {
                     "append" => items.extend(v.try_iter()?),
@@ -200,7 +216,9 @@ fn merge(a: &Value, b: &Value, recursive: bool, list_merge: &str) -> Result<Valu
 
 fn combine(base: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let recursive: bool = kwargs.get::<Option<bool>>("recursive")?.unwrap_or(false);
-    let list_merge: String = kwargs.get::<Option<String>>("list_merge")?.unwrap_or_else(|| "replace".into());
+    let list_merge: String = kwargs
+        .get::<Option<String>>("list_merge")?
+        .unwrap_or_else(|| "replace".into());
     kwargs.assert_all_used()?;
     let mut acc = base;
     for o in others.iter() {
@@ -216,8 +234,12 @@ fn combine(base: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Er
 }
 
 fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let key_name: String = kwargs.get::<Option<String>>("key_name")?.unwrap_or_else(|| "key".into());
-    let value_name: String = kwargs.get::<Option<String>>("value_name")?.unwrap_or_else(|| "value".into());
+    let key_name: String = kwargs
+        .get::<Option<String>>("key_name")?
+        .unwrap_or_else(|| "key".into());
+    let value_name: String = kwargs
+        .get::<Option<String>>("value_name")?
+        .unwrap_or_else(|| "value".into());
     kwargs.assert_all_used()?;
     let items: Vec<Value> = to_map(&v)?
         .into_iter()
@@ -232,8 +254,12 @@ fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
 }
 
 fn items2dict(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let key_name: String = kwargs.get::<Option<String>>("key_name")?.unwrap_or_else(|| "key".into());
-    let value_name: String = kwargs.get::<Option<String>>("value_name")?.unwrap_or_else(|| "value".into());
+    let key_name: String = kwargs
+        .get::<Option<String>>("key_name")?
+        .unwrap_or_else(|| "key".into());
+    let value_name: String = kwargs
+        .get::<Option<String>>("value_name")?
+        .unwrap_or_else(|| "value".into());
     kwargs.assert_all_used()?;
     let mut out = IndexMap::new();
     for item in v.try_iter()? {
@@ -294,7 +320,12 @@ fn python_replacement(repl: &str) -> String {
     out
 }
 
-fn regex_replace(v: Value, pattern: String, repl: Option<String>, kwargs: Kwargs) -> Result<Value, Error> {
+fn regex_replace(
+    v: Value,
+    pattern: String,
+    repl: Option<String>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     let ignorecase: bool = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
     let _multiline: Option<bool> = kwargs.get("multiline")?;
     kwargs.assert_all_used()?;
@@ -320,7 +351,9 @@ fn regex_findall(v: Value, pattern: String) -> Result<Value, Error> {
     let re = regex(&pattern, false)?;
     let s = v.to_string();
     Ok(Value::from(
-        re.find_iter(&s).map(|m| Value::from(m.as_str())).collect::<Vec<_>>(),
+        re.find_iter(&s)
+            .map(|m| Value::from(m.as_str()))
+            .collect::<Vec<_>>(),
     ))
 }
 
@@ -386,9 +419,16 @@ fn sort_json(j: serde_json::Value) -> serde_json::Value {
         serde_json::Value::Object(m) => {
             let mut entries: Vec<(String, serde_json::Value)> = m.into_iter().collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sort_json(v))).collect())
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_json(v)))
+                    .collect(),
+            )
         }
-        serde_json::Value::Array(a) => serde_json::Value::Array(a.into_iter().map(sort_json).collect()),
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(sort_json).collect())
+        }
         other => other,
     }
 }
@@ -401,12 +441,19 @@ fn python_json(j: &serde_json::Value, indent: Option<usize>, level: usize) -> St
         J::Array(a) if a.is_empty() => "[]".into(),
         J::Object(o) if o.is_empty() => "{}".into(),
         J::Array(a) => {
-            let items: Vec<String> = a.iter().map(|x| python_json(x, indent, level + 1)).collect();
+            let items: Vec<String> = a
+                .iter()
+                .map(|x| python_json(x, indent, level + 1))
+                .collect();
             match indent {
                 None => format!("[{}]", items.join(", ")),
                 Some(_) => format!(
                     "[\n{}\n{}]",
-                    items.iter().map(|s| format!("{}{s}", pad(level + 1))).collect::<Vec<_>>().join(",\n"),
+                    items
+                        .iter()
+                        .map(|s| format!("{}{s}", pad(level + 1)))
+                        .collect::<Vec<_>>()
+                        .join(",\n"),
                     pad(level)
                 ),
             }
@@ -414,13 +461,23 @@ fn python_json(j: &serde_json::Value, indent: Option<usize>, level: usize) -> St
         J::Object(o) => {
             let items: Vec<String> = o
                 .iter()
-                .map(|(k, v)| format!("{}: {}", J::String(k.clone()), python_json(v, indent, level + 1)))
+                .map(|(k, v)| {
+                    format!(
+                        "{}: {}",
+                        J::String(k.clone()),
+                        python_json(v, indent, level + 1)
+                    )
+                })
                 .collect();
             match indent {
                 None => format!("{{{}}}", items.join(", ")),
                 Some(_) => format!(
                     "{{\n{}\n{}}}",
-                    items.iter().map(|s| format!("{}{s}", pad(level + 1))).collect::<Vec<_>>().join(",\n"),
+                    items
+                        .iter()
+                        .map(|s| format!("{}{s}", pad(level + 1)))
+                        .collect::<Vec<_>>()
+                        .join(",\n"),
                     pad(level)
                 ),
             }
@@ -444,12 +501,14 @@ fn to_nice_yaml(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
 }
 
 fn from_yaml(v: String) -> Result<Value, Error> {
-    let y: serde_yaml::Value = serde_yaml::from_str(&v).map_err(|e| err(format!("from_yaml: {e}")))?;
+    let y: serde_yaml::Value =
+        serde_yaml::from_str(&v).map_err(|e| err(format!("from_yaml: {e}")))?;
     Ok(Value::from_serialize(&y))
 }
 
 fn from_json(v: String) -> Result<Value, Error> {
-    let j: serde_json::Value = serde_json::from_str(&v).map_err(|e| err(format!("from_json: {e}")))?;
+    let j: serde_json::Value =
+        serde_json::from_str(&v).map_err(|e| err(format!("from_json: {e}")))?;
     Ok(Value::from_serialize(&j))
 }
 
@@ -463,7 +522,9 @@ fn ipwrap(v: Value) -> Value {
 /// kolla's `put_address_in_context`: IPv6 addresses in URL, memcache or Erlang form.
 pub fn address_in_context(address: &str, context: &str) -> Result<String, Error> {
     if !matches!(context, "url" | "memcache" | "rabbitmq") {
-        return Err(err(format!("put_address_in_context: unknown context {context:?}")));
+        return Err(err(format!(
+            "put_address_in_context: unknown context {context:?}"
+        )));
     }
     if !address.contains(':') && context != "rabbitmq" {
         return Ok(address.to_string());
@@ -487,7 +548,13 @@ fn put_address_in_context(address: String, context: String) -> Result<Value, Err
     address_in_context(&address, &context).map(Value::from)
 }
 
-fn kolla_url(fqdn: String, protocol: String, port: Value, path: Option<String>, context: Option<String>) -> Result<Value, Error> {
+fn kolla_url(
+    fqdn: String,
+    protocol: String,
+    port: Value,
+    path: Option<String>,
+    context: Option<String>,
+) -> Result<Value, Error> {
     let fqdn = address_in_context(&fqdn, context.as_deref().unwrap_or("url"))?;
     let port: i64 = match port.as_i64() {
         Some(p) => p,
@@ -498,7 +565,10 @@ fn kolla_url(fqdn: String, protocol: String, port: Value, path: Option<String>, 
             .map_err(|_| err(format!("kolla_url: invalid port {port}")))?,
     };
     let path = path.unwrap_or_default();
-    let default_port = matches!((protocol.as_str(), port), ("http" | "ws", 80) | ("https" | "wss", 443));
+    let default_port = matches!(
+        (protocol.as_str(), port),
+        ("http" | "ws", 80) | ("https" | "wss", 443)
+    );
     Ok(Value::from(if default_port {
         format!("{protocol}://{fqdn}{path}")
     } else {
@@ -507,12 +577,18 @@ fn kolla_url(fqdn: String, protocol: String, port: Value, path: Option<String>, 
 }
 
 fn is_loopback(addr: &str) -> bool {
-    addr.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
+    addr.parse::<std::net::IpAddr>()
+        .is_ok_and(|a| a.is_loopback())
 }
 
 /// kolla's `kolla_address`: the host's address on a named network (`api`, `storage`, …),
 /// from `<network>_interface` and `<network>_address_family` and the host's facts.
-fn kolla_address(state: &State, network: String, hostname: Option<String>, override_var: Option<String>) -> Result<Value, Error> {
+fn kolla_address(
+    state: &State,
+    network: String,
+    hostname: Option<String>,
+    override_var: Option<String>,
+) -> Result<Value, Error> {
     let hostname = match hostname {
         Some(h) => h,
         None => state
@@ -525,7 +601,9 @@ fn kolla_address(state: &State, network: String, hostname: Option<String>, overr
         .ok_or_else(|| err("kolla_address: 'hostvars' is unavailable"))?;
     let host = hostvars.get_item(&Value::from(hostname.as_str()))?;
     if host.is_undefined() {
-        return Err(err(format!("kolla_address: '{hostname}' not in 'hostvars'")));
+        return Err(err(format!(
+            "kolla_address: '{hostname}' not in 'hostvars'"
+        )));
     }
     let get = |k: &str| -> Result<Value, Error> { host.get_attr(k) };
     if let Some(ov) = override_var {
@@ -552,13 +630,17 @@ fn kolla_address(state: &State, network: String, hostname: Option<String>, overr
     }
     let family = family.to_string().to_lowercase();
     if family != "ipv4" && family != "ipv6" {
-        return Err(err(format!("Unknown address family '{family}' for network '{network}'")));
+        return Err(err(format!(
+            "Unknown address family '{family}' for network '{network}'"
+        )));
     }
     let iface = iface.to_string();
     let facts = get("ansible_facts")?;
     let interface = facts.get_attr(&iface.replace('-', "_"))?;
     if interface.is_undefined() || interface.is_none() {
-        return Err(err(format!("Interface '{iface}' not present on host '{hostname}'")));
+        return Err(err(format!(
+            "Interface '{iface}' not present on host '{hostname}'"
+        )));
     }
     let af = interface.get_attr(&family)?;
     if af.is_undefined() || af.is_none() {
@@ -590,7 +672,12 @@ fn kolla_address(state: &State, network: String, hostname: Option<String>, overr
         let vips: Vec<String> = if ansible_bool(&haproxy) {
             ["kolla_internal_vip_address", "kolla_external_vip_address"]
                 .iter()
-                .filter_map(|k| get(k).ok().filter(|v| !v.is_undefined()).map(|v| v.to_string()))
+                .filter_map(|k| {
+                    get(k)
+                        .ok()
+                        .filter(|v| !v.is_undefined())
+                        .map(|v| v.to_string())
+                })
                 .collect()
         } else {
             Vec::new()
@@ -606,9 +693,11 @@ fn kolla_address(state: &State, network: String, hostname: Option<String>, overr
         }
         found
     };
-    address
-        .map(Value::from)
-        .ok_or_else(|| err(format!("{family} address missing on interface '{iface}' for host '{hostname}'")))
+    address.map(Value::from).ok_or_else(|| {
+        err(format!(
+            "{family} address missing on interface '{iface}' for host '{hostname}'"
+        ))
+    })
 }
 
 fn seq(v: &Value) -> Result<Vec<Value>, Error> {
@@ -710,7 +799,10 @@ fn b64encode(v: String) -> String {
 }
 
 fn quote(v: String) -> String {
-    if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c)) {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c))
+    {
         v
     } else {
         format!("'{}'", v.replace('\'', "'\"'\"'"))
@@ -739,8 +831,14 @@ fn split(v: String, sep: Option<String>, maxsplit: Option<i64>) -> Value {
 fn hash(v: String, algo: Option<String>) -> Result<Value, Error> {
     use sha2::Digest;
     match algo.as_deref().unwrap_or("sha1") {
-        "sha256" => Ok(Value::from(format!("{:x}", sha2::Sha256::digest(v.as_bytes())))),
-        "sha512" => Ok(Value::from(format!("{:x}", sha2::Sha512::digest(v.as_bytes())))),
+        "sha256" => Ok(Value::from(format!(
+            "{:x}",
+            sha2::Sha256::digest(v.as_bytes())
+        ))),
+        "sha512" => Ok(Value::from(format!(
+            "{:x}",
+            sha2::Sha512::digest(v.as_bytes())
+        ))),
         other => Err(err(format!("hash: unsupported algorithm {other:?}"))),
     }
 }
@@ -785,14 +883,18 @@ fn svc_mapped(state: &State, svc: &Value) -> Result<bool, Error> {
     }
     let group = svc.get_attr("group")?;
     if group.is_undefined() {
-        return Err(err("service definition has neither 'group' nor 'host_in_groups'"));
+        return Err(err(
+            "service definition has neither 'group' nor 'host_in_groups'",
+        ));
     }
     let group = group.to_string();
     if group == "all" {
         return Ok(true);
     }
     let names = state.lookup("group_names").unwrap_or_default();
-    Ok(seq(&names)?.iter().any(|g| g.as_str() == Some(group.as_str())))
+    Ok(seq(&names)?
+        .iter()
+        .any(|g| g.as_str() == Some(group.as_str())))
 }
 
 fn service_enabled(svc: Value) -> Result<bool, Error> {
@@ -807,7 +909,10 @@ fn service_enabled_and_mapped_to_host(state: &State, svc: Value) -> Result<bool,
     Ok(svc_enabled(&svc)? && svc_mapped(state, &svc)?)
 }
 
-fn select_services_enabled_and_mapped_to_host(state: &State, services: Value) -> Result<Value, Error> {
+fn select_services_enabled_and_mapped_to_host(
+    state: &State,
+    services: Value,
+) -> Result<Value, Error> {
     let mut out = IndexMap::new();
     for (k, v) in to_map(&services)? {
         if svc_enabled(&v)? && svc_mapped(state, &v)? {
@@ -840,7 +945,11 @@ fn lookup(state: &State, kind: String, args: Rest<Value>, kwargs: Kwargs) -> Res
                     },
                 }
             }
-            Ok(if out.len() == 1 { out.remove(0) } else { Value::from(out) })
+            Ok(if out.len() == 1 {
+                out.remove(0)
+            } else {
+                Value::from(out)
+            })
         }
         "env" => Ok(Value::from(
             args.first()

@@ -82,7 +82,9 @@ impl HostScope {
     }
 
     fn shared(&self) -> Arc<Shared> {
-        self.shared.upgrade().expect("variable scopes outlive their engine")
+        self.shared
+            .upgrade()
+            .expect("variable scopes outlive their engine")
     }
 
     fn raw(&self, key: &str) -> Option<&Value> {
@@ -99,9 +101,10 @@ impl HostScope {
         match key {
             "hostvars" => Some(Value::from_object(HostVarsMap(self.shared.clone()))),
             "groups" => Some(shared.groups.clone()),
-            "play_hosts" | "ansible_play_hosts" | "ansible_play_batch" | "ansible_play_hosts_all" => {
-                Some(shared.play_hosts.clone())
-            }
+            "play_hosts"
+            | "ansible_play_hosts"
+            | "ansible_play_batch"
+            | "ansible_play_hosts_all" => Some(shared.play_hosts.clone()),
             "omit" => Some(Value::from(OMIT)),
             _ => None,
         }
@@ -180,7 +183,12 @@ impl HostScope {
 
     /// Evaluates a raw value (as written in YAML) in this host's context: strings are Jinja,
     /// lists and mappings are evaluated element by element. `locals` (a map) shadows variables.
-    pub fn eval(self: &Arc<Self>, raw: &Value, locals: Option<&Value>, what: &str) -> Result<Value, VarError> {
+    pub fn eval(
+        self: &Arc<Self>,
+        raw: &Value,
+        locals: Option<&Value>,
+        what: &str,
+    ) -> Result<Value, VarError> {
         reset_diagnostics();
         let out = self.eval_value(raw, locals, what);
         match out {
@@ -189,7 +197,12 @@ impl HostScope {
         }
     }
 
-    fn eval_value(self: &Arc<Self>, raw: &Value, locals: Option<&Value>, what: &str) -> Result<Value, VarError> {
+    fn eval_value(
+        self: &Arc<Self>,
+        raw: &Value,
+        locals: Option<&Value>,
+        what: &str,
+    ) -> Result<Value, VarError> {
         if let Some(s) = raw.as_str() {
             return self.eval_str(s, locals, what);
         }
@@ -213,7 +226,12 @@ impl HostScope {
         }
     }
 
-    fn eval_str(self: &Arc<Self>, s: &str, locals: Option<&Value>, what: &str) -> Result<Value, VarError> {
+    fn eval_str(
+        self: &Arc<Self>,
+        s: &str,
+        locals: Option<&Value>,
+        what: &str,
+    ) -> Result<Value, VarError> {
         if !s.contains("{{") && !s.contains("{%") && !s.contains("{#") {
             return Ok(Value::from(s));
         }
@@ -224,7 +242,9 @@ impl HostScope {
                 .env
                 .get_template(&format!("{EXPR_PREFIX}{expr}"))
                 .map_err(|e| self.jinja_err(what, e))?;
-            let captured = tmpl.render_captured(ctx).map_err(|e| self.jinja_err(what, e))?;
+            let captured = tmpl
+                .render_captured(ctx)
+                .map_err(|e| self.jinja_err(what, e))?;
             let v = captured.state().lookup(RESULT_VAR).unwrap_or_default();
             if v.is_undefined() {
                 let mut chain = take_undefined();
@@ -251,11 +271,18 @@ impl HostScope {
 
     /// Renders a template file (a name under the templates directory, or an absolute path of
     /// an operator's override) in this host's context.
-    pub fn render_template(self: &Arc<Self>, name: &str, locals: Option<&Value>) -> Result<String, VarError> {
+    pub fn render_template(
+        self: &Arc<Self>,
+        name: &str,
+        locals: Option<&Value>,
+    ) -> Result<String, VarError> {
         reset_diagnostics();
         let shared = self.shared();
         let ctx = self.context(locals);
-        let tmpl = shared.env.get_template(name).map_err(|e| self.jinja_err(name, e))?;
+        let tmpl = shared
+            .env
+            .get_template(name)
+            .map_err(|e| self.jinja_err(name, e))?;
         let out = tmpl
             .render(ctx)
             .map_err(|e| take_fatal().unwrap_or_else(|| self.jinja_err(name, e)))?;
@@ -288,7 +315,10 @@ impl HostScope {
                 chain,
             };
         }
-        let mut detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+        let mut detail = e
+            .detail()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.kind().to_string());
         let mut src = std::error::Error::source(&e);
         while let Some(inner) = src {
             detail.push_str(&format!(": {inner}"));
@@ -412,7 +442,10 @@ impl Object for HostVarsMap {
 
 /// Where templates come from: inline sources (variables), files under the templates
 /// directory, and absolute paths (operator overrides).
-pub(crate) fn load_template(templates: &[PathBuf], name: &str) -> Result<Option<String>, minijinja::Error> {
+pub(crate) fn load_template(
+    templates: &[PathBuf],
+    name: &str,
+) -> Result<Option<String>, minijinja::Error> {
     if let Some(expr) = name.strip_prefix(EXPR_PREFIX) {
         return Ok(Some(format!("{{% set {RESULT_VAR} = ({expr}) %}}")));
     }

@@ -8,13 +8,17 @@ use kollars_vars::{Value, VarError, Vars, VarsBuilder};
 
 fn yaml_map(text: &str) -> IndexMap<String, Value> {
     let m: IndexMap<String, serde_yaml::Value> = serde_yaml::from_str(text).unwrap();
-    m.into_iter().map(|(k, v)| (k, Value::from_serialize(v))).collect()
+    m.into_iter()
+        .map(|(k, v)| (k, Value::from_serialize(v)))
+        .collect()
 }
 
 fn setup(inventory: &str, defaults: &str, globals_yml: &str) -> Vars {
     let inv = Inventory::parse(Path::new("inventory"), inventory).unwrap();
-    let mut config = ConfigDir::default();
-    config.globals = serde_yaml::from_str(globals_yml).unwrap();
+    let config = ConfigDir {
+        globals: serde_yaml::from_str(globals_yml).unwrap(),
+        ..ConfigDir::default()
+    };
     let facts: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
         r#"{"ansible_hostname": "vm", "ansible_eth0": {"ipv4": {"address": "192.0.2.2"},
             "ipv6": [{"address": "fe80::1", "scope": "link"}, {"address": "fd00::2", "scope": "global"}]},
@@ -56,18 +60,24 @@ fn native_types_and_precedence() {
     let h = vars.host("ctl1").unwrap();
     assert_eq!(h.get("flag").unwrap(), Value::from(true));
     assert_eq!(h.get("workers").unwrap(), Value::from(2));
-    assert_eq!(
-        h.get("list_val").unwrap(),
-        Value::from(vec!["a", "b", "c"])
-    );
+    assert_eq!(h.get("list_val").unwrap(), Value::from(vec!["a", "b", "c"]));
     assert_eq!(h.get("text").unwrap().as_str(), Some("x-True-on"));
     assert_eq!(h.get("defaulted").unwrap().as_str(), Some("fallback"));
     // playbook group_vars/all beat inventory-file group vars (Ansible's precedence 3 < 5)
-    assert_eq!(h.get("from_group").unwrap().as_str(), Some("global-default"));
+    assert_eq!(
+        h.get("from_group").unwrap().as_str(),
+        Some("global-default")
+    );
     // host vars beat group_vars/all
     let h2 = vars.host("ctl2").unwrap();
-    assert_eq!(h2.get("api_interface_address").unwrap().as_str(), Some("198.51.100.7"));
-    assert_eq!(h.get("api_interface_address").unwrap().as_str(), Some("192.0.2.2"));
+    assert_eq!(
+        h2.get("api_interface_address").unwrap().as_str(),
+        Some("198.51.100.7")
+    );
+    assert_eq!(
+        h.get("api_interface_address").unwrap().as_str(),
+        Some("192.0.2.2")
+    );
 }
 
 #[test]
@@ -82,7 +92,10 @@ fn hostvars_reach_other_hosts() {
 fn extra_vars_win() {
     let vars = setup(INV, DEFAULTS, "api_interface: eth1\n");
     let h = vars.host("ctl1").unwrap();
-    assert_eq!(h.get("api_interface_address").unwrap().as_str(), Some("198.51.100.7"));
+    assert_eq!(
+        h.get("api_interface_address").unwrap().as_str(),
+        Some("198.51.100.7")
+    );
 }
 
 #[test]
@@ -102,7 +115,12 @@ fn undefined_is_named() {
     let s = err.to_string();
     assert!(s.contains("not_there"), "{s}");
     assert!(s.contains("uses_missing"), "{s}");
-    let err = vars.host("ctl1").unwrap().get("nope").unwrap_err().to_string();
+    let err = vars
+        .host("ctl1")
+        .unwrap()
+        .get("nope")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("nope"), "{err}");
 }
 
@@ -114,19 +132,46 @@ fn ansible_filters() {
     let h = vars.host("ctl1").unwrap();
     let eval = |s: &str| h.eval(&Value::from(s), None, "test").unwrap();
     assert_eq!(eval("{{ 'fd00::2' | ipwrap }}").as_str(), Some("[fd00::2]"));
-    assert_eq!(eval("{{ '10.0.0.1' | put_address_in_context('rabbitmq') }}").as_str(), Some("10,0,0,1"));
-    assert_eq!(eval("{{ 'fd00::2' | put_address_in_context('memcache') }}").as_str(), Some("inet6:[fd00::2]"));
-    assert_eq!(eval("{{ 'h' | kolla_url('http', 80, '/v3') }}").as_str(), Some("http://h/v3"));
-    assert_eq!(eval("{{ 'h' | kolla_url('https', '5000') }}").as_str(), Some("https://h:5000"));
-    assert_eq!(eval("{{ 'abc-def' | regex_replace('-(\\\\w+)$', '_\\\\1') }}").as_str(), Some("abc_def"));
+    assert_eq!(
+        eval("{{ '10.0.0.1' | put_address_in_context('rabbitmq') }}").as_str(),
+        Some("10,0,0,1")
+    );
+    assert_eq!(
+        eval("{{ 'fd00::2' | put_address_in_context('memcache') }}").as_str(),
+        Some("inet6:[fd00::2]")
+    );
+    assert_eq!(
+        eval("{{ 'h' | kolla_url('http', 80, '/v3') }}").as_str(),
+        Some("http://h/v3")
+    );
+    assert_eq!(
+        eval("{{ 'h' | kolla_url('https', '5000') }}").as_str(),
+        Some("https://h:5000")
+    );
+    assert_eq!(
+        eval("{{ 'abc-def' | regex_replace('-(\\\\w+)$', '_\\\\1') }}").as_str(),
+        Some("abc_def")
+    );
     let combined = eval("{{ {'a': {'x': 1}} | combine({'a': {'y': 2}}, recursive=true) }}");
     assert_eq!(combined.to_string(), r#"{"a": {"x": 1, "y": 2}}"#);
-    assert_eq!(eval("{{ {'a': 1} | dict2items | map(attribute='key') | list }}"), Value::from(vec!["a"]));
+    assert_eq!(
+        eval("{{ {'a': 1} | dict2items | map(attribute='key') | list }}"),
+        Value::from(vec!["a"])
+    );
     assert_eq!(eval("{{ True | ternary('y', 'n') }}").as_str(), Some("y"));
-    assert_eq!(eval("{{ {'b': 1, 'a': [1, 2]} | to_json }}").as_str(), Some("{\"b\": 1, \"a\": [1, 2]}"));
-    assert_eq!(eval("{{ lookup('vars', 'network_interface') }}").as_str(), Some("eth0"));
+    assert_eq!(
+        eval("{{ {'b': 1, 'a': [1, 2]} | to_json }}").as_str(),
+        Some("{\"b\": 1, \"a\": [1, 2]}")
+    );
+    assert_eq!(
+        eval("{{ lookup('vars', 'network_interface') }}").as_str(),
+        Some("eth0")
+    );
     assert_eq!(eval("{{ 'a,b' .split(',') }}"), Value::from(vec!["a", "b"]));
-    assert_eq!(eval("{{ [1, [2, [3]]] | flatten }}"), Value::from(vec![1, 2, 3]));
+    assert_eq!(
+        eval("{{ [1, [2, [3]]] | flatten }}"),
+        Value::from(vec![1, 2, 3])
+    );
     assert_eq!(eval("{{ 'On' | bool }}"), Value::from(true));
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.conf"), "x").unwrap();
@@ -143,24 +188,35 @@ fn ansible_filters() {
     );
     assert_eq!(eval("{{ 'no' | bool }}"), Value::from(false));
     // uuid.uuid5(UUID('361E6D51-FAEC-444A-9079-341386DA8E2E'), 'vm'), as Ansible computes it
+    assert_eq!(eval("{{ 'vm' | to_uuid }}").as_str(), Some(UUID_VM));
     assert_eq!(
-        eval("{{ 'vm' | to_uuid }}").as_str(),
-        Some(UUID_VM)
+        eval("{{ inventory_hostname }}-{{ group_names | join(',') }}").as_str(),
+        Some("ctl1-control,nova")
     );
-    assert_eq!(eval("{{ inventory_hostname }}-{{ group_names | join(',') }}").as_str(), Some("ctl1-control,nova"));
 }
 
 #[test]
 fn ipv6_address_skips_link_local_and_vips() {
     let vars = setup(INV, DEFAULTS, "api_address_family: ipv6\n");
     let h = vars.host("ctl1").unwrap();
-    assert_eq!(h.get("api_interface_address").unwrap().as_str(), Some("fd00::2"));
+    assert_eq!(
+        h.get("api_interface_address").unwrap().as_str(),
+        Some("fd00::2")
+    );
 }
 
 #[test]
 fn syntax_error_names_variable() {
     let vars = setup(INV, "broken: \"{{ 1 + }}\"\nuser: \"{{ broken }}\"\n", "{}");
-    let err = vars.host("ctl1").unwrap().get("user").unwrap_err().to_string();
+    let err = vars
+        .host("ctl1")
+        .unwrap()
+        .get("user")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("ctl1"), "{err}");
-    assert!(err.contains("syntax") || err.contains("unexpected"), "{err}");
+    assert!(
+        err.contains("syntax") || err.contains("unexpected"),
+        "{err}"
+    );
 }

@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 use futures_util::future::join_all;
-use kollars_docker::{Action, CommonOptions, ContainerSpec, Engine, Event, Phase, Reporter, RestartPolicy};
+use kollars_docker::{
+    Action, CommonOptions, ContainerSpec, Engine, Event, Phase, Reporter, RestartPolicy,
+};
 use kollars_render::{RenderedHost, RenderedService};
 use kollars_vars::Value;
 
@@ -49,7 +51,8 @@ struct CliReporter {
 
 impl CliReporter {
     fn new(format: OutputFormat) -> Arc<CliReporter> {
-        let bars = (format == OutputFormat::Text && std::io::stderr().is_terminal()).then(indicatif::MultiProgress::new);
+        let bars = (format == OutputFormat::Text && std::io::stderr().is_terminal())
+            .then(indicatif::MultiProgress::new);
         Arc::new(CliReporter {
             format,
             bars,
@@ -77,8 +80,13 @@ impl Reporter for CliReporter {
             }
             OutputFormat::Text => match &e.phase {
                 Phase::Started | Phase::Progress { .. } => {}
-                Phase::Finished => self.line(&format!("{:<12} {:<28} {:?} ok", e.host, e.subject, e.step)),
-                Phase::Failed { error } => self.line(&format!("{:<12} {:<28} {:?} FAILED: {error}", e.host, e.subject, e.step)),
+                Phase::Finished => {
+                    self.line(&format!("{:<12} {:<28} {:?} ok", e.host, e.subject, e.step))
+                }
+                Phase::Failed { error } => self.line(&format!(
+                    "{:<12} {:<28} {:?} FAILED: {error}",
+                    e.host, e.subject, e.step
+                )),
             },
         }
     }
@@ -96,7 +104,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 fn lock(ws: &Workspace) -> Result<std::fs::File> {
     let path = std::env::var_os("KOLLARS_LOCK_FILE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("kollars-{}.lock", hash_path(&ws.config.path))));
+        .unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("kollars-{}.lock", hash_path(&ws.config.path)))
+        });
     let f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -104,8 +114,12 @@ fn lock(ws: &Workspace) -> Result<std::fs::File> {
         .open(&path)
         .with_context(|| format!("cannot open lock file {}", path.display()))?;
     if f.try_lock().is_err() {
-        eprintln!("waiting for another kollars run to finish (lock {})", path.display());
-        f.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+        eprintln!(
+            "waiting for another kollars run to finish (lock {})",
+            path.display()
+        );
+        f.lock()
+            .with_context(|| format!("cannot lock {}", path.display()))?;
     }
     Ok(f)
 }
@@ -128,14 +142,20 @@ fn endpoint(ws: &Workspace, host: &str) -> Result<(String, Option<PathBuf>)> {
         if !scope.is_defined(name) {
             return None;
         }
-        scope.get(name).ok().filter(|v| !v.is_none()).map(|v| v.to_string()).filter(|s| !s.is_empty())
+        scope
+            .get(name)
+            .ok()
+            .filter(|v| !v.is_none())
+            .map(|v| v.to_string())
+            .filter(|s| !s.is_empty())
     };
     let tls = get("kollars_engine_tls_dir").map(PathBuf::from);
     if let Some(e) = get("kollars_engine") {
         return Ok((e, tls));
     }
     if is_local(&ws.inventory, host) {
-        let default = std::env::var("DOCKER_HOST").unwrap_or_else(|_| format!("unix://{}", kollars_docker::DEFAULT_SOCKET));
+        let default = std::env::var("DOCKER_HOST")
+            .unwrap_or_else(|_| format!("unix://{}", kollars_docker::DEFAULT_SOCKET));
         return Ok((default, tls));
     }
     let user = get("ansible_user").unwrap_or_else(|| "root".into());
@@ -145,10 +165,17 @@ fn endpoint(ws: &Workspace, host: &str) -> Result<(String, Option<PathBuf>)> {
 
 fn common_options(ws: &Workspace, host: &str) -> Result<CommonOptions> {
     let scope = ws.vars.host(host).map_err(BadInput::from_err)?;
-    let s = |n: &str| scope.get(n).map(|v| v.to_string()).map_err(BadInput::from_err);
+    let s = |n: &str| {
+        scope
+            .get(n)
+            .map(|v| v.to_string())
+            .map_err(BadInput::from_err)
+    };
     let n = |n: &str| -> Result<u64> {
         let v = s(n)?;
-        v.trim().parse::<u64>().map_err(|_| BadInput::from_err(format!("host {host}: {n} must be a number, got {v:?}")))
+        v.trim().parse::<u64>().map_err(|_| {
+            BadInput::from_err(format!("host {host}: {n} must be a number, got {v:?}"))
+        })
     };
     let policy = match s("docker_restart_policy")?.as_str() {
         "no" => RestartPolicy::No,
@@ -170,7 +197,12 @@ fn common_options(ws: &Workspace, host: &str) -> Result<CommonOptions> {
 fn container_spec(host: &str, svc: &RenderedService) -> Result<ContainerSpec> {
     let json = serde_json::to_value(&svc.container)
         .map_err(|e| BadInput::from_err(format!("host {host}, service {}: {e}", svc.name)))?;
-    serde_json::from_value(json).map_err(|e| BadInput::from_err(format!("host {host}, service {}: invalid container definition: {e}", svc.name)))
+    serde_json::from_value(json).map_err(|e| {
+        BadInput::from_err(format!(
+            "host {host}, service {}: invalid container definition: {e}",
+            svc.name
+        ))
+    })
 }
 
 /// Services that run containers (a service without `container_name` only renders files).
@@ -182,10 +214,20 @@ fn has_container(svc: &RenderedService) -> bool {
 }
 
 /// Renders, validates and connects; nothing on any host has changed when this returns.
-fn prepare(args: &EngineArgs, rt: &tokio::runtime::Runtime, reporter: Arc<CliReporter>) -> Result<(Workspace, Vec<HostRun>)> {
+fn prepare(
+    args: &EngineArgs,
+    rt: &tokio::runtime::Runtime,
+    reporter: Arc<CliReporter>,
+) -> Result<(Workspace, Vec<HostRun>)> {
     let ws = Workspace::load(&args.input)?;
-    let rendered = kollars_render::render_all(&ws.vars, &ws.catalogue, &ws.selection()).map_err(BadInput::from_err)?;
-    let project_order: BTreeMap<String, i64> = ws.catalogue.projects.iter().map(|p| (p.name.clone(), p.order)).collect();
+    let rendered = kollars_render::render_all(&ws.vars, &ws.catalogue, &ws.selection())
+        .map_err(BadInput::from_err)?;
+    let project_order: BTreeMap<String, i64> = ws
+        .catalogue
+        .projects
+        .iter()
+        .map(|p| (p.name.clone(), p.order))
+        .collect();
     // every container spec must be valid before anything happens
     for h in &rendered {
         for s in h.services.iter().filter(|s| has_container(s)) {
@@ -207,7 +249,10 @@ fn prepare(args: &EngineArgs, rt: &tokio::runtime::Runtime, reporter: Arc<CliRep
         let reporter = reporter.clone();
         async move {
             let e = Engine::connect(&h.host, &ep, tls.as_deref()).await?;
-            Ok::<_, kollars_docker::DockerError>((h, e.with_common_options(common).with_reporter(reporter)))
+            Ok::<_, kollars_docker::DockerError>((
+                h,
+                e.with_common_options(common).with_reporter(reporter),
+            ))
         }
     })));
     let mut runs = Vec::new();
@@ -256,18 +301,29 @@ async fn deploy_service(run: &HostRun, svc: &RenderedService, mode: Mode) -> Res
 /// `bootstrap_<container>` run with `KOLLA_BOOTSTRAP` before its first start, as kolla's
 /// bootstrap_service tasks do (db sync and friends).
 fn bootstrap_spec(spec: &ContainerSpec, container: &Value) -> Option<ContainerSpec> {
-    let b = container.get_attr("bootstrap").ok().filter(|v| !v.is_undefined() && !v.is_none())?;
+    let b = container
+        .get_attr("bootstrap")
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_none())?;
     if b.kind() != kollars_vars::ValueKind::Map && !kollars_vars::filters::ansible_bool(&b) {
         return None;
     }
     let mut s = spec.clone();
     s.name = format!("bootstrap_{}", spec.name);
-    s.environment.insert("KOLLA_BOOTSTRAP".into(), String::new());
+    s.environment
+        .insert("KOLLA_BOOTSTRAP".into(), String::new());
     if let Ok(env) = b.get_attr("environment") {
         if let Ok(keys) = env.try_iter() {
             for k in keys {
                 let v = env.get_item(&k).unwrap_or_default();
-                s.environment.insert(k.to_string(), if v.is_none() { String::new() } else { v.to_string() });
+                s.environment.insert(
+                    k.to_string(),
+                    if v.is_none() {
+                        String::new()
+                    } else {
+                        v.to_string()
+                    },
+                );
             }
         }
     }
@@ -281,15 +337,26 @@ async fn deploy_host(run: &HostRun, mode: Mode) -> Result<Vec<(String, Action)>>
         .with_context(|| format!("host {}: writing configs", run.rendered.host))?;
     let mut done = Vec::new();
     for wave in waves(run) {
-        let results = join_all(wave.iter().map(|s| async move { (s.name.clone(), deploy_service(run, s, mode).await) })).await;
+        let results = join_all(
+            wave.iter()
+                .map(|s| async move { (s.name.clone(), deploy_service(run, s, mode).await) }),
+        )
+        .await;
         for (name, r) in results {
-            done.push((name.clone(), r.with_context(|| format!("host {}, service {name}", run.rendered.host))?));
+            done.push((
+                name.clone(),
+                r.with_context(|| format!("host {}, service {name}", run.rendered.host))?,
+            ));
         }
     }
     Ok(done)
 }
 
-async fn for_hosts<'a, F, Fut, T>(runs: &'a [HostRun], forks: usize, f: F) -> Vec<(String, Result<T>)>
+async fn for_hosts<'a, F, Fut, T>(
+    runs: &'a [HostRun],
+    forks: usize,
+    f: F,
+) -> Vec<(String, Result<T>)>
 where
     F: Fn(&'a HostRun) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
@@ -332,7 +399,9 @@ pub fn deploy(args: &DeployArgs, mode: Mode) -> Result<ExitStatus> {
     let reporter = CliReporter::new(args.engine.output);
     let (ws, runs) = prepare(&args.engine, &rt, reporter.clone())?;
     let _lock = lock(&ws)?;
-    let results = rt.block_on(for_hosts(&runs, args.engine.forks, |r| deploy_host(r, mode)));
+    let results = rt.block_on(for_hosts(&runs, args.engine.forks, |r| {
+        deploy_host(r, mode)
+    }));
     let mut summary: BTreeMap<&'static str, usize> = BTreeMap::new();
     for (_, r) in &results {
         if let Ok(actions) = r {
@@ -345,7 +414,11 @@ pub fn deploy(args: &DeployArgs, mode: Mode) -> Result<ExitStatus> {
         reporter.line(&format!(
             "{} host(s): {}",
             results.len(),
-            summary.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+            summary
+                .iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     Ok(finish(results))
@@ -373,7 +446,11 @@ pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
         for svc in &run.rendered.services {
             let mut diffs = Vec::new();
             for f in &svc.files {
-                let path = run.rendered.node_config_directory.join(&svc.name).join(&f.path);
+                let path = run
+                    .rendered
+                    .node_config_directory
+                    .join(&svc.name)
+                    .join(&f.path);
                 let old = std::fs::read_to_string(&path).unwrap_or_default();
                 if old != f.content {
                     let d = similar::TextDiff::from_lines(&old, &f.content)
@@ -430,7 +507,11 @@ fn describe(a: &Action) -> String {
     match a {
         Action::Recreate { reasons } => format!(
             "recreate ({})",
-            reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; ")
+            reasons
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
         Action::Restart { reason } => format!("restart ({reason})"),
         other => other.name().to_string(),
@@ -450,8 +531,14 @@ pub fn restart(args: &RestartArgs) -> Result<ExitStatus> {
         let wanted = wanted.clone();
         async move {
             for svc in run.rendered.services.iter().filter(|s| has_container(s)) {
-                let container = svc.container.get_attr("container_name").map(|v| v.to_string()).unwrap_or_default();
-                if wanted.iter().any(|w| *w == svc.name || *w == svc.project || *w == container.replace('_', "-")) {
+                let container = svc
+                    .container
+                    .get_attr("container_name")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                if wanted.iter().any(|w| {
+                    *w == svc.name || *w == svc.project || *w == container.replace('_', "-")
+                }) {
                     run.engine.restart(&container, None).await?;
                 }
             }
@@ -472,7 +559,12 @@ pub fn check(args: &EngineArgs) -> Result<ExitStatus> {
             .services
             .iter()
             .filter(|s| has_container(s))
-            .map(|s| s.container.get_attr("container_name").map(|v| v.to_string()).unwrap_or_default())
+            .map(|s| {
+                s.container
+                    .get_attr("container_name")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            })
             .collect();
         Ok(run.engine.check(&names).await?)
     }));
@@ -485,8 +577,19 @@ pub fn check(args: &EngineArgs) -> Result<ExitStatus> {
                     bad += 1;
                 }
                 match args.output {
-                    OutputFormat::Json => println!("{}", serde_json::json!({"host": host, "container": c.name, "ok": ok, "status": format!("{:?}", c.status)})),
-                    OutputFormat::Text => println!("{host:<12} {:<28} {}", c.name, if ok { "ok".to_string() } else { format!("{:?}", c.status) }),
+                    OutputFormat::Json => println!(
+                        "{}",
+                        serde_json::json!({"host": host, "container": c.name, "ok": ok, "status": format!("{:?}", c.status)})
+                    ),
+                    OutputFormat::Text => println!(
+                        "{host:<12} {:<28} {}",
+                        c.name,
+                        if ok {
+                            "ok".to_string()
+                        } else {
+                            format!("{:?}", c.status)
+                        }
+                    ),
                 }
             }
         }
@@ -531,8 +634,18 @@ pub fn stop(args: &DangerArgs, destroy: bool) -> Result<ExitStatus> {
                 run.engine.stop_and_remove(&c.name, None).await?;
             }
         } else {
-            for svc in run.rendered.services.iter().filter(|s| has_container(s)).rev() {
-                let name = svc.container.get_attr("container_name").map(|v| v.to_string()).unwrap_or_default();
+            for svc in run
+                .rendered
+                .services
+                .iter()
+                .filter(|s| has_container(s))
+                .rev()
+            {
+                let name = svc
+                    .container
+                    .get_attr("container_name")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
                 if run.engine.inspect(&name).await?.is_some() {
                     run.engine.stop(&name, None, true).await?;
                 }
