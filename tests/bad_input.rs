@@ -33,13 +33,27 @@ impl Case {
     /// nothing was written.
     fn fails_with(&self, extra: &[&str], needles: &[&str]) {
         let out = self.dir.path().join("out");
-        let o = genconfig(&self.path("inventory"), self.dir.path(), &self.path("facts"), &out, extra);
+        let o = genconfig(
+            &self.path("inventory"),
+            self.dir.path(),
+            &self.path("facts"),
+            &out,
+            extra,
+        );
         let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "expected exit 2, got {:?}: {err}", o.status.code());
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "expected exit 2, got {:?}: {err}",
+            o.status.code()
+        );
         for n in needles {
             assert!(err.contains(n), "error should mention {n:?}: {err}");
         }
-        assert!(files_under(&out).is_empty(), "files were written despite the error");
+        assert!(
+            files_under(&out).is_empty(),
+            "files were written despite the error"
+        );
     }
 }
 
@@ -53,16 +67,28 @@ fn malformed_yaml_globals_names_file_and_line() {
 #[test]
 fn malformed_ini_inventory_names_file_and_line() {
     let c = Case::new();
-    c.write("inventory", "[control]\nlocalhost ansible_connection=local\n[compute\n");
+    c.write(
+        "inventory",
+        "[control]\nlocalhost ansible_connection=local\n[compute\n",
+    );
     c.fails_with(&[], &["inventory:3", "section header"]);
 }
 
 #[test]
 fn malformed_yaml_inventory_names_file() {
     let c = Case::new();
-    c.write("inventory.yml", "all:\n  children:\n    control:\n      hosts: [oops\n");
+    c.write(
+        "inventory.yml",
+        "all:\n  children:\n    control:\n      hosts: [oops\n",
+    );
     let out = c.dir.path().join("out");
-    let o = genconfig(&c.path("inventory.yml"), c.dir.path(), &c.path("facts"), &out, &[]);
+    let o = genconfig(
+        &c.path("inventory.yml"),
+        c.dir.path(),
+        &c.path("facts"),
+        &out,
+        &[],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("inventory.yml"), "{}", stderr(&o));
     assert!(files_under(&out).is_empty());
@@ -71,15 +97,24 @@ fn malformed_yaml_inventory_names_file() {
 #[test]
 fn undefined_variable_is_named() {
     let c = Case::new();
-    c.append("globals.yml", "\nopenstack_release: \"{{ no_such_variable }}\"\n");
+    c.append(
+        "globals.yml",
+        "\nopenstack_release: \"{{ no_such_variable }}\"\n",
+    );
     c.fails_with(&["-t", "cron"], &["no_such_variable", "localhost", "cron"]);
 }
 
 #[test]
 fn variable_cycle_is_named() {
     let c = Case::new();
-    c.append("globals.yml", "\nopenstack_release: \"{{ loop_b }}\"\nloop_b: \"{{ openstack_release }}\"\n");
-    c.fails_with(&["-t", "cron"], &["cycle", "openstack_release -> loop_b -> openstack_release"]);
+    c.append(
+        "globals.yml",
+        "\nopenstack_release: \"{{ loop_b }}\"\nloop_b: \"{{ openstack_release }}\"\n",
+    );
+    c.fails_with(
+        &["-t", "cron"],
+        &["cycle", "openstack_release -> loop_b -> openstack_release"],
+    );
 }
 
 #[test]
@@ -87,7 +122,11 @@ fn missing_password_is_named() {
     let c = Case::new();
     // rabbitmq's password feeds every transport_url; without it those services cannot render.
     let text = std::fs::read_to_string(c.path("passwords.yml")).unwrap();
-    let kept: String = text.lines().filter(|l| !l.starts_with("rabbitmq_password:")).map(|l| format!("{l}\n")).collect();
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.starts_with("rabbitmq_password:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     c.write("passwords.yml", &kept);
     c.fails_with(&[], &["rabbitmq_password"]);
 }
@@ -107,7 +146,10 @@ fn unknown_host_in_limit() {
 #[test]
 fn bad_override_ini_names_file_and_line() {
     let c = Case::new();
-    c.write("config/global.conf", "[DEFAULT]\ndebug = True\nthis line has no equals\n");
+    c.write(
+        "config/global.conf",
+        "[DEFAULT]\ndebug = True\nthis line has no equals\n",
+    );
     c.fails_with(&[], &["global.conf", "line 3"]);
 }
 
@@ -118,7 +160,11 @@ fn unreadable_configdir() {
     let missing = Path::new("/nonexistent/kollars-configdir");
     let o = genconfig(&c.path("inventory"), missing, &c.path("facts"), &out, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("/nonexistent/kollars-configdir"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent/kollars-configdir"),
+        "{}",
+        stderr(&o)
+    );
     assert!(files_under(&out).is_empty());
 }
 

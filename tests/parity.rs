@@ -23,7 +23,11 @@ fn leaves(v: &serde_json::Value, prefix: String, out: &mut BTreeMap<String, Stri
             }
         }
         other => {
-            let key = if prefix.is_empty() { "/".to_string() } else { prefix };
+            let key = if prefix.is_empty() {
+                "/".to_string()
+            } else {
+                prefix
+            };
             out.insert(key, other.to_string());
         }
     }
@@ -46,7 +50,10 @@ fn ini_units(text: &str) -> Option<BTreeMap<String, String>> {
         match (line.split_once('='), &section) {
             (Some((k, v)), Some(s)) if !k.trim().is_empty() => {
                 let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
-                units.entry((s.clone(), k.trim().to_string())).or_default().push(v);
+                units
+                    .entry((s.clone(), k.trim().to_string()))
+                    .or_default()
+                    .push(v);
                 ok += 1;
             }
             _ => bad += 1,
@@ -70,16 +77,25 @@ fn units_of(path: &Path) -> BTreeMap<String, String> {
     if name.ends_with(".json") {
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
             leaves(&v, String::new(), &mut out);
-            return out.into_iter().map(|(k, v)| (format!("json:{k}"), v)).collect();
+            return out
+                .into_iter()
+                .map(|(k, v)| (format!("json:{k}"), v))
+                .collect();
         }
     }
     if name.ends_with(".yml") || name.ends_with(".yaml") {
         if let Ok(v) = serde_yaml::from_str::<serde_json::Value>(&text) {
             leaves(&v, String::new(), &mut out);
-            return out.into_iter().map(|(k, v)| (format!("yaml:{k}"), v)).collect();
+            return out
+                .into_iter()
+                .map(|(k, v)| (format!("yaml:{k}"), v))
+                .collect();
         }
     }
-    if [".conf", ".ini", ".cnf", ".cfg"].iter().any(|e| name.ends_with(e)) {
+    if [".conf", ".ini", ".cnf", ".cfg"]
+        .iter()
+        .any(|e| name.ends_with(e))
+    {
         if let Some(u) = ini_units(&text) {
             return u;
         }
@@ -105,9 +121,20 @@ fn score(expected: &Path, actual: &Path) -> BTreeMap<String, (usize, usize)> {
     all.dedup();
     let mut groups: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for rel in all {
-        let group = Path::new(rel).parent().map(|p| p.display().to_string()).unwrap_or_default();
-        let eu = if exp.contains(rel) { units_of(&expected.join(rel)) } else { BTreeMap::new() };
-        let au = if act.contains(rel) { units_of(&actual.join(rel)) } else { BTreeMap::new() };
+        let group = Path::new(rel)
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let eu = if exp.contains(rel) {
+            units_of(&expected.join(rel))
+        } else {
+            BTreeMap::new()
+        };
+        let au = if act.contains(rel) {
+            units_of(&actual.join(rel))
+        } else {
+            BTreeMap::new()
+        };
         let matched = eu.iter().filter(|(k, v)| au.get(*k) == Some(*v)).count();
         let extra = au.keys().filter(|k| !eu.contains_key(*k)).count();
         let g = groups.entry(group).or_default();
@@ -118,12 +145,16 @@ fn score(expected: &Path, actual: &Path) -> BTreeMap<String, (usize, usize)> {
 }
 
 fn floors() -> BTreeMap<String, f64> {
-    let text = std::fs::read_to_string(root().join("tests/parity-floors.txt")).expect("tests/parity-floors.txt");
+    let text = std::fs::read_to_string(root().join("tests/parity-floors.txt"))
+        .expect("tests/parity-floors.txt");
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
             let (d, f) = l.rsplit_once(' ').expect("'<dir> <percent>' lines");
-            (d.trim().to_string(), f.trim().parse().expect("a percentage"))
+            (
+                d.trim().to_string(),
+                f.trim().parse().expect("a percentage"),
+            )
         })
         .collect()
 }
@@ -132,7 +163,13 @@ fn floors() -> BTreeMap<String, f64> {
 fn reference_aio_parity_meets_floors() {
     let r = reference();
     let out = tempfile::tempdir().unwrap();
-    let o = genconfig(&r.join("inputs/inventory"), &r.join("inputs"), &r.join("inputs/facts"), out.path(), &[]);
+    let o = genconfig(
+        &r.join("inputs/inventory"),
+        &r.join("inputs"),
+        &r.join("inputs/facts"),
+        out.path(),
+        &[],
+    );
     assert!(o.status.success(), "genconfig failed: {}", stderr(&o));
     let groups = score(&r.join("expected"), out.path());
     let floors = floors();
@@ -142,7 +179,11 @@ fn reference_aio_parity_meets_floors() {
     for (dir, (m, t)) in &groups {
         tm += m;
         tt += t;
-        let pct = if *t == 0 { 100.0 } else { 100.0 * *m as f64 / *t as f64 };
+        let pct = if *t == 0 {
+            100.0
+        } else {
+            100.0 * *m as f64 / *t as f64
+        };
         report.push_str(&format!("{dir} {pct:.1}\n"));
         let floor = floors.get(dir).copied().unwrap_or(0.0);
         if pct + 1e-9 < floor {
@@ -151,7 +192,9 @@ fn reference_aio_parity_meets_floors() {
     }
     for dir in floors.keys() {
         if dir != "overall" && !groups.contains_key(dir) {
-            failures.push(format!("{dir}: has a floor but was not rendered or expected"));
+            failures.push(format!(
+                "{dir}: has a floor but was not rendered or expected"
+            ));
         }
     }
     let overall = 100.0 * tm as f64 / tt.max(1) as f64;
@@ -161,14 +204,24 @@ fn reference_aio_parity_meets_floors() {
         }
     }
     eprintln!("{report}overall {overall:.2}");
-    assert!(failures.is_empty(), "parity below floor:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "parity below floor:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn reference_aio_modes_match() {
     let r = reference();
     let out = tempfile::tempdir().unwrap();
-    let o = genconfig(&r.join("inputs/inventory"), &r.join("inputs"), &r.join("inputs/facts"), out.path(), &[]);
+    let o = genconfig(
+        &r.join("inputs/inventory"),
+        &r.join("inputs"),
+        &r.join("inputs/facts"),
+        out.path(),
+        &[],
+    );
     assert!(o.status.success(), "genconfig failed: {}", stderr(&o));
     use std::os::unix::fs::PermissionsExt;
     let modes = std::fs::read_to_string(r.join("expected.modes")).unwrap();
@@ -181,7 +234,9 @@ fn reference_aio_modes_match() {
         }
         let rel = parts[0].trim_start_matches("./");
         let p = out.path().join(rel);
-        let Ok(meta) = std::fs::metadata(&p) else { continue };
+        let Ok(meta) = std::fs::metadata(&p) else {
+            continue;
+        };
         let mode = format!("{:o}", meta.permissions().mode() & 0o7777);
         let want = parts[1].trim_start_matches('0');
         checked += 1;

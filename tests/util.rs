@@ -25,7 +25,13 @@ where
 }
 
 /// Runs `genconfig` on an inventory/configdir/facts into `out`.
-pub fn genconfig(inventory: &Path, configdir: &Path, facts: &Path, out: &Path, extra: &[&str]) -> Output {
+pub fn genconfig(
+    inventory: &Path,
+    configdir: &Path,
+    facts: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> Output {
     let mut args: Vec<String> = vec![
         "genconfig".into(),
         "-i".into(),
