@@ -74,11 +74,24 @@ pub fn register(env: &mut Environment<'static>) {
         let a: Vec<Value> = a.try_iter()?.collect();
         Ok(b.try_iter()?.all(|x| a.contains(&x)))
     });
+    env.add_filter("urlencode", urlencode);
     env.add_test("exists", |p: String| std::path::Path::new(&p).exists());
     env.add_test("file", |p: String| std::path::Path::new(&p).is_file());
     env.add_test("directory", |p: String| std::path::Path::new(&p).is_dir());
     env.add_function("lookup", lookup);
     env.add_function("query", lookup);
+}
+
+/// Jinja2's `urlencode` for strings: percent-encodes all but unreserved characters and `/`.
+fn urlencode(v: String) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Ansible's `fileglob` lookup: the files (not directories) matching a pattern whose last

@@ -173,6 +173,10 @@ fn ansible_filters() {
         Value::from(vec![1, 2, 3])
     );
     assert_eq!(eval("{{ 'On' | bool }}"), Value::from(true));
+    assert_eq!(
+        eval("{{ 'https://a.b/c d' | urlencode }}").as_str(),
+        Some("https%3A//a.b/c%20d")
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.conf"), "x").unwrap();
     std::fs::write(dir.path().join("b.txt"), "x").unwrap();
