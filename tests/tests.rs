@@ -8,3 +8,6 @@ mod parity;
 
 /// Bad input: each case fails with a message naming the culprit and writes nothing.
 mod bad_input;
+
+/// `genpwd` and `mergepwd` on temporary password files.
+mod passwords;
