@@ -85,6 +85,8 @@ impl VarsBuilder {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_trim_blocks(true);
         env.set_keep_trailing_newline(true);
+        // Config files are not HTML: never escape by template name (`.json`, `.yaml`, `.html`).
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_recursion_limit(1000);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         minijinja_contrib::add_to_environment(&mut env);
