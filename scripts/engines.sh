@@ -28,6 +28,8 @@ case "$cmd" in
     ensure_docker
     command -v curl >/dev/null || { apt-get install -y -qq curl >/dev/null; }
     mkdir -p "$dir"
+    # kolla mounts /run with shared propagation, which needs / to be a shared mount.
+    mount --make-rshared / 2>/dev/null || true
     for i in $(seq 1 "$n"); do
       h="$dir/host$i"; sock="$h/docker.sock"
       mkdir -p "$h"

@@ -38,6 +38,8 @@ pub enum Mode {
 /// One host ready to act on: its rendered services and its engine.
 struct HostRun {
     rendered: RenderedHost,
+    /// `kollars_privileged_containers: false`: create privileged services unprivileged.
+    unprivileged: bool,
     engine: Engine,
     project_order: BTreeMap<String, i64>,
 }
@@ -155,7 +157,9 @@ fn endpoint(ws: &Workspace, host: &str) -> Result<(String, Option<PathBuf>)> {
     }
     if is_local(&ws.inventory, host) {
         let default = std::env::var("DOCKER_HOST")
-            .unwrap_or_else(|_| format!("unix://{}", kollars_docker::DEFAULT_SOCKET));
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| kollars_docker::DEFAULT_SOCKET.to_string());
         return Ok((default, tls));
     }
     let user = get("ansible_user").unwrap_or_else(|| "root".into());
@@ -194,15 +198,29 @@ fn common_options(ws: &Workspace, host: &str) -> Result<CommonOptions> {
 }
 
 /// The container spec of a rendered service, from its evaluated dict.
-fn container_spec(host: &str, svc: &RenderedService) -> Result<ContainerSpec> {
+fn container_spec(host: &str, svc: &RenderedService, unprivileged: bool) -> Result<ContainerSpec> {
     let json = serde_json::to_value(&svc.container)
         .map_err(|e| BadInput::from_err(format!("host {host}, service {}: {e}", svc.name)))?;
-    serde_json::from_value(json).map_err(|e| {
+    let mut spec: ContainerSpec = serde_json::from_value(json).map_err(|e| {
         BadInput::from_err(format!(
             "host {host}, service {}: invalid container definition: {e}",
             svc.name
         ))
-    })
+    })?;
+    if unprivileged {
+        spec.privileged = false;
+    }
+    Ok(spec)
+}
+
+/// Whether a host runs privileged services unprivileged (`kollars_privileged_containers:
+/// false`, for sandboxes and CI machines where privileged containers cannot start).
+fn unprivileged(ws: &Workspace, host: &str) -> Result<bool> {
+    let scope = ws.vars.host(host).map_err(BadInput::from_err)?;
+    let v = scope
+        .get("kollars_privileged_containers")
+        .map_err(BadInput::from_err)?;
+    Ok(!kollars_vars::filters::ansible_bool(&v))
 }
 
 /// Services that run containers (a service without `container_name` only renders files).
@@ -231,7 +249,7 @@ fn prepare(
     // every container spec must be valid before anything happens
     for h in &rendered {
         for s in h.services.iter().filter(|s| has_container(s)) {
-            container_spec(&h.host, s)?;
+            container_spec(&h.host, s, unprivileged(&ws, &h.host)?)?;
         }
     }
     let mut targets = Vec::new();
@@ -259,6 +277,7 @@ fn prepare(
     for r in engines {
         let (rendered, engine) = r?;
         runs.push(HostRun {
+            unprivileged: unprivileged(&ws, &rendered.host)?,
             rendered,
             engine,
             project_order: project_order.clone(),
@@ -282,7 +301,7 @@ async fn deploy_service(run: &HostRun, svc: &RenderedService, mode: Mode) -> Res
     if !has_container(svc) {
         return Ok(Action::Nothing);
     }
-    let spec = container_spec(host, svc)?;
+    let spec = container_spec(host, svc, run.unprivileged)?;
     let action = run.engine.decide(&spec, Some(&svc.hash)).await?;
     if mode == Mode::Deploy && matches!(action, Action::Create) {
         if let Some(bootstrap) = bootstrap_spec(&spec, &svc.container) {
@@ -461,7 +480,7 @@ pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                 }
             }
             let action = if has_container(svc) {
-                let spec = container_spec(&run.rendered.host, svc)?;
+                let spec = container_spec(&run.rendered.host, svc, run.unprivileged)?;
                 run.engine.decide(&spec, Some(&svc.hash)).await?
             } else {
                 Action::Nothing
@@ -608,7 +627,7 @@ pub fn pull(args: &EngineArgs) -> Result<ExitStatus> {
     let (_ws, runs) = prepare(args, &rt, reporter)?;
     let results = rt.block_on(for_hosts(&runs, args.forks, |run| async move {
         for svc in run.rendered.services.iter().filter(|s| has_container(s)) {
-            let spec = container_spec(&run.rendered.host, svc)?;
+            let spec = container_spec(&run.rendered.host, svc, run.unprivileged)?;
             run.engine.ensure_image(&spec.image).await?;
         }
         Ok(())
