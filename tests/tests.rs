@@ -11,3 +11,6 @@ mod bad_input;
 
 /// `genpwd` and `mergepwd` on temporary password files.
 mod passwords;
+
+/// The deploy / reconfigure / restart lifecycle on real Docker engines.
+mod deploy;
