@@ -296,15 +296,30 @@ fn waves(run: &HostRun) -> Vec<Vec<&RenderedService>> {
     by.into_values().collect()
 }
 
-async fn deploy_service(run: &HostRun, svc: &RenderedService, mode: Mode) -> Result<Action> {
-    let host = &run.rendered.host;
+/// Decides what a service's container needs (read-only).
+async fn decide_service(
+    run: &HostRun,
+    svc: &RenderedService,
+) -> Result<Option<(ContainerSpec, Action)>> {
     if !has_container(svc) {
-        return Ok(Action::Nothing);
+        return Ok(None);
     }
-    let spec = container_spec(host, svc, run.unprivileged)?;
+    let spec = container_spec(&run.rendered.host, svc, run.unprivileged)?;
     let action = run.engine.decide(&spec, Some(&svc.hash)).await?;
+    Ok(Some((spec, action)))
+}
+
+/// Carries out a decided action, with the bootstrap one-shot before a first create.
+async fn apply_service(
+    run: &HostRun,
+    svc: &RenderedService,
+    spec: &ContainerSpec,
+    action: &Action,
+    mode: Mode,
+) -> Result<()> {
+    let host = &run.rendered.host;
     if mode == Mode::Deploy && matches!(action, Action::Create) {
-        if let Some(bootstrap) = bootstrap_spec(&spec, &svc.container) {
+        if let Some(bootstrap) = bootstrap_spec(spec, &svc.container) {
             run.engine.ensure_image(&bootstrap.image).await?;
             run.engine
                 .run_oneshot(&bootstrap)
@@ -312,8 +327,8 @@ async fn deploy_service(run: &HostRun, svc: &RenderedService, mode: Mode) -> Res
                 .with_context(|| format!("host {host}: bootstrap of {} failed", svc.name))?;
         }
     }
-    run.engine.apply(&spec, Some(&svc.hash), &action).await?;
-    Ok(action)
+    run.engine.apply(spec, Some(&svc.hash), action).await?;
+    Ok(())
 }
 
 /// A service with `bootstrap: true` (or a dict with `environment`) gets a one-shot
@@ -352,23 +367,39 @@ fn bootstrap_spec(spec: &ContainerSpec, container: &Value) -> Option<ContainerSp
 }
 
 async fn deploy_host(run: &HostRun, mode: Mode) -> Result<Vec<(String, Action)>> {
+    let host = &run.rendered.host;
     kollars_render::write_host(&run.rendered.node_config_directory, &run.rendered)
-        .with_context(|| format!("host {}: writing configs", run.rendered.host))?;
-    let mut done = Vec::new();
-    for wave in waves(run) {
-        let results = join_all(
-            wave.iter()
-                .map(|s| async move { (s.name.clone(), deploy_service(run, s, mode).await) }),
-        )
-        .await;
-        for (name, r) in results {
-            done.push((
-                name.clone(),
-                r.with_context(|| format!("host {}, service {name}", run.rendered.host))?,
-            ));
+        .with_context(|| format!("host {host}: writing configs"))?;
+    // Every decision at once (they only read); then the changes in kolla's order, one
+    // wave of projects at a time. A run with nothing to do costs one round of inspects.
+    let decided = join_all(run.rendered.services.iter().map(|s| async move {
+        let d = decide_service(run, s)
+            .await
+            .with_context(|| format!("host {host}, service {}", s.name));
+        (s.name.clone(), d)
+    }))
+    .await;
+    let mut decisions: BTreeMap<String, (ContainerSpec, Action)> = BTreeMap::new();
+    for (name, d) in decided {
+        if let Some(d) = d? {
+            decisions.insert(name, d);
         }
     }
-    Ok(done)
+    for wave in waves(run) {
+        let results = join_all(wave.iter().filter_map(|s| {
+            let (spec, action) = decisions.get(&s.name)?;
+            action.is_change().then(|| async move {
+                apply_service(run, s, spec, action, mode)
+                    .await
+                    .with_context(|| format!("host {host}, service {}", s.name))
+            })
+        }))
+        .await;
+        for r in results {
+            r?;
+        }
+    }
+    Ok(decisions.into_iter().map(|(n, (_, a))| (n, a)).collect())
 }
 
 async fn for_hosts<'a, F, Fut, T>(
