@@ -5,7 +5,9 @@
 #        scripts/engines.sh down [DIR]
 #
 # Each engine has its own data root, exec root, socket, pidfile and containerd namespace,
-# no bridge and no iptables, so several run side by side on one machine. Debian's docker.io is
+# no bridge and no iptables, and runs in its own network namespace (where `ip netns` works), so
+# several run side by side on one machine and their host-network containers do not share
+# ports, as on separate hosts. Debian's docker.io is
 # installed when dockerd is missing. Engines are reused when their socket already answers.
 set -euo pipefail
 cmd=${1:-up}
@@ -35,7 +37,13 @@ case "$cmd" in
       mkdir -p "$h"
       if ! ping "$sock"; then
         rm -f "$sock" "$h/docker.pid"
-        nohup dockerd --data-root "$h/data" --exec-root "$h/exec" -H "unix://$sock" \
+        ns=kollars-$(printf '%s' "$dir" | md5sum | cut -c1-8)-h$i
+        netns=()
+        if command -v ip >/dev/null 2>&1 && { ip netns list 2>/dev/null | grep -qw "$ns" || ip netns add "$ns" 2>/dev/null; }; then
+          ip -n "$ns" link set lo up 2>/dev/null || true
+          netns=(nsenter "--net=/var/run/netns/$ns")
+        fi
+        nohup "${netns[@]}" dockerd --data-root "$h/data" --exec-root "$h/exec" -H "unix://$sock" \
           --pidfile "$h/docker.pid" --containerd-namespace "kollars-host$i" \
           --containerd-plugins-namespace "kollars-host$i-plugins" \
           --bridge none --iptables=false --ip6tables=false --storage-driver vfs \
@@ -52,6 +60,10 @@ case "$cmd" in
   down)
     for p in "$dir"/host*/docker.pid; do
       [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
+    done
+    sleep 1
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^kollars-$(printf '%s' "$dir" | md5sum | cut -c1-8)-h"); do
+      ip netns del "$ns" 2>/dev/null || true
     done
     ;;
   *) echo "usage: $0 up N [DIR] | down [DIR]" >&2; exit 2 ;;

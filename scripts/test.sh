@@ -15,10 +15,10 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq >/dev/null
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-scripts/engines.sh up 3 >/dev/null
 export KOLLARS_TEST_ENGINES
 KOLLARS_TEST_ENGINES=$(scripts/engines.sh up 3 | paste -sd, -)
 export DOCKER_HOST=${KOLLARS_TEST_ENGINES%%,*}
+export KOLLARS_TEST_DOCKER_HOST=$DOCKER_HOST
 for ep in ${KOLLARS_TEST_ENGINES//,/ }; do
   DOCKER_HOST=$ep images/build.sh >/dev/null
 done
