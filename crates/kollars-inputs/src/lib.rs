@@ -10,6 +10,7 @@
 pub mod configdir;
 pub mod error;
 pub mod facts;
+pub mod facts_text;
 pub mod inventory;
 
 pub use configdir::{ConfigDir, VarMap};
