@@ -145,6 +145,22 @@ pub enum DockerError {
         logs_tail: String,
     },
 
+    /// Writing or reading files on the host through a helper container, or running a probe
+    /// there, failed.
+    #[error("host {host} at {endpoint}: {action} {} through the engine failed: {detail}", path.display())]
+    Transfer {
+        /// Inventory host name.
+        host: String,
+        /// The endpoint as given.
+        endpoint: String,
+        /// The path on the host (the directory written or read; `/` for a probe).
+        path: PathBuf,
+        /// What was being done (`write`, `read`, `probe`).
+        action: &'static str,
+        /// What went wrong, with the engine's error chain.
+        detail: String,
+    },
+
     /// The container did not reach the expected state in time.
     #[error("host {host}: container `{container}` timed out waiting to be {waiting_for}")]
     Timeout {

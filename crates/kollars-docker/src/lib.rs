@@ -19,6 +19,9 @@
 //!   `restart`, `remove`, `stop_and_remove`, one-shot runs) and the read-only
 //!   [`Engine::decide`] / mutating [`Engine::apply`] pair behind `plan`, `deploy` and
 //!   `reconfigure`.
+//! - [`transfer`]: the host's filesystem through the engine: [`Engine::write_tree`] (config
+//!   files into `node_config_directory` through a created, never started, helper container),
+//!   [`Engine::read_tree`], and [`Engine::run_probe`] (a one-shot with host network, for facts).
 //! - [`reporter`]: progress events; the crate never prints.
 //!
 //! See `docs/driver.md` for the compared fields and the divergences from kolla-ansible.
@@ -30,6 +33,7 @@ pub mod engine;
 pub mod error;
 pub mod reporter;
 pub mod spec;
+pub mod transfer;
 
 pub use actions::{
     Action, CheckResult, CheckStatus, Comparison, ManagedContainer, OneshotOutput,
@@ -44,3 +48,4 @@ pub use engine::{Endpoint, Engine, DEFAULT_SOCKET};
 pub use error::{DockerError, Result};
 pub use reporter::{CollectingReporter, Event, NoopReporter, Phase, Reporter, Step};
 pub use spec::{ContainerSpec, Dimensions, HealthTest, Healthcheck, RestartPolicy, Ulimit, Volume};
+pub use transfer::{Tree, TreeFile, HELPER_MOUNT, LABEL_HELPER};

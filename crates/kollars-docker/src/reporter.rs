@@ -29,6 +29,10 @@ pub enum Step {
     Remove,
     /// Running a one-shot container to completion.
     Oneshot,
+    /// Writing config files into the host's `node_config_directory` through the engine.
+    WriteConfig,
+    /// Running the fact probe on the host.
+    GatherFacts,
 }
 
 /// Where a step is.

@@ -1,0 +1,597 @@
+//! Reaching a host's filesystem through its engine: config files into `node_config_directory`,
+//! and a read-only probe (facts).
+//!
+//! kolla-ansible copies config files over SSH with Ansible's `template`/`copy` modules. kollars
+//! already has a connection to every host's engine (`unix://`, `tcp://` with TLS, `ssh://`), so
+//! it writes over that connection and needs nothing else on the host:
+//!
+//! - [`Engine::write_tree`] **creates, never starts**, a short-lived helper container from an
+//!   image present on the host, with the host directory bind-mounted at
+//!   [`HELPER_MOUNT`]. The engine mounts a created container's binds for archive operations
+//!   (`GET`/`PUT /containers/{id}/archive`), so kollars downloads the directory as a tar,
+//!   compares it with the files it wants, and uploads one tar holding only the files whose
+//!   content or mode differ (and directory entries for directories that are missing or not
+//!   `0770`). Then the helper is removed, also when something failed.
+//! - [`Engine::read_tree`] is the download half alone (for `plan`'s diffs).
+//! - [`Engine::run_probe`] runs a one-shot container with host network and host UTS namespace
+//!   (so it sees the host's interfaces and hostname), read-only binds of the host paths it
+//!   needs, and returns its stdout.
+//!
+//! # Atomicity
+//! The engine's tar extraction replaces each file in place: it removes the old file and writes
+//! the new one. A process that opens the file in that instant can find it missing or short.
+//! The unit is therefore **one file**, not the tree, and not a temp-file-and-rename. This is
+//! acceptable for kolla's layout: the files are read by `kolla_set_configs` when a container
+//! starts, and `deploy` writes every file before it restarts anything. Only a container that
+//! restarts on its own during the write (a crash loop) can see a half-written file, and the
+//! restart kollars does next copies the complete one. Unchanged files are never rewritten.
+//!
+//! Files are written as root:root (uid/gid 0 in the tar headers, as kolla-ansible's `become`
+//! leaves them), with the mode given; directories get `0770`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bollard::container::LogOutput;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptions, DownloadFromContainerOptions, LogsOptions, RemoveContainerOptions,
+    StartContainerOptions, UploadToContainerOptions, WaitContainerOptions,
+};
+use futures_util::{StreamExt, TryStreamExt};
+
+use crate::engine::Engine;
+use crate::error::{chain, is_not_found, DockerError, Result};
+use crate::reporter::Step;
+
+/// Where [`Engine::write_tree`]'s helper container sees the host directory.
+pub const HELPER_MOUNT: &str = "/kollars-config";
+
+/// Label on helper and probe containers (`kollars.helper=true`), so a container left behind
+/// by a killed run can be found and removed; never on service containers.
+pub const LABEL_HELPER: &str = "kollars.helper";
+
+/// Mode of the directories [`Engine::write_tree`] creates (kolla-ansible's `0770`).
+pub const DIR_MODE: u32 = 0o770;
+
+static HELPER_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// One file of a tree written by [`Engine::write_tree`] or read by [`Engine::read_tree`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeFile {
+    /// Path relative to the tree's root (`keystone/keystone.conf`), `/`-separated, no `..`.
+    pub path: String,
+    /// Permission bits (`0o660`).
+    pub mode: u32,
+    /// Content.
+    pub content: Vec<u8>,
+}
+
+impl TreeFile {
+    /// A file with this relative path, mode and content.
+    pub fn new(path: impl Into<String>, mode: u32, content: impl Into<Vec<u8>>) -> TreeFile {
+        TreeFile {
+            path: path.into(),
+            mode,
+            content: content.into(),
+        }
+    }
+}
+
+/// What is under a directory on the host: files and directories, by relative path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tree {
+    /// Regular files.
+    pub files: BTreeMap<String, TreeFile>,
+    /// Directories and their permission bits.
+    pub dirs: BTreeMap<String, u32>,
+}
+
+fn unique_name(kind: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "kollars_{kind}_{}_{nanos}_{}",
+        std::process::id(),
+        HELPER_COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// Checks a relative path: not empty, not absolute, no `.`/`..`/empty components.
+fn check_rel(path: &str) -> std::result::Result<(), String> {
+    if path.is_empty() || path.starts_with('/') {
+        return Err(format!("`{path}` is not a relative path"));
+    }
+    if path
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err(format!("`{path}` has an empty, `.` or `..` component"));
+    }
+    Ok(())
+}
+
+/// The directories a set of relative file paths need (`a/b/c` needs `a` and `a/b`).
+fn parent_dirs<'a>(paths: impl Iterator<Item = &'a str>) -> BTreeSet<String> {
+    let mut dirs = BTreeSet::new();
+    for p in paths {
+        let mut acc = String::new();
+        let comps: Vec<&str> = p.split('/').collect();
+        for c in &comps[..comps.len().saturating_sub(1)] {
+            if !acc.is_empty() {
+                acc.push('/');
+            }
+            acc.push_str(c);
+            dirs.insert(acc.clone());
+        }
+    }
+    dirs
+}
+
+/// Parses the engine's archive of a directory: entries are `<basename>/...`; the first
+/// component is dropped.
+fn parse_tree(archive: &[u8]) -> std::io::Result<Tree> {
+    let mut tree = Tree::default();
+    let mut ar = tar::Archive::new(archive);
+    for entry in ar.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.to_string_lossy().into_owned();
+        let rel = match path.trim_end_matches('/').split_once('/') {
+            Some((_, rest)) if !rest.is_empty() => rest.to_owned(),
+            _ => continue, // the root itself
+        };
+        let mode = entry.header().mode()? & 0o7777;
+        match entry.header().entry_type() {
+            tar::EntryType::Directory => {
+                tree.dirs.insert(rel, mode);
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                let mut content = Vec::new();
+                entry.read_to_end(&mut content)?;
+                tree.files.insert(
+                    rel.clone(),
+                    TreeFile {
+                        path: rel,
+                        mode,
+                        content,
+                    },
+                );
+            }
+            _ => {} // links and specials are left alone
+        }
+    }
+    Ok(tree)
+}
+
+/// What must be uploaded to turn `current` into a tree holding `files`: directory entries
+/// (missing or not [`DIR_MODE`]) and the files whose content or mode differ.
+fn changes<'a>(current: &Tree, files: &'a [TreeFile]) -> (Vec<String>, Vec<&'a TreeFile>) {
+    let mut dirs: BTreeSet<String> = parent_dirs(files.iter().map(|f| f.path.as_str()));
+    // Like the local writer, every directory under a written top-level directory gets 0770.
+    let tops: BTreeSet<&str> = files
+        .iter()
+        .filter_map(|f| f.path.split_once('/').map(|(t, _)| t))
+        .collect();
+    for d in current.dirs.keys() {
+        let top = d.split('/').next().unwrap_or(d);
+        if tops.contains(top) {
+            dirs.insert(d.clone());
+        }
+    }
+    let dirs = dirs
+        .into_iter()
+        .filter(|d| current.dirs.get(d) != Some(&DIR_MODE))
+        .collect();
+    let changed = files
+        .iter()
+        .filter(|f| {
+            current
+                .files
+                .get(&f.path)
+                .is_none_or(|c| c.mode != f.mode & 0o7777 || c.content != f.content)
+        })
+        .collect();
+    (dirs, changed)
+}
+
+fn build_tar(dirs: &[String], files: &[&TreeFile]) -> std::io::Result<Vec<u8>> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut b = tar::Builder::new(Vec::new());
+    let header = |kind: tar::EntryType, mode: u32, size: u64| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(now);
+        h.set_size(size);
+        h
+    };
+    // Sorted, so a directory comes before what it holds.
+    for d in dirs {
+        let mut h = header(tar::EntryType::Directory, DIR_MODE, 0);
+        b.append_data(&mut h, format!("{d}/"), std::io::empty())?;
+    }
+    for f in files {
+        let mut h = header(
+            tar::EntryType::Regular,
+            f.mode & 0o7777,
+            f.content.len() as u64,
+        );
+        b.append_data(&mut h, &f.path, f.content.as_slice())?;
+    }
+    b.into_inner()
+}
+
+impl Engine {
+    fn transfer_err(
+        &self,
+        path: &Path,
+        action: &'static str,
+        detail: impl Into<String>,
+    ) -> DockerError {
+        DockerError::Transfer {
+            host: self.host.clone(),
+            endpoint: self.endpoint.clone(),
+            path: path.to_owned(),
+            action,
+            detail: detail.into(),
+        }
+    }
+
+    /// Creates (does not start) a helper container of `image` with `host_dir` bind-mounted
+    /// read-write at [`HELPER_MOUNT`]. The engine creates `host_dir` if it is missing.
+    async fn create_helper(
+        &self,
+        host_dir: &Path,
+        image: &str,
+        action: &'static str,
+    ) -> Result<String> {
+        if !host_dir.is_absolute() {
+            return Err(self.transfer_err(host_dir, action, "the host directory must be absolute"));
+        }
+        self.ensure_image(image).await?;
+        let name = unique_name("helper");
+        let body = ContainerCreateBody {
+            image: Some(image.to_owned()),
+            // Never started; a command keeps images without CMD creatable.
+            cmd: Some(vec!["true".to_owned()]),
+            network_disabled: Some(true),
+            labels: Some(
+                [(LABEL_HELPER.to_owned(), "true".to_owned())]
+                    .into_iter()
+                    .collect(),
+            ),
+            host_config: Some(HostConfig {
+                binds: Some(vec![format!("{}:{HELPER_MOUNT}:rw", host_dir.display())]),
+                network_mode: Some("none".to_owned()),
+                ..HostConfig::default()
+            }),
+            ..ContainerCreateBody::default()
+        };
+        self.docker
+            .create_container(
+                Some(CreateContainerOptions {
+                    name: Some(name.clone()),
+                    ..CreateContainerOptions::default()
+                }),
+                body,
+            )
+            .await
+            .map_err(|e| {
+                self.transfer_err(
+                    host_dir,
+                    action,
+                    format!("creating helper container from {image}: {}", chain(&e)),
+                )
+            })?;
+        Ok(name)
+    }
+
+    /// Removes a helper or probe container; a missing one is fine.
+    async fn remove_helper(&self, name: &str, path: &Path, action: &'static str) -> Result<()> {
+        match self
+            .docker
+            .remove_container(
+                name,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    v: true,
+                    ..RemoveContainerOptions::default()
+                }),
+            )
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(self.transfer_err(
+                path,
+                action,
+                format!("removing helper container {name}: {}", chain(&e)),
+            )),
+        }
+    }
+
+    async fn download_tree(
+        &self,
+        helper: &str,
+        host_dir: &Path,
+        action: &'static str,
+    ) -> Result<Tree> {
+        let bytes: Vec<u8> = self
+            .docker
+            .download_from_container(
+                helper,
+                Some(DownloadFromContainerOptions {
+                    path: HELPER_MOUNT.to_owned(),
+                }),
+            )
+            .map_ok(|chunk| chunk.to_vec())
+            .try_concat()
+            .await
+            .map_err(|e| self.transfer_err(host_dir, action, format!("reading: {}", chain(&e))))?;
+        parse_tree(&bytes).map_err(|e| {
+            self.transfer_err(
+                host_dir,
+                action,
+                format!("reading the engine's archive: {e}"),
+            )
+        })
+    }
+
+    /// Everything under `host_dir` on the host (empty when it does not exist yet; the engine
+    /// then creates it empty), read through a helper container of `image`.
+    pub async fn read_tree(&self, host_dir: &Path, image: &str) -> Result<Tree> {
+        let helper = self.create_helper(host_dir, image, "read").await?;
+        let r = self.download_tree(&helper, host_dir, "read").await;
+        let removed = self.remove_helper(&helper, host_dir, "read").await;
+        let tree = r?;
+        removed?;
+        Ok(tree)
+    }
+
+    /// Writes `files` (paths relative to `host_dir`) into `host_dir` on the host through a
+    /// helper container of `image` (pulled if missing), and returns the relative paths of the
+    /// files that changed. Only files whose content or mode differ are uploaded; directories
+    /// get `0770`; files and directories are owned by root. See the module docs for the unit
+    /// of atomicity (one file).
+    pub async fn write_tree(
+        &self,
+        host_dir: &Path,
+        files: &[TreeFile],
+        image: &str,
+    ) -> Result<Vec<String>> {
+        for f in files {
+            check_rel(&f.path).map_err(|e| self.transfer_err(host_dir, "write", e))?;
+        }
+        let subject = host_dir.display().to_string();
+        self.step(&subject, Step::WriteConfig, async {
+            let helper = self.create_helper(host_dir, image, "write").await?;
+            let r = async {
+                let current = self.download_tree(&helper, host_dir, "write").await?;
+                let (dirs, changed) = changes(&current, files);
+                if dirs.is_empty() && changed.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let archive = build_tar(&dirs, &changed).map_err(|e| {
+                    self.transfer_err(host_dir, "write", format!("building the archive: {e}"))
+                })?;
+                self.docker
+                    .upload_to_container(
+                        &helper,
+                        Some(UploadToContainerOptions {
+                            path: HELPER_MOUNT.to_owned(),
+                            ..UploadToContainerOptions::default()
+                        }),
+                        bollard::body_full(archive.into()),
+                    )
+                    .await
+                    .map_err(|e| {
+                        self.transfer_err(host_dir, "write", format!("uploading: {}", chain(&e)))
+                    })?;
+                Ok(changed.iter().map(|f| f.path.clone()).collect())
+            }
+            .await;
+            let removed = self.remove_helper(&helper, host_dir, "write").await;
+            let changed = r?;
+            removed?;
+            Ok(changed)
+        })
+        .await
+    }
+
+    /// Runs `sh -c script` once on the host, in a container of `image` (pulled if missing)
+    /// with host network and host UTS namespace, `ro_binds` (`(host path, container path)`,
+    /// read-only; the host paths must exist) and the image's entrypoint, and returns its
+    /// stdout. A non-zero exit is an error carrying the end of its stderr. The container is
+    /// removed in every case.
+    pub async fn run_probe(
+        &self,
+        image: &str,
+        script: &str,
+        ro_binds: &[(&str, &str)],
+    ) -> Result<String> {
+        let root = PathBuf::from("/");
+        let perr = |detail: String| self.transfer_err(&root, "probe", detail);
+        self.step("facts", Step::GatherFacts, async {
+            self.ensure_image(image).await?;
+            let name = unique_name("probe");
+            let body = ContainerCreateBody {
+                image: Some(image.to_owned()),
+                cmd: Some(vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()]),
+                labels: Some(
+                    [(LABEL_HELPER.to_owned(), "true".to_owned())]
+                        .into_iter()
+                        .collect(),
+                ),
+                host_config: Some(HostConfig {
+                    network_mode: Some("host".to_owned()),
+                    uts_mode: Some("host".to_owned()),
+                    binds: Some(
+                        ro_binds
+                            .iter()
+                            .map(|(h, c)| format!("{h}:{c}:ro"))
+                            .collect(),
+                    ),
+                    ..HostConfig::default()
+                }),
+                ..ContainerCreateBody::default()
+            };
+            self.docker
+                .create_container(
+                    Some(CreateContainerOptions {
+                        name: Some(name.clone()),
+                        ..CreateContainerOptions::default()
+                    }),
+                    body,
+                )
+                .await
+                .map_err(|e| {
+                    perr(format!(
+                        "creating probe container from {image}: {}",
+                        chain(&e)
+                    ))
+                })?;
+            let run = async {
+                self.docker
+                    .start_container(&name, None::<StartContainerOptions>)
+                    .await
+                    .map_err(|e| perr(format!("starting probe container: {}", chain(&e))))?;
+                let wait = async {
+                    let mut s = self
+                        .docker
+                        .wait_container(&name, None::<WaitContainerOptions>);
+                    match s.next().await {
+                        Some(Ok(r)) => Ok(r.status_code),
+                        Some(Err(bollard::errors::Error::DockerContainerWaitError {
+                            code,
+                            ..
+                        })) => Ok(code),
+                        Some(Err(e)) => Err(perr(format!("waiting for the probe: {}", chain(&e)))),
+                        None => Err(perr(
+                            "the engine ended the wait without an exit code".into(),
+                        )),
+                    }
+                };
+                let code = tokio::time::timeout(
+                    std::time::Duration::from_secs(self.common.client_timeout),
+                    wait,
+                )
+                .await
+                .map_err(|_| {
+                    perr(format!(
+                        "the probe did not exit within {} s",
+                        self.common.client_timeout
+                    ))
+                })??;
+                let chunks: Vec<LogOutput> = self
+                    .docker
+                    .logs(
+                        &name,
+                        Some(LogsOptions {
+                            stdout: true,
+                            stderr: true,
+                            ..LogsOptions::default()
+                        }),
+                    )
+                    .try_collect()
+                    .await
+                    .map_err(|e| perr(format!("reading the probe's output: {}", chain(&e))))?;
+                let (mut out, mut err) = (Vec::new(), Vec::new());
+                for c in chunks {
+                    match c {
+                        LogOutput::StdErr { message } => err.extend_from_slice(&message),
+                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                            out.extend_from_slice(&message)
+                        }
+                        LogOutput::StdIn { .. } => {}
+                    }
+                }
+                if code != 0 {
+                    let err = String::from_utf8_lossy(&err);
+                    let lines: Vec<&str> = err.lines().collect();
+                    return Err(perr(format!(
+                        "the probe exited with code {code}: {}",
+                        lines[lines.len().saturating_sub(10)..].join("\n")
+                    )));
+                }
+                Ok(String::from_utf8_lossy(&out).into_owned())
+            }
+            .await;
+            let removed = self.remove_helper(&name, &root, "probe").await;
+            let out = run?;
+            removed?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_only() {
+        assert!(check_rel("keystone/keystone.conf").is_ok());
+        assert!(check_rel("/etc/passwd").is_err());
+        assert!(check_rel("a/../b").is_err());
+        assert!(check_rel("a//b").is_err());
+        assert!(check_rel("").is_err());
+    }
+
+    #[test]
+    fn only_changed_files_and_wrong_dirs_are_uploaded() {
+        let mut current = Tree::default();
+        current.dirs.insert("a".into(), 0o770);
+        current.dirs.insert("a/sub".into(), 0o755);
+        current.dirs.insert("other".into(), 0o700);
+        current
+            .files
+            .insert("a/same".into(), TreeFile::new("a/same", 0o660, "x"));
+        current
+            .files
+            .insert("a/mode".into(), TreeFile::new("a/mode", 0o644, "x"));
+        current
+            .files
+            .insert("a/content".into(), TreeFile::new("a/content", 0o660, "old"));
+        let files = vec![
+            TreeFile::new("a/same", 0o660, "x"),
+            TreeFile::new("a/mode", 0o660, "x"),
+            TreeFile::new("a/content", 0o660, "new"),
+            TreeFile::new("b/new/deep", 0o600, "n"),
+        ];
+        let (dirs, changed) = changes(&current, &files);
+        assert_eq!(dirs, vec!["a/sub", "b", "b/new"]);
+        let names: Vec<&str> = changed.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(names, vec!["a/mode", "a/content", "b/new/deep"]);
+    }
+
+    #[test]
+    fn archives_round_trip() {
+        let f = TreeFile::new("svc/deep/file.conf", 0o640, "hello");
+        let bytes = build_tar(&["svc".into(), "svc/deep".into()], &[&f]).unwrap();
+        // The engine's archives carry the directory's basename first.
+        let mut wrapped = tar::Builder::new(Vec::new());
+        let mut ar = tar::Archive::new(bytes.as_slice());
+        for e in ar.entries().unwrap() {
+            let mut e = e.unwrap();
+            let p = format!("root/{}", e.path().unwrap().display());
+            let mut h = e.header().clone();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            wrapped.append_data(&mut h, p, data.as_slice()).unwrap();
+        }
+        let tree = parse_tree(&wrapped.into_inner().unwrap()).unwrap();
+        assert_eq!(tree.files["svc/deep/file.conf"], f);
+        assert_eq!(tree.dirs["svc"], 0o770);
+        assert_eq!(tree.dirs["svc/deep"], 0o770);
+    }
+}

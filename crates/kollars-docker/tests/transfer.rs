@@ -1,0 +1,224 @@
+//! The host's filesystem through the engine, on real engines: `write_tree` / `read_tree`
+//! (config files through a created, never started, helper container) and `run_probe` (the fact
+//! probe). The test engines run on this machine, so what they write is checked on the local
+//! filesystem.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use common::{engine, IMAGE_1};
+use kollars_docker::{DockerError, Engine, TreeFile, LABEL_HELPER};
+use kollars_inputs::facts_text;
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+fn inode(p: &Path) -> u64 {
+    std::fs::metadata(p).unwrap().ino()
+}
+
+/// Helper containers of this test process still on the engine.
+async fn helpers_left(e: &Engine, kind: &str) -> Vec<String> {
+    let prefix = format!("kollars_{kind}_{}_", std::process::id());
+    let filters = std::collections::HashMap::from([(
+        "label".to_owned(),
+        vec![format!("{LABEL_HELPER}=true")],
+    )]);
+    e.docker()
+        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_iter()
+        .flat_map(|c| c.names.unwrap_or_default())
+        .map(|n| n.trim_start_matches('/').to_owned())
+        .filter(|n| n.starts_with(&prefix))
+        .collect()
+}
+
+#[tokio::test]
+async fn write_tree_writes_files_modes_and_only_what_changed() {
+    let e = engine(0).await;
+    let tmp = tempfile::tempdir().unwrap();
+    // Not there yet: the engine creates it.
+    let root = tmp.path().join("etc-kolla");
+    let files = vec![
+        TreeFile::new(
+            "keystone/keystone.conf",
+            0o660,
+            "[DEFAULT]\ndebug = False\n",
+        ),
+        TreeFile::new("keystone/config.json", 0o600, "{}\n"),
+        TreeFile::new("keystone/federation/oidc/a.json", 0o640, "a"),
+        TreeFile::new("cron/logrotate.conf", 0o660, vec![0u8, 1, 2, 255]),
+    ];
+    let mut changed = e.write_tree(&root, &files, IMAGE_1).await.unwrap();
+    changed.sort();
+    assert_eq!(
+        changed,
+        vec![
+            "cron/logrotate.conf",
+            "keystone/config.json",
+            "keystone/federation/oidc/a.json",
+            "keystone/keystone.conf"
+        ]
+    );
+    for f in &files {
+        let p = root.join(&f.path);
+        assert_eq!(std::fs::read(&p).unwrap(), f.content, "{}", f.path);
+        assert_eq!(mode(&p), f.mode, "{}", f.path);
+        let m = std::fs::metadata(&p).unwrap();
+        assert_eq!((m.uid(), m.gid()), (0, 0), "{}", f.path);
+    }
+    for d in [
+        "keystone",
+        "keystone/federation",
+        "keystone/federation/oidc",
+        "cron",
+    ] {
+        assert_eq!(mode(&root.join(d)), 0o770, "{d}");
+    }
+
+    // The same tree again: nothing is uploaded, files keep their inodes.
+    let before = inode(&root.join("keystone/keystone.conf"));
+    assert!(e
+        .write_tree(&root, &files, IMAGE_1)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(inode(&root.join("keystone/keystone.conf")), before);
+
+    // Overwrite: one content change, one mode change, one directory mode drifted.
+    std::fs::set_permissions(root.join("cron"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config_json = inode(&root.join("keystone/config.json"));
+    let mut files2 = files.clone();
+    files2[0].content = b"[DEFAULT]\ndebug = True\n".to_vec();
+    files2[3].mode = 0o600;
+    let mut changed = e.write_tree(&root, &files2, IMAGE_1).await.unwrap();
+    changed.sort();
+    assert_eq!(
+        changed,
+        vec!["cron/logrotate.conf", "keystone/keystone.conf"]
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("keystone/keystone.conf")).unwrap(),
+        "[DEFAULT]\ndebug = True\n"
+    );
+    assert_eq!(mode(&root.join("cron/logrotate.conf")), 0o600);
+    assert_eq!(mode(&root.join("cron")), 0o770);
+    assert_eq!(
+        inode(&root.join("keystone/config.json")),
+        config_json,
+        "unchanged files are not rewritten"
+    );
+
+    // Files kollars did not write are left alone; read_tree sees everything.
+    std::fs::write(root.join("keystone/operator-note"), "keep me").unwrap();
+    assert!(e
+        .write_tree(&root, &files2, IMAGE_1)
+        .await
+        .unwrap()
+        .is_empty());
+    let tree = e.read_tree(&root, IMAGE_1).await.unwrap();
+    assert_eq!(tree.files["keystone/operator-note"].content, b"keep me");
+    assert_eq!(tree.files["keystone/keystone.conf"], files2[0]);
+    assert_eq!(tree.files["cron/logrotate.conf"], files2[3]);
+    assert_eq!(tree.dirs["keystone/federation"], 0o770);
+
+    assert_eq!(helpers_left(&e, "helper").await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn write_tree_errors_name_host_endpoint_and_path() {
+    let e = engine(1).await;
+    let err = e
+        .write_tree(
+            Path::new("relative/dir"),
+            &[TreeFile::new("a", 0o600, "x")],
+            IMAGE_1,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DockerError::Transfer { .. }), "{err:?}");
+    let msg = err.to_string();
+    for needle in ["host2", e.endpoint(), "relative/dir"] {
+        assert!(msg.contains(needle), "{needle:?} missing from: {msg}");
+    }
+
+    let tmp = tempfile::tempdir().unwrap();
+    let err = e
+        .write_tree(
+            tmp.path(),
+            &[TreeFile::new("../escape", 0o600, "x")],
+            IMAGE_1,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("..") && err.contains("host2"), "{err}");
+
+    let err = e
+        .write_tree(
+            tmp.path(),
+            &[TreeFile::new("a", 0o600, "x")],
+            "kollars-test/no-such-image:1",
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("host2") && err.contains("no-such-image"),
+        "{err}"
+    );
+    assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none());
+}
+
+#[tokio::test]
+async fn fact_probe_gathers_the_hosts_facts() {
+    let e = engine(0).await;
+    let text = e
+        .run_probe(IMAGE_1, facts_text::GATHER_SCRIPT, facts_text::GATHER_BINDS)
+        .await
+        .unwrap();
+    let facts = facts_text::parse(&text).unwrap_or_else(|err| panic!("{err}:\n{text}"));
+    // The engine runs on this machine: its host is this one.
+    let local = kollars_inputs::facts::gather_local();
+    assert!(facts["ansible_hostname"]
+        .as_str()
+        .is_some_and(|h| !h.is_empty()));
+    assert_eq!(facts["ansible_hostname"], local["ansible_hostname"]);
+    assert!(facts["ansible_processor_vcpus"].as_u64().unwrap() >= 1);
+    assert!(facts["ansible_memtotal_mb"].as_u64().unwrap() > 0);
+    assert_eq!(facts["ansible_lo"]["ipv4"]["address"], "127.0.0.1");
+    assert_eq!(facts["ansible_interfaces"], local["ansible_interfaces"]);
+    // os-release came from the host's /etc (through the bind), not the busybox image's.
+    assert_eq!(facts["ansible_distribution"], local["ansible_distribution"]);
+    assert_eq!(
+        facts["ansible_distribution_version"],
+        local["ansible_distribution_version"]
+    );
+    assert_eq!(
+        facts_text::timezone(&text).unwrap_or_else(|| "UTC".into()),
+        kollars_docker::local_timezone()
+    );
+    assert_eq!(helpers_left(&e, "probe").await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn failing_probe_names_host_endpoint_and_exit_code() {
+    let e = engine(1).await;
+    let err = e
+        .run_probe(IMAGE_1, "echo broken >&2; exit 3", &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    for needle in ["host2", e.endpoint(), "code 3", "broken"] {
+        assert!(err.contains(needle), "{needle:?} missing from: {err}");
+    }
+}
