@@ -9,20 +9,18 @@
 //! a run that died after writing configs is finished by the next one.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use futures_util::future::join_all;
-use kollars_docker::{
-    Action, CommonOptions, ContainerSpec, Engine, Event, Phase, Reporter, RestartPolicy,
-};
+use kollars_docker::{Action, CommonOptions, ContainerSpec, Engine, RestartPolicy};
 use kollars_render::{RenderedHost, RenderedService};
 use kollars_vars::Value;
 
 use crate::cli::{DangerArgs, DeployArgs, EngineArgs, OutputFormat, PlanArgs, RestartArgs};
 use crate::commands::BadInput;
+use crate::reporter::CliReporter;
 use crate::workspace::{is_local, Workspace};
 use crate::ExitStatus;
 
@@ -42,56 +40,6 @@ struct HostRun {
     unprivileged: bool,
     engine: Engine,
     project_order: BTreeMap<String, i64>,
-}
-
-/// Prints driver events: plain lines (or bars on a terminal), or JSON lines.
-struct CliReporter {
-    format: OutputFormat,
-    bars: Option<indicatif::MultiProgress>,
-    lines: Mutex<()>,
-}
-
-impl CliReporter {
-    fn new(format: OutputFormat) -> Arc<CliReporter> {
-        let bars = (format == OutputFormat::Text && std::io::stderr().is_terminal())
-            .then(indicatif::MultiProgress::new);
-        Arc::new(CliReporter {
-            format,
-            bars,
-            lines: Mutex::new(()),
-        })
-    }
-
-    fn line(&self, text: &str) {
-        let _g = self.lines.lock().expect("reporter lock");
-        match &self.bars {
-            Some(b) => {
-                let _ = b.println(text);
-            }
-            None => eprintln!("{text}"),
-        }
-    }
-}
-
-impl Reporter for CliReporter {
-    fn report(&self, e: &Event) {
-        match self.format {
-            OutputFormat::Json => {
-                let _g = self.lines.lock().expect("reporter lock");
-                println!("{}", serde_json::to_string(e).unwrap_or_default());
-            }
-            OutputFormat::Text => match &e.phase {
-                Phase::Started | Phase::Progress { .. } => {}
-                Phase::Finished => {
-                    self.line(&format!("{:<12} {:<28} {:?} ok", e.host, e.subject, e.step))
-                }
-                Phase::Failed { error } => self.line(&format!(
-                    "{:<12} {:<28} {:?} FAILED: {error}",
-                    e.host, e.subject, e.step
-                )),
-            },
-        }
-    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -460,6 +408,7 @@ pub fn deploy(args: &DeployArgs, mode: Mode) -> Result<ExitStatus> {
             }
         }
     }
+    reporter.finish();
     if args.engine.output == OutputFormat::Text {
         reporter.line(&format!(
             "{} host(s): {}",
