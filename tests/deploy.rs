@@ -264,12 +264,18 @@ fn lifecycle_on_real_engines() {
     // a host-level override restarts exactly cron on exactly node1 (same container, new start)
     write(
         &site.path("config/config/cron/node1/cron-logrotate-global.conf"),
-        "daily\nrotate 2\n",
+        "daily\nrotate 2\n# {{ rabbitmq_password }}\n",
     );
     let o = site.run("plan", &[]);
     let plan = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(plan.contains("node1: cron: restart"), "{plan}");
     assert!(plan.contains("+rotate 2"), "plan shows the diff: {plan}");
+    // secrets from passwords.yml never appear in plans
+    let passwords: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(site.path("config/passwords.yml")).unwrap()).unwrap();
+    let secret = passwords["rabbitmq_password"].as_str().unwrap().to_string();
+    assert!(!plan.contains(&secret), "plan leaks a password: {plan}");
+    assert!(plan.contains("+# ********"), "plan masks the password: {plan}");
     assert_eq!(planned_changes(&o), 1, "{plan}");
     site.run("reconfigure", &[]);
     let after = site.snapshot();
