@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bollard::container::LogOutput;
-use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountTypeEnum};
 use bollard::query_parameters::{
     CreateContainerOptions, DownloadFromContainerOptions, LogsOptions, RemoveContainerOptions,
     StartContainerOptions, UploadToContainerOptions, WaitContainerOptions,
@@ -246,19 +246,41 @@ impl Engine {
         }
     }
 
-    /// Creates (does not start) a helper container of `image` with `host_dir` bind-mounted
-    /// read-write at [`HELPER_MOUNT`]. The engine creates `host_dir` if it is missing.
+    /// Creates (does not start) a helper container of `image` with `host_dir` mounted at
+    /// [`HELPER_MOUNT`]. Writable: a bind the engine creates when `host_dir` is missing, and
+    /// the image is pulled if missing. Read-only: neither is created, and a missing `host_dir`
+    /// gives `Ok(None)`.
     async fn create_helper(
         &self,
         host_dir: &Path,
         image: &str,
         action: &'static str,
-    ) -> Result<String> {
+        writable: bool,
+    ) -> Result<Option<String>> {
         if !host_dir.is_absolute() {
-            return Err(self.transfer_err(host_dir, action, "the host directory must be absolute"));
+            let msg = "the host directory must be absolute";
+            return Err(self.transfer_err(host_dir, action, msg));
         }
-        self.ensure_image(image).await?;
+        if writable {
+            self.ensure_image(image).await?;
+        } else if self.image_id(image).await?.is_none() {
+            let msg = format!("the helper image {image} is not on the host");
+            return Err(self.transfer_err(host_dir, action, msg));
+        }
         let name = unique_name("helper");
+        let (binds, mounts) = if writable {
+            let bind = format!("{}:{HELPER_MOUNT}:rw", host_dir.display());
+            (Some(vec![bind]), None)
+        } else {
+            let mount = Mount {
+                target: Some(HELPER_MOUNT.to_owned()),
+                source: Some(host_dir.display().to_string()),
+                typ: Some(MountTypeEnum::BIND),
+                read_only: Some(true),
+                ..Mount::default()
+            };
+            (None, Some(vec![mount]))
+        };
         let body = ContainerCreateBody {
             image: Some(image.to_owned()),
             // Never started; a command keeps images without CMD creatable.
@@ -270,29 +292,27 @@ impl Engine {
                     .collect(),
             ),
             host_config: Some(HostConfig {
-                binds: Some(vec![format!("{}:{HELPER_MOUNT}:rw", host_dir.display())]),
+                binds,
+                mounts,
                 network_mode: Some("none".to_owned()),
                 ..HostConfig::default()
             }),
             ..ContainerCreateBody::default()
         };
-        self.docker
-            .create_container(
-                Some(CreateContainerOptions {
-                    name: Some(name.clone()),
-                    ..CreateContainerOptions::default()
-                }),
-                body,
-            )
-            .await
-            .map_err(|e| {
-                self.transfer_err(
-                    host_dir,
-                    action,
-                    format!("creating helper container from {image}: {}", chain(&e)),
-                )
-            })?;
-        Ok(name)
+        let options = CreateContainerOptions {
+            name: Some(name.clone()),
+            ..CreateContainerOptions::default()
+        };
+        match self.docker.create_container(Some(options), body).await {
+            Ok(_) => Ok(Some(name)),
+            // A read-only bind of a missing directory: nothing there yet.
+            Err(e) if !writable && chain(&e).contains("does not exist") => Ok(None),
+            Err(e) => Err(self.transfer_err(
+                host_dir,
+                action,
+                format!("creating helper container from {image}: {}", chain(&e)),
+            )),
+        }
     }
 
     /// Removes a helper or probe container; a missing one is fine.
@@ -346,10 +366,13 @@ impl Engine {
         })
     }
 
-    /// Everything under `host_dir` on the host (empty when it does not exist yet; the engine
-    /// then creates it empty), read through a helper container of `image`.
+    /// Everything under `host_dir` on the host, read through a helper container of `image`
+    /// with a read-only mount. Changes nothing on the host: the image must already be there
+    /// (else an error), and a missing `host_dir` reads as an empty tree.
     pub async fn read_tree(&self, host_dir: &Path, image: &str) -> Result<Tree> {
-        let helper = self.create_helper(host_dir, image, "read").await?;
+        let Some(helper) = self.create_helper(host_dir, image, "read", false).await? else {
+            return Ok(Tree::default());
+        };
         let r = self.download_tree(&helper, host_dir, "read").await;
         let removed = self.remove_helper(&helper, host_dir, "read").await;
         let tree = r?;
@@ -373,7 +396,10 @@ impl Engine {
         }
         let subject = host_dir.display().to_string();
         self.step(&subject, Step::WriteConfig, async {
-            let helper = self.create_helper(host_dir, image, "write").await?;
+            let helper = self
+                .create_helper(host_dir, image, "write", true)
+                .await?
+                .expect("a writable helper is always created");
             let r = async {
                 let current = self.download_tree(&helper, host_dir, "write").await?;
                 let (dirs, changed) = changes(&current, files);

@@ -222,3 +222,27 @@ async fn failing_probe_names_host_endpoint_and_exit_code() {
         assert!(err.contains(needle), "{needle:?} missing from: {err}");
     }
 }
+
+#[tokio::test]
+async fn read_tree_changes_nothing_on_the_host() {
+    let e = engine(1).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("not-yet");
+    let tree = e.read_tree(&missing, IMAGE_1).await.unwrap();
+    assert!(tree.files.is_empty() && tree.dirs.is_empty());
+    assert!(!missing.exists(), "reading must not create the directory");
+    let err = e
+        .read_tree(tmp.path(), "kollars-test/no-such-image:1")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not on the host") && err.contains("host2"),
+        "{err}"
+    );
+    assert!(e
+        .image_id("kollars-test/no-such-image:1")
+        .await
+        .unwrap()
+        .is_none());
+}
