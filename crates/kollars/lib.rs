@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod hosts;
 pub mod reporter;
 pub mod workspace;
 

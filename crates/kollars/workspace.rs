@@ -1,6 +1,11 @@
 //! Resolving the command line into one loaded workspace: inventory, configuration directory,
 //! facts, service catalogue and variables, checked before any command acts.
+//!
+//! Facts come from `--facts DIR`, else from this machine for local hosts. Commands that talk to
+//! engines ([`Workspace::load_with_engines`]) gather the facts of the other hosts through
+//! their engines, once, all hosts at once, after every input has been read and checked.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -10,6 +15,7 @@ use kollars_vars::{Vars, VarsBuilder};
 
 use crate::cli::InputArgs;
 use crate::commands::BadInput;
+use crate::hosts;
 
 /// Everything a command needs, loaded and validated.
 pub struct Workspace {
@@ -25,6 +31,8 @@ pub struct Workspace {
     pub hosts: Vec<String>,
     /// Selected services/projects (after -t; empty = all).
     pub services: Vec<String>,
+    /// Time zones of the hosts whose facts were gathered through their engines.
+    pub timezones: BTreeMap<String, String>,
 }
 
 /// Finds the directory holding `services/` and `templates/`.
@@ -57,8 +65,20 @@ pub fn is_local(inventory: &Inventory, host: &str) -> bool {
 }
 
 impl Workspace {
-    /// Loads and validates every input named on the command line.
+    /// Loads and validates every input named on the command line. Remote hosts need
+    /// `--facts`.
     pub fn load(args: &InputArgs) -> Result<Workspace> {
+        Workspace::load_inner(args, None)
+    }
+
+    /// Like [`Workspace::load`], for commands that talk to engines: the facts of remote hosts
+    /// that `--facts` does not give are gathered through their engines (all inventory hosts,
+    /// as templates read other hosts' facts too), once, in parallel.
+    pub fn load_with_engines(args: &InputArgs, rt: &tokio::runtime::Runtime) -> Result<Workspace> {
+        Workspace::load_inner(args, Some(rt))
+    }
+
+    fn load_inner(args: &InputArgs, rt: Option<&tokio::runtime::Runtime>) -> Result<Workspace> {
         let inventory = Inventory::load(&args.inventory).map_err(BadInput::from_err)?;
         let config = ConfigDir::load(&args.configdir, args.passwords.as_deref(), &args.extra_vars)
             .map_err(BadInput::from_err)?;
@@ -105,28 +125,64 @@ impl Workspace {
             }
         }
 
-        let mut builder = VarsBuilder::new()
-            .templates_dir(data.join("templates"))
-            .global_defaults(catalogue.global_defaults.clone())
-            .project_defaults(catalogue.project_defaults.clone());
+        let build = |facts: &BTreeMap<String, kollars_inputs::Facts>| {
+            let mut builder = VarsBuilder::new()
+                .templates_dir(data.join("templates"))
+                .global_defaults(catalogue.global_defaults.clone())
+                .project_defaults(catalogue.project_defaults.clone());
+            for (host, f) in facts {
+                builder = builder.facts(host, f.clone());
+            }
+            builder.build(&inventory, &config)
+        };
+        let mut known = BTreeMap::new();
+        let mut missing = Vec::new();
         for host in inventory.hosts.keys() {
             let f = match &args.facts {
                 Some(dir) => facts::load_facts(dir, host).map_err(BadInput::from_err)?,
                 None => None,
             };
-            let f = match f {
-                Some(f) => f,
-                None if is_local(&inventory, host) => facts::gather_local(),
-                None => {
-                    return Err(BadInput::new(format!(
-                        "no facts for host {host}: pass --facts DIR with {host}.json (remote fact gathering needs a deploy connection)"
-                    ))
-                    .into())
+            match f {
+                Some(f) => {
+                    known.insert(host.clone(), f);
                 }
-            };
-            builder = builder.facts(host, f);
+                None if is_local(&inventory, host) => {
+                    known.insert(host.clone(), facts::gather_local());
+                }
+                None => missing.push(host.clone()),
+            }
         }
-        let vars = builder.build(&inventory, &config);
+        let mut timezones = BTreeMap::new();
+        if let Some(host) = missing.first() {
+            let Some(rt) = rt else {
+                return Err(BadInput::new(format!(
+                    "no facts for host {host}: pass --facts DIR with {host}.json (commands that \
+                     talk to engines gather them through the host's engine)"
+                ))
+                .into());
+            };
+            // Where each host's engine is and which image probes it come from the inputs
+            // alone (no facts yet): bad input stops here, before any engine is contacted.
+            let pre = build(&known);
+            let mut targets = Vec::new();
+            for host in &missing {
+                let (endpoint, tls) = hosts::endpoint(&pre, &inventory, host)?;
+                let image = hosts::helper_image(&pre, host)?;
+                targets.push(hosts::FactsTarget {
+                    host: host.clone(),
+                    endpoint,
+                    tls,
+                    image,
+                });
+            }
+            for g in rt.block_on(hosts::gather_facts(targets))? {
+                if let Some(tz) = g.timezone {
+                    timezones.insert(g.host.clone(), tz);
+                }
+                known.insert(g.host, g.facts);
+            }
+        }
+        let vars = build(&known);
         Ok(Workspace {
             inventory,
             config,
@@ -134,6 +190,7 @@ impl Workspace {
             vars,
             hosts,
             services: args.tags.clone(),
+            timezones,
         })
     }
 

@@ -21,7 +21,7 @@ use kollars_vars::Value;
 use crate::cli::{DangerArgs, DeployArgs, EngineArgs, OutputFormat, PlanArgs, RestartArgs};
 use crate::commands::BadInput;
 use crate::reporter::CliReporter;
-use crate::workspace::{is_local, Workspace};
+use crate::workspace::Workspace;
 use crate::ExitStatus;
 
 /// deploy or reconfigure.
@@ -39,6 +39,9 @@ struct HostRun {
     /// `kollars_privileged_containers: false`: create privileged services unprivileged.
     unprivileged: bool,
     engine: Engine,
+    /// Config files go through the engine, with helper containers of this image (see
+    /// `crate::hosts`); `None`: written on this machine's filesystem.
+    via_engine: Option<String>,
     project_order: BTreeMap<String, i64>,
 }
 
@@ -84,35 +87,9 @@ fn hash_path(p: &std::path::Path) -> String {
     format!("{h:016x}")
 }
 
-/// A host's engine endpoint: `kollars_engine` host variable, else the local socket for local
-/// hosts and `ssh://user@host` for the others.
+/// A host's engine endpoint (see `crate::hosts::endpoint`).
 fn endpoint(ws: &Workspace, host: &str) -> Result<(String, Option<PathBuf>)> {
-    let scope = ws.vars.host(host).map_err(BadInput::from_err)?;
-    let get = |name: &str| -> Option<String> {
-        if !scope.is_defined(name) {
-            return None;
-        }
-        scope
-            .get(name)
-            .ok()
-            .filter(|v| !v.is_none())
-            .map(|v| v.to_string())
-            .filter(|s| !s.is_empty())
-    };
-    let tls = get("kollars_engine_tls_dir").map(PathBuf::from);
-    if let Some(e) = get("kollars_engine") {
-        return Ok((e, tls));
-    }
-    if is_local(&ws.inventory, host) {
-        let default = std::env::var("DOCKER_HOST")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| kollars_docker::DEFAULT_SOCKET.to_string());
-        return Ok((default, tls));
-    }
-    let user = get("ansible_user").unwrap_or_else(|| "root".into());
-    let addr = get("ansible_host").unwrap_or_else(|| host.to_string());
-    Ok((format!("ssh://{user}@{addr}"), tls))
+    crate::hosts::endpoint(&ws.vars, &ws.inventory, host)
 }
 
 fn common_options(ws: &Workspace, host: &str) -> Result<CommonOptions> {
@@ -185,7 +162,7 @@ fn prepare(
     rt: &tokio::runtime::Runtime,
     reporter: Arc<CliReporter>,
 ) -> Result<(Workspace, Vec<HostRun>)> {
-    let ws = Workspace::load(&args.input)?;
+    let ws = Workspace::load_with_engines(&args.input, rt)?;
     let rendered = kollars_render::render_all(&ws.vars, &ws.catalogue, &ws.selection())
         .map_err(BadInput::from_err)?;
     let project_order: BTreeMap<String, i64> = ws
@@ -203,31 +180,42 @@ fn prepare(
     let mut targets = Vec::new();
     for h in &rendered {
         let (ep, tls) = endpoint(&ws, &h.host)?;
-        if !ep.starts_with("unix://") {
-            bail!(BadInput::new(format!(
-                "host {}: engine {ep} is remote; writing config files to remote hosts is not supported yet (use a unix:// engine on the host's filesystem)",
-                h.host
-            )));
-        }
-        targets.push((h.clone(), ep, tls, common_options(&ws, &h.host)?));
+        let via_engine = match crate::hosts::through_engine(&ws.vars, &h.host, &ep, tls.as_deref())?
+        {
+            true => Some(crate::hosts::helper_image(&ws.vars, &h.host)?),
+            false => None,
+        };
+        // A remote engine injects the host's time zone from its gathered facts, not ours.
+        let tz = (!crate::hosts::is_local_socket(&h.host, &ep, tls.as_deref()))
+            .then(|| ws.timezones.get(&h.host).cloned())
+            .flatten();
+        let common = common_options(&ws, &h.host)?;
+        targets.push((h.clone(), ep, tls, common, via_engine, tz));
     }
-    let engines = rt.block_on(join_all(targets.into_iter().map(|(h, ep, tls, common)| {
-        let reporter = reporter.clone();
-        async move {
-            let e = Engine::connect(&h.host, &ep, tls.as_deref()).await?;
-            Ok::<_, kollars_docker::DockerError>((
-                h,
-                e.with_common_options(common).with_reporter(reporter),
-            ))
-        }
-    })));
+    let engines = rt.block_on(join_all(targets.into_iter().map(
+        |(h, ep, tls, common, via_engine, tz)| {
+            let reporter = reporter.clone();
+            async move {
+                let mut e = Engine::connect(&h.host, &ep, tls.as_deref()).await?;
+                if let Some(tz) = tz {
+                    e = e.with_timezone(tz);
+                }
+                Ok::<_, kollars_docker::DockerError>((
+                    h,
+                    e.with_common_options(common).with_reporter(reporter),
+                    via_engine,
+                ))
+            }
+        },
+    )));
     let mut runs = Vec::new();
     for r in engines {
-        let (rendered, engine) = r?;
+        let (rendered, engine, via_engine) = r?;
         runs.push(HostRun {
             unprivileged: unprivileged(&ws, &rendered.host)?,
             rendered,
             engine,
+            via_engine,
             project_order: project_order.clone(),
         });
     }
@@ -316,8 +304,15 @@ fn bootstrap_spec(spec: &ContainerSpec, container: &Value) -> Option<ContainerSp
 
 async fn deploy_host(run: &HostRun, mode: Mode) -> Result<Vec<(String, Action)>> {
     let host = &run.rendered.host;
-    kollars_render::write_host(&run.rendered.node_config_directory, &run.rendered)
-        .with_context(|| format!("host {host}: writing configs"))?;
+    match &run.via_engine {
+        Some(image) => {
+            crate::hosts::write_through_engine(&run.engine, &run.rendered, image).await?;
+        }
+        None => {
+            kollars_render::write_host(&run.rendered.node_config_directory, &run.rendered)
+                .with_context(|| format!("host {host}: writing configs"))?;
+        }
+    }
     // Every decision at once (they only read); then the changes in kolla's order, one
     // wave of projects at a time. A run with nothing to do costs one round of inspects.
     let decided = join_all(run.rendered.services.iter().map(|s| async move {
@@ -336,7 +331,7 @@ async fn deploy_host(run: &HostRun, mode: Mode) -> Result<Vec<(String, Action)>>
     for wave in waves(run) {
         let results = join_all(wave.iter().filter_map(|s| {
             let (spec, action) = decisions.get(&s.name)?;
-            action.is_change().then(|| async move {
+            action.is_change().then_some(async move {
                 apply_service(run, s, spec, action, mode)
                     .await
                     .with_context(|| format!("host {host}, service {}", s.name))
@@ -442,6 +437,15 @@ pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     let secrets = ws.config.secret_values();
     let results = rt.block_on(for_hosts(&runs, args.engine.forks, |run| async move {
         let mut out = Vec::new();
+        // Hosts written through their engine are read through it too (read-only).
+        let remote = match &run.via_engine {
+            Some(image) => Some(
+                run.engine
+                    .read_tree(&run.rendered.node_config_directory, image)
+                    .await?,
+            ),
+            None => None,
+        };
         for svc in &run.rendered.services {
             let mut diffs = Vec::new();
             for f in &svc.files {
@@ -450,7 +454,14 @@ pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                     .node_config_directory
                     .join(&svc.name)
                     .join(&f.path);
-                let old = std::fs::read_to_string(&path).unwrap_or_default();
+                let old = match &remote {
+                    Some(tree) => tree
+                        .files
+                        .get(&format!("{}/{}", svc.name, f.path))
+                        .map(|t| String::from_utf8_lossy(&t.content).into_owned())
+                        .unwrap_or_default(),
+                    None => std::fs::read_to_string(&path).unwrap_or_default(),
+                };
                 if old != f.content {
                     let d = similar::TextDiff::from_lines(&old, &f.content)
                         .unified_diff()
