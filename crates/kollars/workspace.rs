@@ -167,6 +167,7 @@ impl Workspace {
             let mut targets = Vec::new();
             for host in &missing {
                 let (endpoint, tls) = hosts::endpoint(&pre, &inventory, host)?;
+                hosts::through_engine(&pre, host, &endpoint, tls.as_deref())?;
                 let image = hosts::helper_image(&pre, host)?;
                 targets.push(hosts::FactsTarget {
                     host: host.clone(),
