@@ -14,3 +14,6 @@ mod passwords;
 
 /// The deploy / reconfigure / restart lifecycle on real Docker engines.
 mod deploy;
+
+/// Hosts reached only through their engines: facts and config files through the engine.
+mod remote;
