@@ -272,10 +272,14 @@ fn lifecycle_on_real_engines() {
     assert!(plan.contains("+rotate 2"), "plan shows the diff: {plan}");
     // secrets from passwords.yml never appear in plans
     let passwords: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(site.path("config/passwords.yml")).unwrap()).unwrap();
+        serde_yaml::from_str(&std::fs::read_to_string(site.path("config/passwords.yml")).unwrap())
+            .unwrap();
     let secret = passwords["rabbitmq_password"].as_str().unwrap().to_string();
     assert!(!plan.contains(&secret), "plan leaks a password: {plan}");
-    assert!(plan.contains("+# ********"), "plan masks the password: {plan}");
+    assert!(
+        plan.contains("+# ********"),
+        "plan masks the password: {plan}"
+    );
     assert_eq!(planned_changes(&o), 1, "{plan}");
     site.run("reconfigure", &[]);
     let after = site.snapshot();
