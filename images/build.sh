@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Build kolla-start as a static binary and the local image chain:
-#   NS/base:TAG -> NS/service-standin:TAG -> NS/<service>:TAG (one per line of services.list)
+#   NS/base:TAG -> NS/service-standin:TAG -> NS/<image>:TAG (one per image of services.list)
 #
-# Usage: images/build.sh [--namespace NS] [--tag TAG] [--bin-dir DIR] [--no-services] [SERVICE...]
+# Usage: images/build.sh [--namespace NS] [--tag TAG] [--bin-dir DIR] [--no-services] [IMAGE...]
 #   --namespace NS  image namespace (default: kollars), as kolla-build's --namespace
 #   --tag TAG       image tag (default: latest)
 #   --bin-dir DIR   take kolla-start and kolla-standin from DIR instead of building them
 #   --no-services   build base and service-standin only
-#   SERVICE...      build only these service images (default: all of services.list)
+#   IMAGE...        build only these per-service images (default: all of services.list)
 # Docker is reached through DOCKER_HOST as usual. Cargo builds into $CARGO_TARGET_DIR
 # (default: <repo>/target). Prints the image names built, one per line, on stdout.
 set -euo pipefail
@@ -71,8 +71,23 @@ install -m 0755 "$here/base/shims/sudo" "$rootfs/usr/bin/sudo"
 install -m 0755 "$here/base/shims/bash" "$rootfs/bin/bash"
 cp "$here/base/passwd" "$here/base/group" "$rootfs/etc/"
 cp "$here/base/Dockerfile" "$ctx/base/"
-mkdir -p "$ctx/service-standin"
-cp "$bindir/kolla-standin" "$here/service-standin/Dockerfile" "$here/service-standin/kolla_extend_start" "$ctx/service-standin/"
+# service-standin: the stand-in, a link to it for every program of programs.list (scripts are
+# copied), the list itself for the stand-in to read, and the extend_start hook.
+sroot=$ctx/service-standin/rootfs
+mkdir -p "$sroot/usr/local/bin" "$sroot/etc/kolla-standin"
+cp "$bindir/kolla-standin" "$sroot/usr/local/bin/kolla-standin"
+install -m 0644 "$here/service-standin/kolla_extend_start" "$sroot/usr/local/bin/kolla_extend_start"
+install -m 0644 "$here/programs.list" "$sroot/etc/kolla-standin/programs"
+while read -r path kind _; do
+  case "$path" in ''|'#'*) continue ;; esac
+  mkdir -p "$sroot${path%/*}"
+  case "$kind" in
+    daemon|uwsgi|tool|probe|init) ln -sfn /usr/local/bin/kolla-standin "$sroot$path" ;;
+    script) install -m 0755 "$here/service-standin/scripts/${path##*/}" "$sroot$path" ;;
+    *) log "programs.list: $path: unknown kind ${kind:-(none)}"; exit 1 ;;
+  esac
+done < "$here/programs.list"
+cp "$here/service-standin/Dockerfile" "$ctx/service-standin/"
 
 export DOCKER_BUILDKIT=0
 build() { # NAME then docker build arguments
@@ -88,19 +103,37 @@ build() { # NAME then docker build arguments
 build base "$ctx/base"
 build service-standin --build-arg "BASE=$ns/base:$tag" "$ctx/service-standin"
 [ "$services" = 1 ] || exit 0
-found=0 pids=()
-while read -r name spec; do
-  case "$name" in ''|'#'*) continue ;; esac
-  if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qx "$name"; then continue; fi
-  found=$((found + 1))
-  [ "$spec" = - ] && spec=""
-  # Four at a time: each uncached build is a couple of seconds of engine work.
-  if [ ${#pids[@]} -ge 4 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
-  build "$name" --build-arg "BASE=$ns/service-standin:$tag" --build-arg "SERVICE=$name" \
-    --build-arg "STANDIN=$spec" - < "$here/service/Dockerfile" &
-  pids+=($!)
+# One context per image: its lines of services.list (service and specs) become the stand-in's
+# map, /etc/kolla-standin/services; its first service is the default KOLLA_SERVICE_NAME.
+images=()
+while read -r image service specs; do
+  case "$image" in ''|'#'*) continue ;; esac
+  [ -n "$service" ] || { log "services.list: $image: no service"; exit 1; }
+  if [ ! -d "$ctx/svc/$image" ]; then
+    mkdir -p "$ctx/svc/$image"
+    cp "$here/service/Dockerfile" "$ctx/svc/$image/"
+    echo "$service" > "$ctx/svc/$image.service"
+    images+=("$image")
+  fi
+  printf '%-30s %s\n' "$service" "${specs%%#*}" >> "$ctx/svc/$image/services"
 done < "$here/services.list"
-for p in "${pids[@]}"; do wait "$p"; done
+found=0 pids=() failed=0
+for image in "${images[@]}"; do
+  if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qx "$image"; then continue; fi
+  found=$((found + 1))
+  set -- "$image" --build-arg "BASE=$ns/service-standin:$tag" --build-arg "IMAGE=$image" \
+    --build-arg "SERVICE=$(cat "$ctx/svc/$image.service")" "$ctx/svc/$image"
+  # The first one alone: its first steps (the ARGs) are every image's, and builds that
+  # create them at the same time each make their own, which the next build's cache then
+  # misses, giving those images new ids (and their containers a recreate) for nothing.
+  if [ "$found" = 1 ]; then build "$@" || failed=1; continue; fi
+  # Then four at a time: each uncached build is a couple of seconds of engine work.
+  if [ ${#pids[@]} -ge 4 ]; then wait "${pids[0]}" || failed=1; pids=("${pids[@]:1}"); fi
+  build "$@" &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || failed=1; done
+[ "$failed" = 0 ] || { log "some images failed to build"; exit 1; }
 if [ ${#only[@]} -gt 0 ] && [ "$found" -ne ${#only[@]} ]; then
-  log "some of ${only[*]} are not in services.list"; exit 1
+  log "some of ${only[*]} are not images of services.list"; exit 1
 fi

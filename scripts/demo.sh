@@ -37,5 +37,12 @@ echo "== kollars deploy"
 time k deploy
 echo "== kollars reconfigure (nothing changed: nothing to do)"
 time k reconfigure
+# kollars check (as kolla-ansible's) counts a container whose first healthcheck has not run
+# yet ("starting") as ok: wait for them (interval 30 s) so the check below means healthy.
+echo "== waiting for the first healthchecks"
+for _ in $(seq 1 60); do
+  [ -z "$(docker ps -q --filter health=starting)" ] && break
+  sleep 2
+done
 echo "== kollars check"
 k check
