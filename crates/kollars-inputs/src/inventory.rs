@@ -10,7 +10,7 @@
 //! - group variables are applied in (depth, name) order, so a child group's value beats its
 //!   parent's, and host-line variables beat every group.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use indexmap::{IndexMap, IndexSet};
@@ -402,54 +402,110 @@ impl Inventory {
     /// Every group a host belongs to, directly or through children, without `all`, sorted
     /// (Ansible's `group_names`).
     pub fn group_names(&self, host: &str) -> Vec<String> {
-        let direct: Vec<&String> = self
+        let parents = self.parents();
+        let direct: Vec<&str> = self
             .groups
             .iter()
             .filter(|(_, g)| g.hosts.contains(host))
-            .map(|(n, _)| n)
+            .map(|(n, _)| n.as_str())
             .collect();
-        let mut all: BTreeSet<String> = BTreeSet::new();
-        let mut stack: Vec<String> = direct.into_iter().cloned().collect();
+        Self::closure(&parents, &direct)
+    }
+
+    /// `group_names` of every host at once (linear in the inventory, not per host).
+    pub fn host_group_names(&self) -> IndexMap<String, Vec<String>> {
+        let parents = self.parents();
+        let mut direct: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (name, g) in &self.groups {
+            for h in &g.hosts {
+                direct.entry(h.as_str()).or_default().push(name.as_str());
+            }
+        }
+        let mut memo: HashMap<Vec<&str>, Vec<String>> = HashMap::new();
+        self.hosts
+            .keys()
+            .map(|h| {
+                let d = direct.remove(h.as_str()).unwrap_or_default();
+                let names = memo
+                    .entry(d)
+                    .or_insert_with_key(|d| Self::closure(&parents, d))
+                    .clone();
+                (h.clone(), names)
+            })
+            .collect()
+    }
+
+    /// Each group's parent groups.
+    fn parents(&self) -> HashMap<&str, Vec<&str>> {
+        let mut parents: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (pname, parent) in &self.groups {
+            for c in &parent.children {
+                parents.entry(c.as_str()).or_default().push(pname.as_str());
+            }
+        }
+        parents
+    }
+
+    /// The groups and all their ancestors, without `all`, sorted.
+    fn closure(parents: &HashMap<&str, Vec<&str>>, direct: &[&str]) -> Vec<String> {
+        let mut all: BTreeSet<&str> = BTreeSet::new();
+        let mut stack: Vec<&str> = direct.to_vec();
         while let Some(g) = stack.pop() {
-            if all.insert(g.clone()) {
-                for (pname, parent) in &self.groups {
-                    if parent.children.contains(&g) {
-                        stack.push(pname.clone());
-                    }
+            if all.insert(g) {
+                if let Some(ps) = parents.get(g) {
+                    stack.extend(ps.iter().copied());
                 }
             }
         }
         all.remove("all");
-        all.into_iter().collect()
+        all.into_iter().map(str::to_string).collect()
     }
 
     /// Depth of a group below `all` (the longest path), for variable precedence.
-    fn depth(&self, name: &str) -> usize {
+    fn depth<'a>(
+        parents: &HashMap<&'a str, Vec<&'a str>>,
+        memo: &mut HashMap<&'a str, usize>,
+        name: &'a str,
+    ) -> usize {
         if name == "all" {
             return 0;
         }
-        let parents: Vec<&String> = self
-            .groups
-            .iter()
-            .filter(|(_, g)| g.children.contains(name))
-            .map(|(n, _)| n)
-            .collect();
-        parents.iter().map(|p| self.depth(p) + 1).max().unwrap_or(1)
+        if let Some(d) = memo.get(name) {
+            return *d;
+        }
+        let d = parents
+            .get(name)
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| Self::depth(parents, memo, p) + 1)
+                    .max()
+                    .unwrap_or(1)
+            })
+            .unwrap_or(1);
+        memo.insert(name, d);
+        d
     }
 
     /// The group variables that apply to a host, merged in Ansible's order
     /// (all first, then by depth and name; later wins).
     pub fn group_vars_for(&self, host: &str) -> IndexMap<String, Value> {
-        let mut groups: Vec<(usize, String)> = self
-            .group_names(host)
-            .into_iter()
-            .chain(std::iter::once("all".to_string()))
-            .map(|g| (self.depth(&g), g))
+        self.group_vars_of(&self.group_names(host))
+    }
+
+    /// The group variables that apply to a host in these groups (its `group_names`).
+    pub fn group_vars_of(&self, group_names: &[String]) -> IndexMap<String, Value> {
+        let parents = self.parents();
+        let mut memo = HashMap::new();
+        let mut groups: Vec<(usize, &str)> = group_names
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once("all"))
+            .map(|g| (Self::depth(&parents, &mut memo, g), g))
             .collect();
         groups.sort();
         let mut out = IndexMap::new();
         for (_, g) in groups {
-            if let Some(group) = self.groups.get(&g) {
+            if let Some(group) = self.groups.get(g) {
                 for (k, v) in &group.vars {
                     out.insert(k.clone(), v.clone());
                 }

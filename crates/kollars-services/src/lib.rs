@@ -341,10 +341,16 @@ impl Catalogue {
 }
 
 impl ServiceDef {
-    /// Evaluates the container dict in a host's scope.
+    /// Evaluates the container dict in a host's scope (once for all hosts when it reads
+    /// nothing host-specific, see [`HostScope::eval_shared`]).
     pub fn evaluate(&self, scope: &Arc<HostScope>) -> Result<Value, ServiceError> {
         scope
-            .eval(&self.raw, None, &format!("service '{}'", self.name))
+            .eval_shared(
+                &format!("service {}", self.name),
+                &self.raw,
+                &format!("service '{}'", self.name),
+            )
+            .map(|(v, _)| v)
             .map_err(|source| ServiceError::Eval {
                 service: self.name.clone(),
                 source,
@@ -360,8 +366,12 @@ impl ServiceDef {
                 return Ok(None);
             }
             scope
-                .eval(&raw, None, &format!("service '{}' key '{key}'", self.name))
-                .map(Some)
+                .eval_shared(
+                    &format!("service {} key {key}", self.name),
+                    &raw,
+                    &format!("service '{}' key '{key}'", self.name),
+                )
+                .map(|(v, _)| Some(v))
                 .map_err(|source| ServiceError::Eval {
                     service: self.name.clone(),
                     source,

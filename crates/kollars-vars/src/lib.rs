@@ -12,7 +12,7 @@ pub mod error;
 pub mod filters;
 mod scope;
 
-pub use engine::{Vars, VarsBuilder};
+pub use engine::{strict_eq, Vars, VarsBuilder};
 pub use error::VarError;
 pub use minijinja::value::ValueKind;
 pub use minijinja::Value;

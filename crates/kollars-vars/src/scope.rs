@@ -10,11 +10,20 @@
 //! project defaults (role defaults) < inventory-file group variables < kollars' global
 //! defaults (kolla's `group_vars/all`) < inventory host variables < facts < extra variables
 //! (`globals.yml`, `globals.d`, `passwords.yml`, `-e`).
+//!
+//! Most variables come out the same on every host. Each evaluation records whether it read
+//! anything host-specific: a magic variable (`inventory_hostname`, `group_names`,
+//! `ansible_facts`), a variable whose raw value differs between hosts (facts, host and group
+//! variables that not all hosts share), the scope's own key list, or a variable that itself
+//! read one of those. A variable that read none of them is cached once for every host
+//! ([`Globals::cache`]); the others are cached per host. Reading another host through
+//! `hostvars['name']` is not host-specific: it gives the same answer on every host.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use indexmap::IndexMap;
 use minijinja::value::{Enumerator, Object, ObjectRepr};
@@ -25,23 +34,130 @@ use crate::error::VarError;
 /// One layer of raw (unevaluated) variables.
 pub type Layer = Arc<IndexMap<String, Value>>;
 
-/// What every host scope shares: the Jinja environment, the inventory-wide magic variables
-/// and every host (for `hostvars`).
-pub(crate) struct Shared {
+/// FxHash (rustc's hasher): variable names and template sources are the operator's and ours,
+/// not an attacker's, and SipHash showed up at the top of the profile.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut add = |w: u64| self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(SEED);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            add(u64::from_le_bytes(buf));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write(&[i]);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write(&(i as u64).to_le_bytes());
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A hash map with [`FastHasher`].
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// How a variable name resolves.
+pub(crate) struct VarEntry {
+    /// The raw value every host without a host-specific one sees (extra vars, then global
+    /// defaults, then project defaults; or a fact/host/group value all hosts share).
+    pub(crate) shared: Option<Value>,
+    /// Some host has a value of its own (a fact, host or group variable not all hosts share):
+    /// the variable must be looked up per host, and reading it is host-specific.
+    pub(crate) host_specific: bool,
+}
+
+/// What does not depend on the host: the Jinja environment, the resolved variable table,
+/// the inventory-wide magic variables and the caches of host-independent results.
+pub(crate) struct Globals {
     pub(crate) env: Environment<'static>,
-    pub(crate) hosts: OnceLock<IndexMap<String, Arc<HostScope>>>,
+    pub(crate) vars: FastMap<String, VarEntry>,
     pub(crate) groups: Value,
     pub(crate) play_hosts: Value,
+    /// Variables whose evaluation read nothing host-specific.
+    pub(crate) cache: RwLock<FastMap<String, Value>>,
+    /// [`HostScope::eval_shared`] results that read nothing host-specific.
+    pub(crate) eval_cache: RwLock<FastMap<String, Value>>,
+    /// Inline sources and their short loader names (see [`Inline`]).
+    pub(crate) inline: Arc<RwLock<Inline>>,
+}
+
+/// Inline sources (variable values, expressions) get short loader names, `\0#<n>`, so that
+/// fetching a compiled template does not copy and hash the whole source on every use.
+#[derive(Default)]
+pub(crate) struct Inline {
+    exprs: FastMap<String, String>,
+    texts: FastMap<String, String>,
+    /// Loader source names (`EXPR_PREFIX`/`INLINE_PREFIX` + source) by number.
+    sources: Vec<String>,
+}
+
+impl Inline {
+    /// The source behind a short name.
+    pub(crate) fn source(&self, name: &str) -> Option<&str> {
+        let n: usize = name.strip_prefix(INLINE_ID_PREFIX)?.parse().ok()?;
+        self.sources.get(n).map(String::as_str)
+    }
+}
+
+impl Globals {
+    /// The loader name of an inline source (`expr` for a single expression).
+    fn template_name(&self, expr: bool, src: &str) -> String {
+        {
+            let inline = self.inline.read().expect("inline lock");
+            let map = if expr { &inline.exprs } else { &inline.texts };
+            if let Some(name) = map.get(src) {
+                return name.clone();
+            }
+        }
+        let mut inline = self.inline.write().expect("inline lock");
+        let inline = &mut *inline;
+        let map = if expr {
+            &mut inline.exprs
+        } else {
+            &mut inline.texts
+        };
+        if let Some(name) = map.get(src) {
+            return name.clone();
+        }
+        let name = format!("{INLINE_ID_PREFIX}{}", inline.sources.len());
+        let prefix = if expr { EXPR_PREFIX } else { INLINE_PREFIX };
+        inline.sources.push(format!("{prefix}{src}"));
+        map.insert(src.to_string(), name.clone());
+        name
+    }
+}
+
+/// Every host (for `hostvars`).
+pub(crate) struct Shared {
+    pub(crate) hosts: OnceLock<IndexMap<String, Arc<HostScope>>>,
 }
 
 /// The variables of one inventory host.
 pub struct HostScope {
     name: String,
+    globals: Arc<Globals>,
     shared: Weak<Shared>,
-    /// Highest precedence first.
+    /// Highest precedence first (for listing the names).
     layers: Vec<Layer>,
+    /// Raw values of the host-specific variables this host has, precedence applied.
+    own: FastMap<String, Value>,
     magic: IndexMap<&'static str, Value>,
-    cache: Mutex<HashMap<String, Value>>,
+    cache: Mutex<FastMap<String, Value>>,
 }
 
 impl std::fmt::Debug for HostScope {
@@ -50,9 +166,20 @@ impl std::fmt::Debug for HostScope {
     }
 }
 
+/// One evaluation in progress on this thread.
+struct Frame {
+    /// The scope it runs in (its address).
+    scope: usize,
+    /// The variable being evaluated (`None` for a top-level evaluation: a service dict, a
+    /// config file's values, a template).
+    key: Option<String>,
+    /// Whether it read anything host-specific of its own scope.
+    tainted: bool,
+}
+
 thread_local! {
-    /// Variables being evaluated on this thread: (scope address, name). A repeat is a cycle.
-    static IN_PROGRESS: RefCell<Vec<(usize, String)>> = const { RefCell::new(Vec::new()) };
+    /// Evaluations in progress on this thread. A variable that repeats is a cycle.
+    static FRAMES: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
     /// The first hard failure inside a nested evaluation (cycle, syntax, filter error): minijinja
     /// objects can only answer "undefined", so the real cause travels here.
     static FATAL: RefCell<Option<VarError>> = const { RefCell::new(None) };
@@ -60,20 +187,39 @@ thread_local! {
     static UNDEFINED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Marks the innermost evaluation as host-specific if it runs in scope `scope`.
+fn taint(scope: usize) {
+    FRAMES.with(|f| {
+        if let Some(top) = f.borrow_mut().last_mut() {
+            if top.scope == scope {
+                top.tainted = true;
+            }
+        }
+    });
+}
+
 impl HostScope {
     pub(crate) fn new(
         name: String,
+        globals: Arc<Globals>,
         shared: Weak<Shared>,
         layers: Vec<Layer>,
+        own: FastMap<String, Value>,
         magic: IndexMap<&'static str, Value>,
     ) -> HostScope {
         HostScope {
             name,
+            globals,
             shared,
             layers,
+            own,
             magic,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(FastMap::default()),
         }
+    }
+
+    fn addr(&self) -> usize {
+        self as *const HostScope as usize
     }
 
     /// The inventory host name.
@@ -81,14 +227,17 @@ impl HostScope {
         &self.name
     }
 
-    fn shared(&self) -> Arc<Shared> {
-        self.shared
-            .upgrade()
-            .expect("variable scopes outlive their engine")
+    /// The raw value of a variable for this host, and whether it is host-specific.
+    fn resolve(&self, key: &str) -> (Option<&Value>, bool) {
+        match self.globals.vars.get(key) {
+            Some(e) if e.host_specific => (self.own.get(key).or(e.shared.as_ref()), true),
+            Some(e) => (e.shared.as_ref(), false),
+            None => (None, false),
+        }
     }
 
     fn raw(&self, key: &str) -> Option<&Value> {
-        self.layers.iter().find_map(|l| l.get(key))
+        self.resolve(key).0
     }
 
     /// Whether a variable is defined for this host (without evaluating it).
@@ -97,14 +246,13 @@ impl HostScope {
     }
 
     fn special(&self, key: &str) -> Option<Value> {
-        let shared = self.shared.upgrade()?;
         match key {
             "hostvars" => Some(Value::from_object(HostVarsMap(self.shared.clone()))),
-            "groups" => Some(shared.groups.clone()),
+            "groups" => Some(self.globals.groups.clone()),
             "play_hosts"
             | "ansible_play_hosts"
             | "ansible_play_batch"
-            | "ansible_play_hosts_all" => Some(shared.play_hosts.clone()),
+            | "ansible_play_hosts_all" => Some(self.globals.play_hosts.clone()),
             "omit" => Some(Value::from(OMIT)),
             _ => None,
         }
@@ -123,26 +271,122 @@ impl HostScope {
         }
     }
 
+    /// Evaluates `raw` (no locals) once for every host when it reads nothing host-specific:
+    /// `key` must name `raw` uniquely among the callers of this [`Vars`](crate::Vars) (e.g.
+    /// `service nova-api`). Also says whether the result is the same on every host; a
+    /// host-specific result is not kept.
+    pub fn eval_shared(
+        self: &Arc<Self>,
+        key: &str,
+        raw: &Value,
+        what: &str,
+    ) -> Result<(Value, bool), VarError> {
+        if let Some(v) = self
+            .globals
+            .eval_cache
+            .read()
+            .expect("eval cache lock")
+            .get(key)
+        {
+            return Ok((v.clone(), true));
+        }
+        let (v, same) = self.tracked(|| self.eval_value(raw, None, &What::Text(what)))?;
+        if same {
+            self.globals
+                .eval_cache
+                .write()
+                .expect("eval cache lock")
+                .insert(key.to_string(), v.clone());
+        }
+        Ok((v, same))
+    }
+
+    /// [`HostScope::eval`], also saying whether the result is the same on every host: true
+    /// when the evaluation read nothing host-specific of this scope (the caller answers for
+    /// `locals`).
+    pub fn eval_tracked(
+        self: &Arc<Self>,
+        raw: &Value,
+        locals: Option<&Value>,
+        what: &str,
+    ) -> Result<(Value, bool), VarError> {
+        self.tracked(|| self.eval_value(raw, locals, &What::Text(what)))
+    }
+
+    /// [`HostScope::render_template`], also saying whether the output is the same on every
+    /// host (see [`HostScope::eval_tracked`]).
+    pub fn render_template_tracked(
+        self: &Arc<Self>,
+        name: &str,
+        locals: Option<&Value>,
+    ) -> Result<(String, bool), VarError> {
+        self.tracked(|| {
+            let ctx = self.context(locals);
+            let what = What::Text(name);
+            let tmpl = self
+                .globals
+                .env
+                .get_template(name)
+                .map_err(|e| self.jinja_err(&what, e))?;
+            tmpl.render(ctx)
+                .map_err(|e| take_fatal().unwrap_or_else(|| self.jinja_err(&what, e)))
+        })
+    }
+
+    /// Runs a top-level evaluation in a frame of its own, to learn whether it read anything
+    /// host-specific.
+    fn tracked<T>(
+        self: &Arc<Self>,
+        f: impl FnOnce() -> Result<T, VarError>,
+    ) -> Result<(T, bool), VarError> {
+        reset_diagnostics();
+        FRAMES.with(|s| {
+            s.borrow_mut().push(Frame {
+                scope: self.addr(),
+                key: None,
+                tainted: false,
+            })
+        });
+        let out = f();
+        let tainted = FRAMES.with(|s| s.borrow_mut().pop().is_some_and(|f| f.tainted));
+        match out {
+            Ok(v) => Ok((v, !tainted)),
+            Err(e) => Err(take_fatal().unwrap_or(e)),
+        }
+    }
+
     /// Looks a variable up for a template: evaluated, cached; `None` when undefined or when
     /// its evaluation failed (the cause is kept for the caller).
     fn lookup(self: &Arc<Self>, key: &str) -> Option<Value> {
+        let me = self.addr();
         if let Some(v) = self.magic.get(key) {
+            taint(me);
+            return Some(v.clone());
+        }
+        let (raw, host_specific) = self.resolve(key);
+        if host_specific {
+            taint(me);
+        } else if let Some(v) = self.globals.cache.read().expect("cache lock").get(key) {
             return Some(v.clone());
         }
         if let Some(v) = self.cache.lock().expect("cache lock").get(key) {
+            // only host-specific results are cached per host
+            taint(me);
             return Some(v.clone());
         }
-        let Some(raw) = self.raw(key) else {
+        let Some(raw) = raw else {
             return self.special(key);
         };
-        let me = Arc::as_ptr(self) as usize;
-        let cycle = IN_PROGRESS.with(|s| {
+        let cycle = FRAMES.with(|s| {
             let s = s.borrow();
-            s.iter().position(|(p, k)| *p == me && k == key).map(|pos| {
-                let mut chain: Vec<String> = s[pos..].iter().map(|(_, k)| k.clone()).collect();
-                chain.push(key.to_string());
-                chain
-            })
+            s.iter()
+                .position(|f| f.scope == me && f.key.as_deref() == Some(key))
+                .map(|pos| {
+                    let mut chain: Vec<String> =
+                        s[pos..].iter().filter_map(|f| f.key.clone()).collect();
+                    chain.push(key.to_string());
+                    chain
+                })
         });
         if let Some(chain) = cycle {
             set_fatal(VarError::Cycle {
@@ -151,19 +395,36 @@ impl HostScope {
             });
             return None;
         }
-        IN_PROGRESS.with(|s| s.borrow_mut().push((me, key.to_string())));
-        let result = self.eval_value(raw, None, &format!("variable '{key}'"));
-        IN_PROGRESS.with(|s| s.borrow_mut().pop());
+        FRAMES.with(|s| {
+            s.borrow_mut().push(Frame {
+                scope: me,
+                key: Some(key.to_string()),
+                tainted: false,
+            })
+        });
+        let result = self.eval_value(raw, None, &What::Var(key));
+        let tainted = FRAMES.with(|s| s.borrow_mut().pop().is_some_and(|f| f.tainted));
+        if tainted {
+            taint(me);
+        }
         match result {
             Ok(v) if v.is_undefined() => {
                 UNDEFINED.with(|u| u.borrow_mut().push(key.to_string()));
                 None
             }
             Ok(v) => {
-                self.cache
-                    .lock()
-                    .expect("cache lock")
-                    .insert(key.to_string(), v.clone());
+                if tainted || host_specific {
+                    self.cache
+                        .lock()
+                        .expect("cache lock")
+                        .insert(key.to_string(), v.clone());
+                } else {
+                    self.globals
+                        .cache
+                        .write()
+                        .expect("cache lock")
+                        .insert(key.to_string(), v.clone());
+                }
                 Some(v)
             }
             Err(e) => {
@@ -189,19 +450,14 @@ impl HostScope {
         locals: Option<&Value>,
         what: &str,
     ) -> Result<Value, VarError> {
-        reset_diagnostics();
-        let out = self.eval_value(raw, locals, what);
-        match out {
-            Ok(v) => Ok(v),
-            Err(e) => Err(take_fatal().unwrap_or(e)),
-        }
+        self.eval_tracked(raw, locals, what).map(|(v, _)| v)
     }
 
     fn eval_value(
         self: &Arc<Self>,
         raw: &Value,
         locals: Option<&Value>,
-        what: &str,
+        what: &What,
     ) -> Result<Value, VarError> {
         if let Some(s) = raw.as_str() {
             return self.eval_str(s, locals, what);
@@ -230,17 +486,17 @@ impl HostScope {
         self: &Arc<Self>,
         s: &str,
         locals: Option<&Value>,
-        what: &str,
+        what: &What,
     ) -> Result<Value, VarError> {
-        if !s.contains("{{") && !s.contains("{%") && !s.contains("{#") {
+        if !is_template(s) {
             return Ok(Value::from(s));
         }
-        let shared = self.shared();
+        let globals = &self.globals;
         let ctx = self.context(locals);
         if let Some(expr) = single_expression(s) {
-            let tmpl = shared
+            let tmpl = globals
                 .env
-                .get_template(&format!("{EXPR_PREFIX}{expr}"))
+                .get_template(&globals.template_name(true, expr))
                 .map_err(|e| self.jinja_err(what, e))?;
             let captured = tmpl
                 .render_captured(ctx)
@@ -261,9 +517,9 @@ impl HostScope {
             }
             return Ok(v);
         }
-        let tmpl = shared
+        let tmpl = globals
             .env
-            .get_template(&format!("{INLINE_PREFIX}{s}"))
+            .get_template(&globals.template_name(false, s))
             .map_err(|e| self.jinja_err(what, e))?;
         let out = tmpl.render(ctx).map_err(|e| self.jinja_err(what, e))?;
         Ok(Value::from(out))
@@ -276,17 +532,7 @@ impl HostScope {
         name: &str,
         locals: Option<&Value>,
     ) -> Result<String, VarError> {
-        reset_diagnostics();
-        let shared = self.shared();
-        let ctx = self.context(locals);
-        let tmpl = shared
-            .env
-            .get_template(name)
-            .map_err(|e| self.jinja_err(name, e))?;
-        let out = tmpl
-            .render(ctx)
-            .map_err(|e| take_fatal().unwrap_or_else(|| self.jinja_err(name, e)))?;
-        Ok(out)
+        self.render_template_tracked(name, locals).map(|(s, _)| s)
     }
 
     fn context(self: &Arc<Self>, locals: Option<&Value>) -> Value {
@@ -297,7 +543,7 @@ impl HostScope {
         }
     }
 
-    fn jinja_err(&self, what: &str, e: minijinja::Error) -> VarError {
+    fn jinja_err(&self, what: &What, e: minijinja::Error) -> VarError {
         if let Some(fatal) = take_fatal() {
             return fatal;
         }
@@ -311,7 +557,7 @@ impl HostScope {
             }
             return VarError::Undefined {
                 host: self.name.clone(),
-                name: clean_name(what),
+                name: self.clean_name(&what.to_string()),
                 chain,
             };
         }
@@ -324,13 +570,53 @@ impl HostScope {
             detail.push_str(&format!(": {inner}"));
             src = inner.source();
         }
+        let template = match e.name() {
+            Some(n) => self.clean_name(n),
+            None => self.clean_name(&what.to_string()),
+        };
         VarError::Template {
             host: self.name.clone(),
-            template: clean_name(e.name().unwrap_or(what)),
+            template,
             line: e.line().unwrap_or(0),
             message: format!("{}: {detail}", e.kind()),
         }
     }
+
+    /// A template name as the operator should read it (inline sources shown as source).
+    fn clean_name(&self, name: &str) -> String {
+        if let Some(src) = self
+            .globals
+            .inline
+            .read()
+            .expect("inline lock")
+            .source(name)
+        {
+            return clean_name(src);
+        }
+        clean_name(name)
+    }
+}
+
+/// What is being evaluated, for error messages (formatted only when one is needed).
+enum What<'a> {
+    Var(&'a str),
+    Text(&'a str),
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Var(k) => write!(f, "variable '{k}'"),
+            What::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// Whether a string holds Jinja at all.
+fn is_template(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.windows(2)
+        .any(|w| w[0] == b'{' && matches!(w[1], b'{' | b'%' | b'#'))
 }
 
 thread_local! {
@@ -348,7 +634,7 @@ fn clean_name(name: &str) -> String {
 }
 
 fn reset_diagnostics() {
-    if IN_PROGRESS.with(|s| s.borrow().is_empty()) {
+    if FRAMES.with(|s| s.borrow().is_empty()) {
         FATAL.with(|f| f.borrow_mut().take());
         UNDEFINED.with(|u| u.borrow_mut().clear());
         LAST_MISSING.with(|m| m.borrow_mut().take());
@@ -378,6 +664,8 @@ fn take_undefined() -> Vec<String> {
 pub const OMIT: &str = "__omit_place_holder__";
 pub(crate) const EXPR_PREFIX: &str = "\u{0}expr:";
 pub(crate) const INLINE_PREFIX: &str = "\u{0}str:";
+/// Loader names of inline sources: `\0#<n>`, see [`Globals::template_name`].
+pub(crate) const INLINE_ID_PREFIX: &str = "\u{0}#";
 pub(crate) const RESULT_VAR: &str = "__kollars_result";
 
 /// `"{{ expr }}"` with nothing around it: the expression, whose value keeps its native type.
@@ -406,6 +694,8 @@ impl Object for HostScope {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
+        // the names differ between hosts
+        taint(self.addr());
         let mut keys: Vec<Value> = self.magic.keys().map(|k| Value::from(*k)).collect();
         for l in &self.layers {
             keys.extend(l.keys().map(|k| Value::from(k.as_str())));
@@ -444,8 +734,20 @@ impl Object for HostVarsMap {
 /// directory, and absolute paths (operator overrides).
 pub(crate) fn load_template(
     templates: &[PathBuf],
+    inline: &RwLock<Inline>,
     name: &str,
 ) -> Result<Option<String>, minijinja::Error> {
+    if name.starts_with(INLINE_ID_PREFIX) {
+        let src = inline
+            .read()
+            .expect("inline lock")
+            .source(name)
+            .map(str::to_string);
+        return match src {
+            Some(src) => load_template(templates, inline, &src),
+            None => Ok(None),
+        };
+    }
     if let Some(expr) = name.strip_prefix(EXPR_PREFIX) {
         return Ok(Some(format!("{{% set {RESULT_VAR} = ({expr}) %}}")));
     }
