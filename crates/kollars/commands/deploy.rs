@@ -246,30 +246,32 @@ async fn decide_service(
 }
 
 /// Carries out a decided action, with the bootstrap one-shot before a first create.
-async fn apply_service(
+/// Runs a service's bootstrap one-shot when deploy is about to create its container.
+async fn bootstrap_service(
     run: &HostRun,
     svc: &RenderedService,
     spec: &ContainerSpec,
     action: &Action,
     mode: Mode,
 ) -> Result<()> {
-    let host = &run.rendered.host;
-    if mode == Mode::Deploy && matches!(action, Action::Create) {
-        if let Some(bootstrap) = bootstrap_spec(spec, &svc.container) {
-            run.engine.ensure_image(&bootstrap.image).await?;
-            run.engine
-                .run_oneshot(&bootstrap)
-                .await
-                .with_context(|| format!("host {host}: bootstrap of {} failed", svc.name))?;
-        }
+    if mode != Mode::Deploy || !matches!(action, Action::Create) {
+        return Ok(());
     }
-    run.engine.apply(spec, Some(&svc.hash), action).await?;
+    let Some(bootstrap) = bootstrap_spec(spec, &svc.container) else {
+        return Ok(());
+    };
+    let host = &run.rendered.host;
+    run.engine.ensure_image(&bootstrap.image).await?;
+    run.engine
+        .run_oneshot(&bootstrap)
+        .await
+        .with_context(|| format!("host {host}: bootstrap of {} failed", svc.name))?;
     Ok(())
 }
 
-/// A service with `bootstrap: true` (or a dict with `environment`) gets a one-shot
-/// `bootstrap_<container>` run with `KOLLA_BOOTSTRAP` before its first start, as kolla's
-/// bootstrap_service tasks do (db sync and friends).
+/// A service with `bootstrap: true` (or a dict with `environment` and/or `command`) gets a
+/// one-shot `bootstrap_<container>` run with `KOLLA_BOOTSTRAP` before its first start, as
+/// kolla's bootstrap tasks do (db sync, fernet key setup and friends).
 fn bootstrap_spec(spec: &ContainerSpec, container: &Value) -> Option<ContainerSpec> {
     let b = container
         .get_attr("bootstrap")
@@ -295,6 +297,11 @@ fn bootstrap_spec(spec: &ContainerSpec, container: &Value) -> Option<ContainerSp
                     },
                 );
             }
+        }
+    }
+    if let Ok(cmd) = b.get_attr("command") {
+        if !cmd.is_undefined() && !cmd.is_none() {
+            s.command = Some(cmd.to_string());
         }
     }
     s.healthcheck = None;
@@ -329,16 +336,31 @@ async fn deploy_host(run: &HostRun, mode: Mode) -> Result<Vec<(String, Action)>>
         }
     }
     for wave in waves(run) {
-        let results = join_all(wave.iter().filter_map(|s| {
-            let (spec, action) = decisions.get(&s.name)?;
-            action.is_change().then_some(async move {
-                apply_service(run, s, spec, action, mode)
-                    .await
-                    .with_context(|| format!("host {host}, service {}", s.name))
+        let changing: Vec<(&RenderedService, &ContainerSpec, &Action)> = wave
+            .iter()
+            .filter_map(|s| {
+                let (spec, action) = decisions.get(&s.name)?;
+                action.is_change().then_some((*s, spec, action))
             })
+            .collect();
+        // a project's bootstrap one-shots (db sync, key setup) before any of its containers
+        for r in join_all(changing.iter().map(|(s, spec, action)| async move {
+            bootstrap_service(run, s, spec, action, mode)
+                .await
+                .with_context(|| format!("host {host}, service {}", s.name))
         }))
-        .await;
-        for r in results {
+        .await
+        {
+            r?;
+        }
+        for r in join_all(changing.iter().map(|(s, spec, action)| async move {
+            run.engine
+                .apply(spec, Some(&s.hash), action)
+                .await
+                .with_context(|| format!("host {host}, service {}", s.name))
+        }))
+        .await
+        {
             r?;
         }
     }
