@@ -14,10 +14,11 @@
 pub mod ini;
 pub mod yaml;
 
-use std::collections::BTreeMap;
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
 use kollars_services::{Catalogue, ConfigFile, MergeKind, ServiceDef, ServiceError};
@@ -165,6 +166,8 @@ pub fn render_all(
     };
     let mut results: Vec<Option<Result<RenderedHost, RenderError>>> =
         (0..hosts.len()).map(|_| None).collect();
+    let cache = FileCache::default();
+    let cache = &cache;
     std::thread::scope(|s| {
         let handles: Vec<_> = chunks
             .into_iter()
@@ -182,7 +185,9 @@ pub fn render_all(
                                         source,
                                     },
                                 })
-                                .and_then(|scope| render_host(&scope, catalogue, selection));
+                                .and_then(|scope| {
+                                    render_host_cached(&scope, catalogue, selection, cache)
+                                });
                             (i, r)
                         })
                         .collect::<Vec<_>>()
@@ -209,11 +214,60 @@ fn selected_by_filter(def: &ServiceDef, filter: &[String]) -> bool {
         })
 }
 
+/// Rendered contents that read nothing host-specific, by service and config entry, each with
+/// everything else it was made from (locals, destination, mode and source files): a host with
+/// the same inputs gets the same file without rendering it again.
+#[derive(Default)]
+struct FileCache(Mutex<HashMap<(String, usize), Vec<Rendered>>>);
+
+/// A file with the inputs it was rendered from.
+type Rendered = (FileKey, RenderedFile);
+
+/// The inputs of one rendered file, other than what its templates read from the host scope.
+struct FileKey {
+    locals: Value,
+    dest: String,
+    mode: u32,
+    source: Source,
+}
+
+impl FileKey {
+    fn same(&self, other: &FileKey) -> bool {
+        self.dest == other.dest
+            && self.mode == other.mode
+            && self.source == other.source
+            && kollars_vars::strict_eq(&self.locals, &other.locals)
+    }
+}
+
+/// Where a file's content comes from, once its paths are evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    /// The entry's `json`.
+    Json,
+    /// A file copied verbatim.
+    Copy(PathBuf),
+    /// A template (the operator's first_found file or ours) and the override files that exist.
+    Template {
+        first_found: Option<PathBuf>,
+        overrides: Vec<PathBuf>,
+    },
+}
+
 /// Renders one host.
 pub fn render_host(
     scope: &Arc<HostScope>,
     catalogue: &Catalogue,
     selection: &Selection,
+) -> Result<RenderedHost, RenderError> {
+    render_host_cached(scope, catalogue, selection, &FileCache::default())
+}
+
+fn render_host_cached(
+    scope: &Arc<HostScope>,
+    catalogue: &Catalogue,
+    selection: &Selection,
+    cache: &FileCache,
 ) -> Result<RenderedHost, RenderError> {
     let host = scope.name().to_string();
     let var = |name: &str| -> Result<String, RenderError> {
@@ -242,7 +296,7 @@ pub fn render_host(
         if !selected {
             continue;
         }
-        services.push(render_service(scope, def, &custom)?);
+        services.push(render_service(scope, def, &custom, cache)?);
     }
     Ok(RenderedHost {
         host,
@@ -255,6 +309,7 @@ fn render_service(
     scope: &Arc<HostScope>,
     def: &ServiceDef,
     custom: &Path,
+    cache: &FileCache,
 ) -> Result<RenderedService, RenderError> {
     let host = scope.name().to_string();
     let container = def.evaluate(scope).map_err(|source| RenderError::Service {
@@ -270,13 +325,16 @@ fn render_service(
         ),
         ("service".to_string(), container.clone()),
     ]);
-    for entry in &def.config {
+    for (index, entry) in def.config.iter().enumerate() {
         let ctx = FileCtx {
             scope,
             def,
             host: &host,
             custom,
             entry,
+            index,
+            cache,
+            same: Cell::new(true),
         };
         let items: Vec<Option<Value>> = match &entry.loop_over {
             None => vec![None],
@@ -345,6 +403,11 @@ struct FileCtx<'a> {
     host: &'a str,
     custom: &'a Path,
     entry: &'a ConfigFile,
+    /// The entry's index in the service's `config`.
+    index: usize,
+    cache: &'a FileCache,
+    /// Whether the content rendered so far read nothing host-specific.
+    same: Cell<bool>,
 }
 
 impl FileCtx<'_> {
@@ -358,9 +421,21 @@ impl FileCtx<'_> {
     }
 
     fn eval(&self, raw: &Value, locals: &Value, what: &str) -> Result<Value, RenderError> {
-        self.scope
-            .eval(raw, Some(locals), what)
-            .map_err(|e| self.err(&self.entry.dest, e))
+        let (v, same) = self
+            .scope
+            .eval_tracked(raw, Some(locals), what)
+            .map_err(|e| self.err(&self.entry.dest, e))?;
+        self.same.set(self.same.get() && same);
+        Ok(v)
+    }
+
+    fn template(&self, name: &str, locals: &Value, dest: &str) -> Result<String, RenderError> {
+        let (out, same) = self
+            .scope
+            .render_template_tracked(name, Some(locals))
+            .map_err(|e| self.err(dest, e))?;
+        self.same.set(self.same.get() && same);
+        Ok(out)
     }
 
     fn eval_str(&self, s: &str, locals: &Value) -> Result<String, RenderError> {
@@ -368,9 +443,7 @@ impl FileCtx<'_> {
     }
 
     fn render_path(&self, path: &Path, locals: &Value, dest: &str) -> Result<String, RenderError> {
-        self.scope
-            .render_template(&path.to_string_lossy(), Some(locals))
-            .map_err(|e| self.err(dest, e))
+        self.template(&path.to_string_lossy(), locals, dest)
     }
 
     fn render(&self, locals: &Value) -> Result<Option<RenderedFile>, RenderError> {
@@ -385,29 +458,12 @@ impl FileCtx<'_> {
         let mode_s = e.mode.as_deref().unwrap_or("0660");
         let mode = u32::from_str_radix(mode_s.trim_start_matches("0o"), 8)
             .map_err(|_| def_err(format!("invalid mode {mode_s:?}")))?;
-        let content = if let Some(json) = &e.json {
-            let v = self.eval(&Value::from_serialize(json), locals, &dest)?;
-            let j = serde_json::to_value(&v)
-                .map_err(|err| def_err(format!("cannot write JSON: {err}")))?;
-            let mut out = serde_json::to_string_pretty(&prune_json(j))
-                .map_err(|err| def_err(err.to_string()))?;
-            out.push('\n');
-            // kolla's config.json uses four-space indents
-            reindent(&out)
+        // Paths first: they often name the host (`config/nova/{{ inventory_hostname }}/…`),
+        // but only which files exist matters for the content.
+        let source = if e.json.is_some() {
+            Source::Json
         } else if let Some(copy) = &e.copy {
-            let src = self.custom.join(self.eval_str(copy, locals)?);
-            match std::fs::read_to_string(&src) {
-                Ok(s) => s,
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound && e.optional => {
-                    return Ok(None)
-                }
-                Err(err) => {
-                    return Err(RenderError::Io {
-                        path: src,
-                        source: err,
-                    })
-                }
-            }
+            Source::Copy(self.custom.join(self.eval_str(copy, locals)?))
         } else {
             let mut first_found = None;
             for cand in &e.first_found {
@@ -417,14 +473,9 @@ impl FileCtx<'_> {
                     break;
                 }
             }
-            let base = match (&first_found, &e.template) {
-                (Some(p), _) => self.render_path(p, locals, &dest)?,
-                (None, Some(t)) => self
-                    .scope
-                    .render_template(t, Some(locals))
-                    .map_err(|err| self.err(&dest, err))?,
-                (None, None) => return Err(def_err("neither template nor copy is set".into())),
-            };
+            if first_found.is_none() && e.template.is_none() {
+                return Err(def_err("neither template nor copy is set".into()));
+            }
             let mut overrides = Vec::new();
             for o in &e.overrides {
                 let p = self.custom.join(self.eval_str(o, locals)?);
@@ -432,62 +483,140 @@ impl FileCtx<'_> {
                     overrides.push(p);
                 }
             }
-            match e.merge {
-                None => base,
-                Some(MergeKind::Ini) => {
-                    let mut doc = ini::IniDoc::new();
-                    let src_name = e.template.clone().unwrap_or_default();
-                    doc.merge_source(&base).map_err(|source| RenderError::Ini {
-                        host: self.host.to_string(),
-                        service: self.def.name.clone(),
-                        path: src_name,
-                        source,
-                    })?;
-                    for p in &overrides {
-                        let text = self.render_path(p, locals, &dest)?;
-                        doc.merge_source(&text).map_err(|source| RenderError::Ini {
-                            host: self.host.to_string(),
-                            service: self.def.name.clone(),
-                            path: p.display().to_string(),
-                            source,
-                        })?;
-                    }
-                    doc.write()
-                }
-                Some(MergeKind::Yaml) => {
-                    let parse =
-                        |text: &str, path: String| -> Result<serde_yaml::Value, RenderError> {
-                            serde_yaml::from_str::<serde_yaml::Value>(text).map_err(|err| {
-                                RenderError::Yaml {
-                                    host: self.host.to_string(),
-                                    service: self.def.name.clone(),
-                                    path,
-                                    message: err.to_string(),
-                                }
-                            })
-                        };
-                    let mut doc = parse(&base, e.template.clone().unwrap_or_default())?;
-                    if doc.is_null() {
-                        doc = serde_yaml::Value::Mapping(Default::default());
-                    }
-                    for p in &overrides {
-                        let text = self.render_path(p, locals, &dest)?;
-                        let over = parse(&text, p.display().to_string())?;
-                        if !over.is_null() {
-                            yaml::merge(&mut doc, over, e.extend_lists);
-                        }
-                    }
-                    serde_yaml::to_string(&doc).map_err(|err| def_err(err.to_string()))?
-                }
+            Source::Template {
+                first_found,
+                overrides,
             }
         };
+        let key = FileKey {
+            locals: locals.clone(),
+            dest,
+            mode,
+            source,
+        };
+        let slot = (self.def.name.clone(), self.index);
+        if let Some(done) = self.cache.0.lock().expect("file cache").get(&slot) {
+            if let Some((_, file)) = done.iter().find(|(k, _)| k.same(&key)) {
+                return Ok(Some(file.clone()));
+            }
+        }
+        self.same.set(true);
+        let Some(content) = self.content(&key, locals)? else {
+            return Ok(None);
+        };
         let hash = hex(&Sha256::digest(content.as_bytes()));
-        Ok(Some(RenderedFile {
-            path: dest,
+        let file = RenderedFile {
+            path: key.dest.clone(),
             mode,
             content,
             hash,
-        }))
+        };
+        if self.same.get() {
+            self.cache
+                .0
+                .lock()
+                .expect("file cache")
+                .entry(slot)
+                .or_default()
+                .push((key, file.clone()));
+        }
+        Ok(Some(file))
+    }
+
+    /// The content of a file; `None` for an optional copy whose source is missing.
+    fn content(&self, key: &FileKey, locals: &Value) -> Result<Option<String>, RenderError> {
+        let e = self.entry;
+        let dest = &key.dest;
+        let def_err = |message: String| RenderError::Definition {
+            host: self.host.to_string(),
+            service: self.def.name.clone(),
+            file: dest.clone(),
+            message,
+        };
+        let content = match &key.source {
+            Source::Json => {
+                let json = e.json.as_ref().expect("json entry");
+                let v = self.eval(&Value::from_serialize(json), locals, dest)?;
+                let j = serde_json::to_value(&v)
+                    .map_err(|err| def_err(format!("cannot write JSON: {err}")))?;
+                let mut out = serde_json::to_string_pretty(&prune_json(j))
+                    .map_err(|err| def_err(err.to_string()))?;
+                out.push('\n');
+                // kolla's config.json uses four-space indents
+                reindent(&out)
+            }
+            Source::Copy(src) => match std::fs::read_to_string(src) {
+                Ok(s) => s,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound && e.optional => {
+                    return Ok(None)
+                }
+                Err(err) => {
+                    return Err(RenderError::Io {
+                        path: src.clone(),
+                        source: err,
+                    })
+                }
+            },
+            Source::Template {
+                first_found,
+                overrides,
+            } => {
+                let base = match (first_found, &e.template) {
+                    (Some(p), _) => self.render_path(p, locals, dest)?,
+                    (None, Some(t)) => self.template(t, locals, dest)?,
+                    (None, None) => unreachable!("checked when resolving the source"),
+                };
+                match e.merge {
+                    None => base,
+                    Some(MergeKind::Ini) => {
+                        let mut doc = ini::IniDoc::new();
+                        let src_name = e.template.clone().unwrap_or_default();
+                        doc.merge_source(&base).map_err(|source| RenderError::Ini {
+                            host: self.host.to_string(),
+                            service: self.def.name.clone(),
+                            path: src_name,
+                            source,
+                        })?;
+                        for p in overrides {
+                            let text = self.render_path(p, locals, dest)?;
+                            doc.merge_source(&text).map_err(|source| RenderError::Ini {
+                                host: self.host.to_string(),
+                                service: self.def.name.clone(),
+                                path: p.display().to_string(),
+                                source,
+                            })?;
+                        }
+                        doc.write()
+                    }
+                    Some(MergeKind::Yaml) => {
+                        let parse =
+                            |text: &str, path: String| -> Result<serde_yaml::Value, RenderError> {
+                                serde_yaml::from_str::<serde_yaml::Value>(text).map_err(|err| {
+                                    RenderError::Yaml {
+                                        host: self.host.to_string(),
+                                        service: self.def.name.clone(),
+                                        path,
+                                        message: err.to_string(),
+                                    }
+                                })
+                            };
+                        let mut doc = parse(&base, e.template.clone().unwrap_or_default())?;
+                        if doc.is_null() {
+                            doc = serde_yaml::Value::Mapping(Default::default());
+                        }
+                        for p in overrides {
+                            let text = self.render_path(p, locals, dest)?;
+                            let over = parse(&text, p.display().to_string())?;
+                            if !over.is_null() {
+                                yaml::merge(&mut doc, over, e.extend_lists);
+                            }
+                        }
+                        serde_yaml::to_string(&doc).map_err(|err| def_err(err.to_string()))?
+                    }
+                }
+            }
+        };
+        Ok(Some(content))
     }
 }
 
@@ -517,17 +646,26 @@ fn prune_json(j: serde_json::Value) -> serde_json::Value {
 }
 
 fn reindent(pretty: &str) -> String {
-    pretty
-        .lines()
-        .map(|l| {
-            let n = l.len() - l.trim_start().len();
-            format!("{}{}\n", " ".repeat(n * 2), l.trim_start())
-        })
-        .collect()
+    let mut out = String::with_capacity(pretty.len() * 2);
+    for l in pretty.lines() {
+        let t = l.trim_start();
+        for _ in 0..(l.len() - t.len()) * 2 {
+            out.push(' ');
+        }
+        out.push_str(t);
+        out.push('\n');
+    }
+    out
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
 }
 
 fn dir_hash(files: &[RenderedFile]) -> String {
@@ -543,19 +681,26 @@ fn dir_hash(files: &[RenderedFile]) -> String {
     hex(&h.finalize())
 }
 
-/// Writes a host's services under `root/<service>/`, each file atomically (temp file, then
-/// rename), directories 0770 and files with their mode. Returns the paths that changed.
+/// Writes a host's services under `root/<service>/`: directories 0770, files with their mode.
+/// A file that already exists is replaced atomically (temp file, then rename) and only when
+/// its content or mode differs; a file in a directory this call created is written in place.
+/// Returns the paths that changed.
 pub fn write_host(root: &Path, rendered: &RenderedHost) -> Result<Vec<PathBuf>, RenderError> {
+    std::fs::create_dir_all(root).map_err(io(root))?;
+    let mut w = Writer::default();
+    w.known.insert(root.to_path_buf());
     let mut changed = Vec::new();
     for svc in &rendered.services {
         let dir = root.join(&svc.name);
+        w.dir(&dir, 0o770)?;
         for f in &svc.files {
             let path = dir.join(&f.path);
-            if write_file(&path, f)? {
+            let parent = path.parent().expect("file has a parent");
+            w.dir(parent, 0o770)?;
+            if w.write(&path, f, w.fresh.contains(parent))? {
                 changed.push(path);
             }
         }
-        set_dir_modes(root, &dir)?;
     }
     Ok(changed)
 }
@@ -567,43 +712,89 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RenderError + '_ {
     }
 }
 
-fn write_file(path: &Path, f: &RenderedFile) -> Result<bool, RenderError> {
-    use std::os::unix::fs::PermissionsExt;
-    let parent = path.parent().expect("file has a parent");
-    std::fs::create_dir_all(parent).map_err(io(parent))?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        if meta.permissions().mode() & 0o7777 == f.mode {
-            if let Ok(existing) = std::fs::read(path) {
-                if existing == f.content.as_bytes() {
-                    return Ok(false);
+/// Directories seen by one [`write_host`], so that each is created or checked once.
+#[derive(Default)]
+struct Writer {
+    /// Directories that exist with their mode set.
+    known: std::collections::HashSet<PathBuf>,
+    /// Those this writer created: whatever goes in them is new.
+    fresh: std::collections::HashSet<PathBuf>,
+}
+
+impl Writer {
+    /// Makes `dir` (and missing parents) exist with `mode`.
+    fn dir(&mut self, dir: &Path, mode: u32) -> Result<(), RenderError> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if self.known.contains(dir) {
+            return Ok(());
+        }
+        match std::fs::DirBuilder::new().mode(mode).create(dir) {
+            Ok(()) => {
+                // the umask may have taken bits away
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+                    .map_err(io(dir))?;
+                self.fresh.insert(dir.to_path_buf());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let parent = dir.parent().ok_or_else(|| io(dir)(e))?;
+                self.dir(parent, mode)?;
+                return self.dir(dir, mode);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let meta = std::fs::metadata(dir).map_err(io(dir))?;
+                if !meta.is_dir() {
+                    return Err(io(dir)(e));
+                }
+                if meta.permissions().mode() & 0o7777 != mode {
+                    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+                        .map_err(io(dir))?;
+                }
+            }
+            Err(e) => return Err(io(dir)(e)),
+        }
+        self.known.insert(dir.to_path_buf());
+        Ok(())
+    }
+
+    /// Writes one file; `fresh` when its directory was just created. Returns whether it
+    /// changed.
+    fn write(&self, path: &Path, f: &RenderedFile, fresh: bool) -> Result<bool, RenderError> {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let perms = std::fs::Permissions::from_mode(f.mode);
+        if fresh {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(f.mode)
+                .open(path)
+            {
+                Ok(mut file) => {
+                    file.write_all(f.content.as_bytes()).map_err(io(path))?;
+                    file.set_permissions(perms).map_err(io(path))?;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(path)(e)),
+            }
+        }
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o7777 == f.mode && meta.len() == f.content.len() as u64
+            {
+                if let Ok(existing) = std::fs::read(path) {
+                    if existing == f.content.as_bytes() {
+                        return Ok(false);
+                    }
                 }
             }
         }
+        let parent = path.parent().expect("file has a parent");
+        let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
+        tmp.write_all(f.content.as_bytes()).map_err(io(path))?;
+        tmp.as_file().set_permissions(perms).map_err(io(path))?;
+        tmp.persist(path).map_err(|e| RenderError::Io {
+            path: path.to_path_buf(),
+            source: e.error,
+        })?;
+        Ok(true)
     }
-    let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
-    tmp.write_all(f.content.as_bytes()).map_err(io(path))?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(f.mode))
-        .map_err(io(path))?;
-    tmp.persist(path).map_err(|e| RenderError::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(true)
-}
-
-fn set_dir_modes(root: &Path, dir: &Path) -> Result<(), RenderError> {
-    use std::os::unix::fs::PermissionsExt;
-    fn walk(d: &Path) -> Result<(), RenderError> {
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o770)).map_err(io(d))?;
-        for e in std::fs::read_dir(d).map_err(io(d))? {
-            let p = e.map_err(io(d))?.path();
-            if p.is_dir() {
-                walk(&p)?;
-            }
-        }
-        Ok(())
-    }
-    let _ = root;
-    walk(dir)
 }
