@@ -786,9 +786,41 @@ impl Engine {
             .or(label))
     }
 
+    /// Lists every config record on the engine once, so that the decisions that follow (one per
+    /// container) need no volume listing of their own. Records written afterwards
+    /// ([`Engine::apply`]) drop the snapshot again.
+    pub async fn snapshot_config_records(&self) -> Result<()> {
+        let all = self.list_records(LABEL_CONFIG_RECORD.to_owned()).await?;
+        let mut by_id: RecordCache = HashMap::new();
+        for (id, rec) in all {
+            by_id.entry(id).or_default().push(rec);
+        }
+        *self.records.lock().expect("record cache lock") = Some(by_id);
+        Ok(())
+    }
+
     /// Config records whose label `key` equals `value`: `(seq, volume name, hash)`.
     async fn config_records(&self, key: &str, value: &str) -> Result<Vec<(u128, String, String)>> {
-        let filters = HashMap::from([("label".to_owned(), vec![format!("{key}={value}")])]);
+        if key == LABEL_CONFIG_RECORD {
+            if let Some(cache) = self.records.lock().expect("record cache lock").as_ref() {
+                return Ok(cache.get(value).cloned().unwrap_or_default());
+            }
+        }
+        Ok(self
+            .list_records(format!("{key}={value}"))
+            .await?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect())
+    }
+
+    /// Volumes matching a label filter, as `(container id, (seq, volume name, hash))`.
+    async fn list_records(
+        &self,
+        label_filter: String,
+    ) -> Result<Vec<(String, (u128, String, String))>> {
+        let value = label_filter.clone();
+        let filters = HashMap::from([("label".to_owned(), vec![label_filter])]);
         let list = self
             .docker
             .list_volumes(Some(ListVolumesOptions {
@@ -812,7 +844,12 @@ impl Engine {
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(0);
                 let hash = v.labels.get(LABEL_CONFIG_HASH).cloned().unwrap_or_default();
-                (seq, v.name, hash)
+                let id = v
+                    .labels
+                    .get(LABEL_CONFIG_RECORD)
+                    .cloned()
+                    .unwrap_or_default();
+                (id, (seq, v.name, hash))
             })
             .collect())
     }
@@ -827,6 +864,8 @@ impl Engine {
                 container: name.to_owned(),
             })?;
         let id = c.id.unwrap_or_default();
+        // the snapshot no longer tells the truth once a record is written
+        *self.records.lock().expect("record cache lock") = None;
         let old = self.config_records(LABEL_CONFIG_RECORD, &id).await?;
         let seq = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -915,3 +954,6 @@ fn tail(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
+
+/// Config records by container id: `(seq, volume name, hash)` each.
+pub(crate) type RecordCache = HashMap<String, Vec<(u128, String, String)>>;

@@ -127,6 +127,9 @@ pub struct Engine {
     pub(crate) common: CommonOptions,
     pub(crate) timezone: String,
     pub(crate) reporter: Arc<dyn Reporter>,
+    /// Config records by container id, listed once for a round of decisions
+    /// ([`Engine::snapshot_config_records`]); `None` lists per container.
+    pub(crate) records: Arc<std::sync::Mutex<Option<crate::actions::RecordCache>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -210,6 +213,7 @@ impl Engine {
             common,
             timezone,
             reporter: Arc::new(NoopReporter),
+            records: Arc::default(),
         })
     }
 

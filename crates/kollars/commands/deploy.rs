@@ -322,6 +322,10 @@ async fn deploy_host(run: &HostRun, mode: Mode) -> Result<Vec<(String, Action)>>
     }
     // Every decision at once (they only read); then the changes in kolla's order, one
     // wave of projects at a time. A run with nothing to do costs one round of inspects.
+    run.engine
+        .snapshot_config_records()
+        .await
+        .with_context(|| format!("host {host}: listing config records"))?;
     let decided = join_all(run.rendered.services.iter().map(|s| async move {
         let d = decide_service(run, s)
             .await
@@ -458,6 +462,7 @@ pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     let (ws, runs) = prepare(&args.engine, &rt, reporter)?;
     let secrets = ws.config.secret_values();
     let results = rt.block_on(for_hosts(&runs, args.engine.forks, |run| async move {
+        run.engine.snapshot_config_records().await?;
         let mut out = Vec::new();
         // Hosts written through their engine are read through it too (read-only).
         let remote = match &run.via_engine {
