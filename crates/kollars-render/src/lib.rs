@@ -142,7 +142,8 @@ pub struct Selection {
     pub services: Vec<String>,
 }
 
-/// Renders every selected host, in parallel. Fails on the first error, having written nothing.
+/// Renders every selected host, in parallel (each service of each host is one job). Fails
+/// with the first error in host and service order, having written nothing.
 pub fn render_all(
     vars: &Vars,
     catalogue: &Catalogue,
@@ -153,57 +154,138 @@ pub fn render_all(
     } else {
         selection.hosts.clone()
     };
+    let cache = FileCache::default();
+    // which services each host runs
+    let plans: Vec<Result<HostPlan, RenderError>> = parallel(hosts.len(), |i| {
+        let h = &hosts[i];
+        let scope = vars.host(h).map_err(|source| RenderError::Service {
+            host: h.clone(),
+            source: ServiceError::Eval {
+                service: "-".into(),
+                source,
+            },
+        })?;
+        plan_host(scope, catalogue, selection)
+    });
+    let jobs: Vec<(usize, usize)> = plans
+        .iter()
+        .enumerate()
+        .filter_map(|(h, p)| p.as_ref().ok().map(|p| (h, p)))
+        .flat_map(|(h, p)| (0..p.services.len()).map(move |s| (h, s)))
+        .collect();
+    let mut done = parallel(jobs.len(), |j| {
+        let (h, s) = jobs[j];
+        let p = plans[h].as_ref().expect("planned host");
+        render_service(&p.scope, p.services[s], &p.custom, &cache)
+    })
+    .into_iter();
+    let mut out = Vec::with_capacity(hosts.len());
+    for plan in plans {
+        let plan = plan?;
+        let mut services = Vec::with_capacity(plan.services.len());
+        for _ in 0..plan.services.len() {
+            services.push(done.next().expect("one result per job")?);
+        }
+        if let Some(e) = plan.error {
+            return Err(e);
+        }
+        out.push(RenderedHost {
+            host: plan.scope.name().to_string(),
+            node_config_directory: plan.node_config_directory,
+            services,
+        });
+    }
+    Ok(out)
+}
+
+/// `f(0..n)` on up to `available_parallelism` threads (this one included); results in order.
+fn parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
-        .min(hosts.len().max(1));
-    let chunks: Vec<Vec<(usize, String)>> = {
-        let mut c = vec![Vec::new(); workers];
-        for (i, h) in hosts.iter().enumerate() {
-            c[i % workers].push((i, h.clone()));
+        .min(n);
+    if workers <= 1 {
+        return (0..n).map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if i >= n {
+                return done;
+            }
+            done.push((i, f(i)));
         }
-        c
     };
-    let mut results: Vec<Option<Result<RenderedHost, RenderError>>> =
-        (0..hosts.len()).map(|_| None).collect();
-    let cache = FileCache::default();
-    let cache = &cache;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .into_iter()
-                        .map(|(i, h)| {
-                            let r = vars
-                                .host(&h)
-                                .map_err(|source| RenderError::Service {
-                                    host: h.clone(),
-                                    source: ServiceError::Eval {
-                                        service: "-".into(),
-                                        source,
-                                    },
-                                })
-                                .and_then(|scope| {
-                                    render_host_cached(&scope, catalogue, selection, cache)
-                                });
-                            (i, r)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
+    let mut all: Vec<(usize, T)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
+        let mut all = work();
         for h in handles {
-            for (i, r) in h.join().expect("render thread panicked") {
-                results[i] = Some(r);
+            all.extend(h.join().expect("render thread panicked"));
+        }
+        all
+    });
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, t)| t).collect()
+}
+
+/// What one host renders.
+struct HostPlan<'c> {
+    scope: Arc<HostScope>,
+    node_config_directory: PathBuf,
+    custom: PathBuf,
+    /// Enabled, mapped and selected services, in deploy order.
+    services: Vec<&'c ServiceDef>,
+    /// A service whose selection failed: reported after the services before it.
+    error: Option<RenderError>,
+}
+
+fn plan_host<'c>(
+    scope: Arc<HostScope>,
+    catalogue: &'c Catalogue,
+    selection: &Selection,
+) -> Result<HostPlan<'c>, RenderError> {
+    let host = scope.name().to_string();
+    let var = |name: &str| -> Result<String, RenderError> {
+        scope
+            .get(name)
+            .map(|v| v.to_string())
+            .map_err(|source| RenderError::Service {
+                host: host.clone(),
+                source: ServiceError::Eval {
+                    service: "-".into(),
+                    source,
+                },
+            })
+    };
+    let node_config_directory = PathBuf::from(var("node_config_directory")?);
+    let custom = PathBuf::from(var("node_custom_config")?);
+    let mut services = Vec::new();
+    let mut error = None;
+    for def in catalogue.services() {
+        if !selected_by_filter(def, &selection.services) {
+            continue;
+        }
+        match def.selected(&scope) {
+            Ok(true) => services.push(def),
+            Ok(false) => {}
+            Err(source) => {
+                error = Some(RenderError::Service {
+                    host: host.clone(),
+                    source,
+                });
+                break;
             }
         }
-    });
-    results
-        .into_iter()
-        .map(|r| r.expect("every host rendered"))
-        .collect()
+    }
+    Ok(HostPlan {
+        scope,
+        node_config_directory,
+        custom,
+        services,
+        error,
+    })
 }
 
 fn selected_by_filter(def: &ServiceDef, filter: &[String]) -> bool {
@@ -260,47 +342,18 @@ pub fn render_host(
     catalogue: &Catalogue,
     selection: &Selection,
 ) -> Result<RenderedHost, RenderError> {
-    render_host_cached(scope, catalogue, selection, &FileCache::default())
-}
-
-fn render_host_cached(
-    scope: &Arc<HostScope>,
-    catalogue: &Catalogue,
-    selection: &Selection,
-    cache: &FileCache,
-) -> Result<RenderedHost, RenderError> {
-    let host = scope.name().to_string();
-    let var = |name: &str| -> Result<String, RenderError> {
-        scope
-            .get(name)
-            .map(|v| v.to_string())
-            .map_err(|source| RenderError::Service {
-                host: host.clone(),
-                source: ServiceError::Eval {
-                    service: "-".into(),
-                    source,
-                },
-            })
-    };
-    let node_config_directory = PathBuf::from(var("node_config_directory")?);
-    let custom = PathBuf::from(var("node_custom_config")?);
-    let mut services = Vec::new();
-    for def in catalogue.services() {
-        if !selected_by_filter(def, &selection.services) {
-            continue;
-        }
-        let selected = def.selected(scope).map_err(|source| RenderError::Service {
-            host: host.clone(),
-            source,
-        })?;
-        if !selected {
-            continue;
-        }
-        services.push(render_service(scope, def, &custom, cache)?);
+    let plan = plan_host(scope.clone(), catalogue, selection)?;
+    let cache = FileCache::default();
+    let mut services = Vec::with_capacity(plan.services.len());
+    for def in &plan.services {
+        services.push(render_service(scope, def, &plan.custom, &cache)?);
+    }
+    if let Some(e) = plan.error {
+        return Err(e);
     }
     Ok(RenderedHost {
-        host,
-        node_config_directory,
+        host: scope.name().to_string(),
+        node_config_directory: plan.node_config_directory,
         services,
     })
 }

@@ -209,61 +209,52 @@ fn read_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ServiceErro
     })
 }
 
-impl Catalogue {
-    /// Loads `dir/globals/*.yml` and `dir/*.yml`.
-    pub fn load(dir: &Path) -> Result<Catalogue, ServiceError> {
-        let mut cat = Catalogue::default();
-        let mut origin: IndexMap<String, PathBuf> = IndexMap::new();
-        let globals = dir.join("globals");
-        if globals.is_dir() {
-            for f in yaml_files(&globals)? {
-                let vars: IndexMap<String, serde_yaml::Value> =
-                    read_yaml::<Option<_>>(&f)?.unwrap_or_default();
-                for (k, v) in vars {
-                    if let Some(first) = origin.insert(k.clone(), f.clone()) {
-                        return Err(ServiceError::Duplicate {
-                            what: "variable",
-                            name: k,
-                            first,
-                            second: f,
-                        });
-                    }
-                    cat.global_defaults.insert(k, Value::from_serialize(v));
-                }
-            }
-        }
-        let mut service_origin: IndexMap<String, PathBuf> = IndexMap::new();
-        for f in yaml_files(dir)? {
-            let project = f
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("")
-                .to_string();
-            let pf: ProjectFile = read_yaml(&f)?;
-            for (k, v) in pf.defaults {
-                if let Some(first) = origin.insert(k.clone(), f.clone()) {
-                    return Err(ServiceError::Duplicate {
-                        what: "variable",
-                        name: k,
-                        first,
-                        second: f,
-                    });
-                }
-                cat.project_defaults.insert(k, Value::from_serialize(v));
-            }
-            let mut services = Vec::new();
-            for (name, body) in pf.services {
-                if let Some(first) = service_origin.insert(name.clone(), f.clone()) {
-                    return Err(ServiceError::Duplicate {
-                        what: "service",
-                        name,
-                        first,
-                        second: f,
-                    });
-                }
+/// One definition file, parsed and converted (on a worker thread); what needs every file
+/// (duplicates, order) is checked when merging, in file order.
+enum Parsed {
+    /// `globals/*.yml`: variables.
+    Globals(Vec<(String, Value)>),
+    /// A project file.
+    Project(ParsedProject),
+}
+
+struct ParsedProject {
+    name: String,
+    defaults: Vec<(String, Value)>,
+    /// Each service, or why it is invalid (reported after the duplicate check, as before).
+    services: Vec<(String, Result<ServiceDef, ServiceError>)>,
+    order: Option<i64>,
+}
+
+fn parse_globals(f: &Path) -> Result<Parsed, ServiceError> {
+    let vars: IndexMap<String, serde_yaml::Value> = read_yaml::<Option<_>>(f)?.unwrap_or_default();
+    Ok(Parsed::Globals(
+        vars.into_iter()
+            .map(|(k, v)| (k, Value::from_serialize(v)))
+            .collect(),
+    ))
+}
+
+fn parse_project(f: &Path) -> Result<Parsed, ServiceError> {
+    let project = f
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("")
+        .to_string();
+    let pf: ProjectFile = read_yaml(f)?;
+    let defaults = pf
+        .defaults
+        .into_iter()
+        .map(|(k, v)| (k, Value::from_serialize(v)))
+        .collect();
+    let services = pf
+        .services
+        .into_iter()
+        .map(|(name, body)| {
+            let def = (|| {
                 let serde_yaml::Value::Mapping(mut map) = body else {
                     return Err(ServiceError::Invalid {
-                        path: f.clone(),
+                        path: f.to_path_buf(),
                         line: 0,
                         message: format!("service {name:?} must be a mapping"),
                     });
@@ -271,7 +262,7 @@ impl Catalogue {
                 let config = match map.remove("config") {
                     Some(c) => serde_yaml::from_value::<Vec<ConfigFile>>(c).map_err(|e| {
                         ServiceError::Invalid {
-                            path: f.clone(),
+                            path: f.to_path_buf(),
                             line: 0,
                             message: format!("service {name:?}: config: {e}"),
                         }
@@ -280,42 +271,151 @@ impl Catalogue {
                 };
                 if !map.contains_key("enabled") {
                     return Err(ServiceError::Invalid {
-                        path: f.clone(),
+                        path: f.to_path_buf(),
                         line: 0,
                         message: format!("service {name:?} has no 'enabled' key"),
                     });
                 }
-                services.push(ServiceDef {
-                    name,
+                Ok(ServiceDef {
+                    name: name.clone(),
                     project: project.clone(),
                     raw: Value::from_serialize(serde_yaml::Value::Mapping(map)),
                     config,
-                });
-            }
-            // kolla's `<project>_services` variable, so that templates (haproxy, proxysql,
-            // cron's logrotate list) can read any project's container dicts.
-            let services_var = format!("{}_services", project.replace('-', "_"));
-            let dict: IndexMap<String, Value> = services
-                .iter()
-                .map(|s| (s.name.clone(), s.raw.clone()))
-                .collect();
-            if let Some(first) = origin.insert(services_var.clone(), f.clone()) {
-                return Err(ServiceError::Duplicate {
-                    what: "variable",
-                    name: services_var,
-                    first,
-                    second: f,
-                });
-            }
-            cat.project_defaults
-                .insert(services_var, Value::from_iter(dict));
-            cat.projects.push(Project {
-                name: project,
-                path: f.clone(),
-                order: pf.order.unwrap_or(1000),
-                services,
-            });
+                })
+            })();
+            (name, def)
+        })
+        .collect();
+    Ok(Parsed::Project(ParsedProject {
+        name: project,
+        defaults,
+        services,
+        order: pf.order,
+    }))
+}
+
+/// Parses the files on up to `available_parallelism` threads; results in file order.
+fn parse_files(files: &[(PathBuf, bool)]) -> Vec<Result<Parsed, ServiceError>> {
+    let parse = |(f, globals): &(PathBuf, bool)| {
+        if *globals {
+            parse_globals(f)
+        } else {
+            parse_project(f)
         }
+    };
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len());
+    if workers <= 1 {
+        return files.iter().map(parse).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(file) = files.get(i) else {
+                return done;
+            };
+            done.push((i, parse(file)));
+        }
+    };
+    let mut results: Vec<(usize, Result<Parsed, ServiceError>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in handles {
+            all.extend(h.join().expect("parse thread panicked"));
+        }
+        all
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+impl Catalogue {
+    /// Loads `dir/globals/*.yml` and `dir/*.yml`.
+    pub fn load(dir: &Path) -> Result<Catalogue, ServiceError> {
+        let mut cat = Catalogue::default();
+        let mut origin: IndexMap<String, PathBuf> = IndexMap::new();
+        let globals = dir.join("globals");
+        let mut files: Vec<(PathBuf, bool)> = Vec::new();
+        if globals.is_dir() {
+            files.extend(yaml_files(&globals)?.into_iter().map(|f| (f, true)));
+        }
+        // a listing error is reported after the globals, as when reading them one by one
+        let projects = yaml_files(dir);
+        if let Ok(p) = &projects {
+            files.extend(p.iter().map(|f| (f.clone(), false)));
+        }
+        let parsed = parse_files(&files);
+        let mut service_origin: IndexMap<String, PathBuf> = IndexMap::new();
+        for ((f, _), parsed) in files.into_iter().zip(parsed) {
+            match parsed? {
+                Parsed::Globals(vars) => {
+                    for (k, v) in vars {
+                        if let Some(first) = origin.insert(k.clone(), f.clone()) {
+                            return Err(ServiceError::Duplicate {
+                                what: "variable",
+                                name: k,
+                                first,
+                                second: f,
+                            });
+                        }
+                        cat.global_defaults.insert(k, v);
+                    }
+                }
+                Parsed::Project(pp) => {
+                    for (k, v) in pp.defaults {
+                        if let Some(first) = origin.insert(k.clone(), f.clone()) {
+                            return Err(ServiceError::Duplicate {
+                                what: "variable",
+                                name: k,
+                                first,
+                                second: f,
+                            });
+                        }
+                        cat.project_defaults.insert(k, v);
+                    }
+                    let mut services = Vec::new();
+                    for (name, def) in pp.services {
+                        if let Some(first) = service_origin.insert(name.clone(), f.clone()) {
+                            return Err(ServiceError::Duplicate {
+                                what: "service",
+                                name,
+                                first,
+                                second: f,
+                            });
+                        }
+                        services.push(def?);
+                    }
+                    // kolla's `<project>_services` variable, so that templates (haproxy,
+                    // proxysql, cron's logrotate list) can read any project's container dicts.
+                    let services_var = format!("{}_services", pp.name.replace('-', "_"));
+                    let dict: IndexMap<String, Value> = services
+                        .iter()
+                        .map(|s| (s.name.clone(), s.raw.clone()))
+                        .collect();
+                    if let Some(first) = origin.insert(services_var.clone(), f.clone()) {
+                        return Err(ServiceError::Duplicate {
+                            what: "variable",
+                            name: services_var,
+                            first,
+                            second: f,
+                        });
+                    }
+                    cat.project_defaults
+                        .insert(services_var, Value::from_iter(dict));
+                    cat.projects.push(Project {
+                        name: pp.name,
+                        path: f.clone(),
+                        order: pp.order.unwrap_or(1000),
+                        services,
+                    });
+                }
+            }
+        }
+        projects?;
         cat.projects
             .sort_by(|a, b| a.order.cmp(&b.order).then(a.name.cmp(&b.name)));
         let names: Vec<Value> = cat
