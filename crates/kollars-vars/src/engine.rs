@@ -89,6 +89,9 @@ impl VarsBuilder {
         // Config files are not HTML: never escape by template name (`.json`, `.yaml`, `.html`).
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_recursion_limit(1000);
+        // No debug info on errors: collecting it looks every referenced name up again after
+        // the failure (in debug builds), which would muddle which name was missing.
+        env.set_debug(false);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         minijinja_contrib::add_to_environment(&mut env);
         crate::filters::register(&mut env);

@@ -15,7 +15,22 @@ fn err(msg: impl Into<String>) -> Error {
 /// Registers every filter, test and global function on `env`.
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("bool", to_bool);
-    env.add_filter("d", minijinja::filters::default);
+    // `default`, `is defined` and `is undefined` handle a missing name: it is not to blame
+    // for a later failure
+    env.add_filter("default", default);
+    env.add_filter("d", default);
+    env.add_test("defined", |v: &Value| {
+        if v.is_undefined() {
+            crate::scope::undefined_handled();
+        }
+        !v.is_undefined()
+    });
+    env.add_test("undefined", |v: &Value| {
+        if v.is_undefined() {
+            crate::scope::undefined_handled();
+        }
+        v.is_undefined()
+    });
     env.add_filter("ternary", ternary);
     env.add_filter("combine", combine);
     env.add_filter("dict2items", dict2items);
@@ -935,6 +950,14 @@ fn select_services_enabled_and_mapped_to_host(
     Ok(Value::from_iter(out))
 }
 
+/// Jinja's `default`.
+fn default(state: &State, value: &Value, args: Rest<Value>) -> Result<Value, Error> {
+    if value.is_undefined() {
+        crate::scope::undefined_handled();
+    }
+    minijinja::filters::default(state, value, args)
+}
+
 /// `lookup('vars', name[, default=…])`, `lookup('env', NAME)`, `lookup('file', path)`.
 fn lookup(state: &State, kind: String, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let default: Option<Value> = kwargs.get("default")?;
@@ -948,7 +971,10 @@ fn lookup(state: &State, kind: String, args: Rest<Value>, kwargs: Kwargs) -> Res
                 match state.lookup(&name).filter(|v| !v.is_undefined()) {
                     Some(v) => out.push(v),
                     None => match &default {
-                        Some(d) => out.push(d.clone()),
+                        Some(d) => {
+                            crate::scope::undefined_handled();
+                            out.push(d.clone())
+                        }
                         None => {
                             return Err(Error::new(
                                 ErrorKind::UndefinedError,

@@ -402,8 +402,13 @@ impl HostScope {
                 tainted: false,
             })
         });
+        let misses = MISSES.with(|m| m.borrow().len());
         let result = self.eval_value(raw, None, &What::Var(key));
         let tainted = FRAMES.with(|s| s.borrow_mut().pop().is_some_and(|f| f.tainted));
+        if result.as_ref().is_ok_and(|v| !v.is_undefined()) {
+            // what it did not find did not matter
+            MISSES.with(|m| m.borrow_mut().truncate(misses));
+        }
         if tainted {
             taint(me);
         }
@@ -504,7 +509,7 @@ impl HostScope {
             let v = captured.state().lookup(RESULT_VAR).unwrap_or_default();
             if v.is_undefined() {
                 let mut chain = take_undefined();
-                if let Some(name) = LAST_MISSING.with(|m| m.borrow_mut().take()) {
+                if let Some(name) = blame(Some(expr)) {
                     if !chain.contains(&name) {
                         chain.push(name);
                     }
@@ -550,7 +555,18 @@ impl HostScope {
         let chain = take_undefined();
         if e.kind() == ErrorKind::UndefinedError {
             let mut chain = chain;
-            if let Some(name) = LAST_MISSING.with(|m| m.borrow_mut().take()) {
+            let source = e
+                .name()
+                .and_then(|n| self.globals.env.get_template(n).ok())
+                .map(|t| t.source().to_string());
+            let span = source
+                .as_deref()
+                .and_then(|src| match (e.range(), e.line()) {
+                    (Some(r), _) => src.get(r),
+                    (None, Some(line)) => src.lines().nth(line.saturating_sub(1)),
+                    (None, None) => None,
+                });
+            if let Some(name) = blame(span) {
                 if !chain.contains(&name) {
                     chain.push(name);
                 }
@@ -620,7 +636,52 @@ fn is_template(s: &str) -> bool {
 }
 
 thread_local! {
-    static LAST_MISSING: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Names looked up and not found, with the lookup count at that moment, most recent last.
+    /// One of them is usually why an expression came out undefined (see [`blame`]).
+    static MISSES: RefCell<Vec<(String, u64)>> = const { RefCell::new(Vec::new()) };
+    /// Lookups made on this thread.
+    static LOOKUPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts a lookup; records `missing` as not found.
+fn count_lookup(missing: Option<&str>) {
+    let n = LOOKUPS.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    if let Some(name) = missing {
+        MISSES.with(|m| m.borrow_mut().push((name.to_string(), n)));
+    }
+}
+
+/// An undefined value was handled (`is defined`, `is undefined`, `default`): when it came
+/// from the last lookup, that missing name explains nothing that fails later.
+pub(crate) fn undefined_handled() {
+    let n = LOOKUPS.with(|c| c.get());
+    MISSES.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.last().is_some_and(|(_, at)| *at == n) {
+            m.pop();
+        }
+    });
+}
+
+/// The missing name to blame for an undefined failure: the most recent one not handled that
+/// appears (as a whole name) in `span`, the failing part of the source, when it is known.
+fn blame(span: Option<&str>) -> Option<String> {
+    let misses = MISSES.with(|m| std::mem::take(&mut *m.borrow_mut()));
+    let mentions = |text: &str, name: &str| {
+        let ident = |c: char| c.is_alphanumeric() || c == '_';
+        text.match_indices(name).any(|(i, _)| {
+            !text[..i].chars().next_back().is_some_and(ident)
+                && !text[i + name.len()..].chars().next().is_some_and(ident)
+        })
+    };
+    misses
+        .into_iter()
+        .rev()
+        .map(|(name, _)| name)
+        .find(|name| span.is_none_or(|text| mentions(text, name)))
 }
 
 fn clean_name(name: &str) -> String {
@@ -637,7 +698,7 @@ fn reset_diagnostics() {
     if FRAMES.with(|s| s.borrow().is_empty()) {
         FATAL.with(|f| f.borrow_mut().take());
         UNDEFINED.with(|u| u.borrow_mut().clear());
-        LAST_MISSING.with(|m| m.borrow_mut().take());
+        MISSES.with(|m| m.borrow_mut().clear());
     }
 }
 
@@ -687,9 +748,7 @@ impl Object for HostScope {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let key = key.as_str()?;
         let v = self.lookup(key);
-        if v.is_none() && self.raw(key).is_none() {
-            LAST_MISSING.with(|m| *m.borrow_mut() = Some(key.to_string()));
-        }
+        count_lookup((v.is_none() && self.raw(key).is_none()).then_some(key));
         v
     }
 

@@ -224,3 +224,40 @@ fn syntax_error_names_variable() {
         "{err}"
     );
 }
+
+/// The name an undefined error blames is the one that failed, not an earlier `is defined`
+/// probe, a `default`ed name or a name a macro's loop binds.
+#[test]
+fn undefined_blames_the_failing_name() {
+    let defaults = format!(
+        "{DEFAULTS}\nprobing: \"{{{{ 'a' if probe is defined else 'b' }}}}\"\nuses_probing: \"{{{{ probing ~ really_missing }}}}\"\n"
+    );
+    let vars = setup(INV, &defaults, "{}");
+    let h = vars.host("ctl1").unwrap();
+    let err = |src: &str| {
+        h.eval(&Value::from(src), None, "test")
+            .unwrap_err()
+            .to_string()
+    };
+    for src in [
+        "{{ really_missing ~ ('x' if probe is defined else 'y') }}",
+        "{{ really_missing ~ (probe | default('y')) }}",
+        "x {{ probe is undefined }} {{ really_missing }}",
+        "{% macro m() %}{% for host in [1] %}{{ host }}{{ loop.index }}{% endfor %}{% endmacro %}{{ really_missing }}",
+        "{{ lookup('vars', 'probe', default='') ~ really_missing }}",
+    ] {
+        let e = err(src);
+        assert!(e.ends_with("(needs 'really_missing')"), "{src}: {e}");
+    }
+    // a failure that is not a missing name blames none
+    for src in [
+        "x {{ probe is defined }} {{ network_interface.nope.x }}",
+        "{% macro m() %}{% for host in [1] %}{{ host }}{% endfor %}{% endmacro %}{{ {'a': 1}.nokey ~ 'x' }}",
+    ] {
+        let e = err(src);
+        assert!(!e.contains("needs"), "{src}: {e}");
+    }
+    // through a variable whose own probe succeeded
+    let e = h.get("uses_probing").unwrap_err().to_string();
+    assert!(e.ends_with("(needs 'really_missing')"), "{e}");
+}
