@@ -23,7 +23,8 @@ pub struct ConfigDir {
     pub globals: VarMap,
     /// passwords.yml.
     pub passwords: VarMap,
-    /// `-e` values, in order.
+    /// `-e` values, in order. Values of `-e key=value` are strings whatever they look like
+    /// (Ansible keeps them as given): they carry YAML's `!!str` tag, see [`kv_string`].
     pub extra: VarMap,
     /// The passwords file that was read.
     pub passwords_path: PathBuf,
@@ -162,12 +163,29 @@ pub fn parse_extra_var(arg: &str) -> Result<VarMap, InputError> {
         if k.is_empty() {
             return Err(InputError::ExtraVar(arg.to_string()));
         }
-        out.insert(k.to_string(), Value::String(v.to_string()));
+        out.insert(k.to_string(), kv_string(v));
     }
     if out.is_empty() {
         return Err(InputError::ExtraVar(arg.to_string()));
     }
     Ok(out)
+}
+
+/// A `-e key=value` value: a string tagged `!!str`, so that nothing later reads `yes` or `on`
+/// as a YAML 1.1 boolean (only YAML files and inline YAML follow YAML's rules).
+pub fn kv_string(v: &str) -> Value {
+    Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
+        tag: serde_yaml::value::Tag::new("!!str"),
+        value: Value::String(v.to_string()),
+    }))
+}
+
+/// Whether a value is a `!!str`-tagged string (see [`kv_string`]); its text.
+pub fn tagged_string(v: &Value) -> Option<&str> {
+    match v {
+        Value::Tagged(t) if t.tag == "!!str" || t.tag == "str" => t.value.as_str(),
+        _ => None,
+    }
 }
 
 fn split_kv(s: &str) -> Vec<String> {
@@ -199,9 +217,10 @@ mod tests {
 
     #[test]
     fn extra_vars_forms() {
-        let m = parse_extra_var("a=1 b='x y'").unwrap();
-        assert_eq!(m["a"], Value::String("1".into()));
-        assert_eq!(m["b"], Value::String("x y".into()));
+        let m = parse_extra_var("a=1 b='x y' c=yes").unwrap();
+        assert_eq!(tagged_string(&m["a"]), Some("1"));
+        assert_eq!(tagged_string(&m["b"]), Some("x y"));
+        assert_eq!(tagged_string(&m["c"]), Some("yes"));
         let m = parse_extra_var("{\"a\": [1, 2]}").unwrap();
         assert!(m["a"].is_sequence());
         assert!(parse_extra_var("novalue").is_err());

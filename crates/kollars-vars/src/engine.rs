@@ -21,7 +21,8 @@ pub struct VarsBuilder {
 }
 
 /// Converts YAML as an operator wrote it: YAML 1.1 booleans (`yes`, `no`, `on`, `off`) are
-/// booleans, as PyYAML reads them for Ansible.
+/// booleans, as PyYAML reads them for Ansible; a `!!str`-tagged value (`-e key=value`, see
+/// [`kollars_inputs::configdir::kv_string`]) stays a string.
 pub fn operator_value(v: &serde_yaml::Value) -> Value {
     fn fix(v: &serde_yaml::Value) -> serde_yaml::Value {
         match v {
@@ -36,7 +37,10 @@ pub fn operator_value(v: &serde_yaml::Value) -> Value {
             serde_yaml::Value::Mapping(m) => {
                 serde_yaml::Value::Mapping(m.iter().map(|(k, v)| (k.clone(), fix(v))).collect())
             }
-            serde_yaml::Value::Tagged(t) => fix(&t.value),
+            serde_yaml::Value::Tagged(t) => match kollars_inputs::configdir::tagged_string(v) {
+                Some(s) => serde_yaml::Value::String(s.to_string()),
+                None => fix(&t.value),
+            },
             other => other.clone(),
         }
     }

@@ -261,3 +261,34 @@ fn undefined_blames_the_failing_name() {
     let e = h.get("uses_probing").unwrap_err().to_string();
     assert!(e.ends_with("(needs 'really_missing')"), "{e}");
 }
+
+/// `-e key=yes` stays the string "yes" (Ansible keeps `-e` key=value pairs as strings);
+/// `-e @file.yml` and inline YAML follow YAML 1.1 as PyYAML reads them.
+#[test]
+fn extra_vars_key_value_stay_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("extra.yml");
+    std::fs::write(&file, "from_file: yes\nfrom_file_str: text\n").unwrap();
+    let config = ConfigDir::load(
+        dir.path(),
+        None,
+        &[
+            "kv=yes kv_off=off kv_num=3".to_string(),
+            format!("@{}", file.display()),
+            "{\"inline\": on}".to_string(),
+        ],
+    )
+    .unwrap();
+    let inv = Inventory::parse(Path::new("inventory"), "[control]\nctl1\n").unwrap();
+    let vars = VarsBuilder::new()
+        .global_defaults(yaml_map("check: \"{{ kv | bool }}\"\n"))
+        .build(&inv, &config);
+    let h = vars.host("ctl1").unwrap();
+    assert_eq!(h.get("kv").unwrap(), Value::from("yes"));
+    assert_eq!(h.get("kv_off").unwrap(), Value::from("off"));
+    assert_eq!(h.get("kv_num").unwrap(), Value::from("3"));
+    assert_eq!(h.get("check").unwrap(), Value::from(true));
+    assert_eq!(h.get("from_file").unwrap(), Value::from(true));
+    assert_eq!(h.get("from_file_str").unwrap(), Value::from("text"));
+    assert_eq!(h.get("inline").unwrap(), Value::from(true));
+}
