@@ -32,9 +32,9 @@ use bollard::models::{
     ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum, VolumeCreateOptions,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListVolumesOptions,
-    LogsOptions, RemoveContainerOptions, RestartContainerOptions, StartContainerOptions,
-    StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListImagesOptions,
+    ListVolumesOptions, LogsOptions, RemoveContainerOptions, RestartContainerOptions,
+    StartContainerOptions, StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
@@ -42,6 +42,7 @@ use serde::Serialize;
 use crate::compare::{compare, parse_repository_tag, Difference, ImageFacts};
 use crate::desired::{
     DesiredContainer, COPY_ONCE, LABEL_CONFIG_HASH, LABEL_KOLLA_MANAGED, LABEL_MANAGED,
+    LABEL_SPEC_HASH,
 };
 use crate::engine::Engine;
 use crate::error::{is_not_found, is_not_modified, DockerError, Result};
@@ -539,6 +540,75 @@ impl Engine {
         Ok(Action::Nothing)
     }
 
+    /// [`Engine::decide`] for many containers of this host at once. Three listings (containers,
+    /// images, config records) answer for every container that is running the image its tag
+    /// names, was created from the same desired state (`kollars.spec-hash`) and runs the wanted
+    /// config: those are [`Action::Nothing`] without an inspect. Any other container gets the
+    /// full field-by-field comparison. A container changed behind kollars' back with
+    /// `docker update` keeps its spec hash and is not noticed by the shortcut.
+    pub async fn decide_many(
+        &self,
+        items: &[(&ContainerSpec, Option<&str>)],
+    ) -> Vec<Result<Action>> {
+        // a failed listing only costs the shortcut
+        let quick = self.quick_state().await.ok();
+        let quick = quick.as_ref();
+        futures_util::future::join_all(items.iter().map(|&(spec, hash)| async move {
+            if let (Some(q), Ok(desired)) = (quick, self.resolve(spec)) {
+                if q.is_current(&desired, hash, self) {
+                    return Ok(Action::Nothing);
+                }
+            }
+            self.decide(spec, hash).await
+        }))
+        .await
+    }
+
+    async fn quick_state(&self) -> Result<QuickState> {
+        let list = |e| DockerError::List {
+            host: self.host.clone(),
+            source: Box::new(e),
+        };
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_MANAGED}=true")])]);
+        let containers = self
+            .docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(filters),
+                ..ListContainersOptions::default()
+            }))
+            .await
+            .map_err(list)?;
+        let images = self
+            .docker
+            .list_images(Some(ListImagesOptions::default()))
+            .await
+            .map_err(list)?;
+        self.snapshot_config_records().await?;
+        let mut by_tag = HashMap::new();
+        for i in images {
+            for t in i.repo_tags {
+                by_tag.insert(t, i.id.clone());
+            }
+        }
+        let mut by_name = HashMap::new();
+        for c in containers {
+            let Some(name) = c.names.and_then(|n| n.into_iter().next()) else {
+                continue;
+            };
+            by_name.insert(
+                name.trim_start_matches('/').to_owned(),
+                (
+                    c.id.unwrap_or_default(),
+                    c.image_id.unwrap_or_default(),
+                    c.state.map(|s| s.to_string()).unwrap_or_default(),
+                    c.labels.unwrap_or_default(),
+                ),
+            );
+        }
+        Ok(QuickState { by_name, by_tag })
+    }
+
     /// Carries out `action` (from [`Engine::decide`]) for `spec`.
     pub async fn apply(
         &self,
@@ -957,3 +1027,52 @@ fn tail(s: &str, n: usize) -> String {
 
 /// Config records by container id: `(seq, volume name, hash)` each.
 pub(crate) type RecordCache = HashMap<String, Vec<(u128, String, String)>>;
+
+/// One listing of a host's managed containers and image tags, for [`Engine::decide_many`].
+struct QuickState {
+    /// name → (id, image id, state, labels)
+    by_name: HashMap<String, (String, String, String, HashMap<String, String>)>,
+    /// `repo:tag` → image id
+    by_tag: HashMap<String, String>,
+}
+
+impl QuickState {
+    fn is_current(
+        &self,
+        desired: &DesiredContainer,
+        config_hash: Option<&str>,
+        engine: &Engine,
+    ) -> bool {
+        let Some((id, image_id, state, labels)) = self.by_name.get(&desired.name) else {
+            return false;
+        };
+        let tag = if desired
+            .image
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':'))
+        {
+            desired.image.clone()
+        } else {
+            format!("{}:latest", desired.image)
+        };
+        if state != "running"
+            || labels.get(LABEL_SPEC_HASH) != Some(&desired.spec_hash())
+            || self.by_tag.get(&tag) != Some(image_id)
+        {
+            return false;
+        }
+        let Some(want) = config_hash else { return true };
+        let records = engine.records.lock().expect("record cache lock");
+        let applied = records
+            .as_ref()
+            .and_then(|r| r.get(id))
+            .and_then(|r| {
+                r.iter()
+                    .max_by_key(|(seq, _, _)| *seq)
+                    .map(|(_, _, h)| h.clone())
+            })
+            .or_else(|| labels.get(LABEL_CONFIG_HASH).cloned());
+        applied.as_deref() == Some(want)
+    }
+}

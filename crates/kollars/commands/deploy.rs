@@ -233,19 +233,25 @@ fn waves(run: &HostRun) -> Vec<Vec<&RenderedService>> {
 }
 
 /// Decides what a service's container needs (read-only).
-async fn decide_service(
-    run: &HostRun,
-    svc: &RenderedService,
-) -> Result<Option<(ContainerSpec, Action)>> {
-    if !has_container(svc) {
-        return Ok(None);
+async fn decide_host(run: &HostRun) -> Result<BTreeMap<String, (ContainerSpec, Action)>> {
+    let host = &run.rendered.host;
+    let mut specs = Vec::new();
+    for svc in run.rendered.services.iter().filter(|s| has_container(s)) {
+        specs.push((svc, container_spec(host, svc, run.unprivileged)?));
     }
-    let spec = container_spec(&run.rendered.host, svc, run.unprivileged)?;
-    let action = run.engine.decide(&spec, Some(&svc.hash)).await?;
-    Ok(Some((spec, action)))
+    let items: Vec<(&ContainerSpec, Option<&str>)> = specs
+        .iter()
+        .map(|(svc, spec)| (spec, Some(svc.hash.as_str())))
+        .collect();
+    let actions = run.engine.decide_many(&items).await;
+    let mut out = BTreeMap::new();
+    for ((svc, spec), action) in specs.iter().zip(actions) {
+        let action = action.with_context(|| format!("host {host}, service {}", svc.name))?;
+        out.insert(svc.name.clone(), (spec.clone(), action));
+    }
+    Ok(out)
 }
 
-/// Carries out a decided action, with the bootstrap one-shot before a first create.
 /// Runs a service's bootstrap one-shot when deploy is about to create its container.
 async fn bootstrap_service(
     run: &HostRun,
@@ -321,24 +327,8 @@ async fn deploy_host(run: &HostRun, mode: Mode) -> Result<Vec<(String, Action)>>
         }
     }
     // Every decision at once (they only read); then the changes in kolla's order, one
-    // wave of projects at a time. A run with nothing to do costs one round of inspects.
-    run.engine
-        .snapshot_config_records()
-        .await
-        .with_context(|| format!("host {host}: listing config records"))?;
-    let decided = join_all(run.rendered.services.iter().map(|s| async move {
-        let d = decide_service(run, s)
-            .await
-            .with_context(|| format!("host {host}, service {}", s.name));
-        (s.name.clone(), d)
-    }))
-    .await;
-    let mut decisions: BTreeMap<String, (ContainerSpec, Action)> = BTreeMap::new();
-    for (name, d) in decided {
-        if let Some(d) = d? {
-            decisions.insert(name, d);
-        }
-    }
+    // wave of projects at a time. A run with nothing to do costs three listings per host.
+    let decisions = decide_host(run).await?;
     for wave in waves(run) {
         let changing: Vec<(&RenderedService, &ContainerSpec, &Action)> = wave
             .iter()
@@ -462,7 +452,7 @@ pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     let (ws, runs) = prepare(&args.engine, &rt, reporter)?;
     let secrets = ws.config.secret_values();
     let results = rt.block_on(for_hosts(&runs, args.engine.forks, |run| async move {
-        run.engine.snapshot_config_records().await?;
+        let mut decisions = decide_host(run).await?;
         let mut out = Vec::new();
         // Hosts written through their engine are read through it too (read-only).
         let remote = match &run.via_engine {
@@ -497,12 +487,10 @@ pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                     diffs.push(d);
                 }
             }
-            let action = if has_container(svc) {
-                let spec = container_spec(&run.rendered.host, svc, run.unprivileged)?;
-                run.engine.decide(&spec, Some(&svc.hash)).await?
-            } else {
-                Action::Nothing
-            };
+            let action = decisions
+                .remove(&svc.name)
+                .map(|(_, a)| a)
+                .unwrap_or(Action::Nothing);
             out.push((svc.name.clone(), action, diffs));
         }
         Ok(out)
