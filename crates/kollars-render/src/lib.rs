@@ -740,10 +740,13 @@ fn dir_hash(files: &[RenderedFile]) -> String {
 /// Returns the paths that changed.
 pub fn write_host(root: &Path, rendered: &RenderedHost) -> Result<Vec<PathBuf>, RenderError> {
     std::fs::create_dir_all(root).map_err(io(root))?;
-    let mut w = Writer::default();
-    w.known.insert(root.to_path_buf());
-    let mut changed = Vec::new();
-    for svc in &rendered.services {
+    // services are independent directories: write them in parallel (creating files is most
+    // of the cost, in the kernel)
+    let done = parallel(rendered.services.len(), |i| {
+        let svc = &rendered.services[i];
+        let mut w = Writer::default();
+        w.known.insert(root.to_path_buf());
+        let mut changed = Vec::new();
         let dir = root.join(&svc.name);
         w.dir(&dir, 0o770)?;
         for f in &svc.files {
@@ -754,6 +757,11 @@ pub fn write_host(root: &Path, rendered: &RenderedHost) -> Result<Vec<PathBuf>, 
                 changed.push(path);
             }
         }
+        Ok(changed)
+    });
+    let mut changed = Vec::new();
+    for d in done {
+        changed.extend(d?);
     }
     Ok(changed)
 }
