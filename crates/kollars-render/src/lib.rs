@@ -118,8 +118,22 @@ pub struct RenderedService {
     pub container: Value,
     /// Files, sorted by path.
     pub files: Vec<RenderedFile>,
+    /// Directories below the service directory, with their mode, sorted by path (parents
+    /// first): every directory a file is in, and every `directory:` entry (which may be
+    /// empty). The service directory itself is always 0770.
+    pub dirs: Vec<RenderedDir>,
     /// Hash over every file's path, mode and content.
     pub hash: String,
+}
+
+/// A directory inside a service's config directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedDir {
+    /// Path inside the service directory.
+    pub path: String,
+    /// Mode (0o770 unless the config entry says otherwise; 0o755 for what a recursive or
+    /// glob `copy` creates, as Ansible's copy leaves them).
+    pub mode: u32,
 }
 
 /// Everything rendered for one host.
@@ -302,8 +316,8 @@ fn selected_by_filter(def: &ServiceDef, filter: &[String]) -> bool {
 #[derive(Default)]
 struct FileCache(Mutex<HashMap<(String, usize), Vec<Rendered>>>);
 
-/// A file with the inputs it was rendered from.
-type Rendered = (FileKey, RenderedFile);
+/// What an entry produced, with the inputs it was rendered from.
+type Rendered = (FileKey, Output);
 
 /// The inputs of one rendered file, other than what its templates read from the host scope.
 struct FileKey {
@@ -322,13 +336,24 @@ impl FileKey {
     }
 }
 
+/// What one config entry (one loop item) produced.
+#[derive(Debug, Clone, Default)]
+struct Output {
+    files: Vec<RenderedFile>,
+    /// Every directory it needs (parents of its files included): path, mode, and whether
+    /// the entry asked for that mode.
+    dirs: Vec<(String, u32, bool)>,
+}
+
 /// Where a file's content comes from, once its paths are evaluated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Source {
     /// The entry's `json`.
     Json,
-    /// A file copied verbatim.
+    /// A file copied verbatim, or a directory copied recursively.
     Copy(PathBuf),
+    /// Every match of a pattern (in its last component), copied into `dest`.
+    CopyGlob(PathBuf),
     /// A template (the operator's first_found file or ours) and the override files that exist.
     Template {
         first_found: Option<PathBuf>,
@@ -370,6 +395,7 @@ fn render_service(
         source,
     })?;
     let mut files: BTreeMap<String, RenderedFile> = BTreeMap::new();
+    let mut dirs = Dirs::default();
     let base_locals: IndexMap<String, Value> = IndexMap::from([
         ("service_name".to_string(), Value::from(def.name.as_str())),
         (
@@ -405,9 +431,13 @@ fn render_service(
             if let Some(item) = item {
                 locals.insert("item".into(), item);
             }
-            let locals_v = Value::from_iter(locals.clone());
+            // in order: each sees the ones before it
             for (k, raw) in &entry.vars {
-                let v = ctx.eval(&Value::from_serialize(raw), &locals_v, k)?;
+                let v = ctx.eval(
+                    &Value::from_serialize(raw),
+                    &Value::from_iter(locals.clone()),
+                    k,
+                )?;
                 locals.insert(k.clone(), v);
             }
             let locals = Value::from_iter(locals);
@@ -417,7 +447,11 @@ fn render_service(
                     continue;
                 }
             }
-            if let Some(file) = ctx.render(&locals)? {
+            let out = ctx.render(&locals)?;
+            for (path, mode, explicit) in out.dirs {
+                dirs.add(path, mode, explicit);
+            }
+            for file in out.files {
                 files.insert(file.path.clone(), file);
             }
         }
@@ -429,8 +463,33 @@ fn render_service(
         project: def.project.clone(),
         container,
         files,
+        dirs: dirs.into_list(),
         hash,
     })
+}
+
+/// The directories of one service and their modes. A mode a config entry asks for
+/// (`directory:` with `mode`, or `dir_mode`) beats a default; otherwise the first entry wins.
+#[derive(Default)]
+struct Dirs(BTreeMap<String, (u32, bool)>);
+
+impl Dirs {
+    fn add(&mut self, path: String, mode: u32, explicit: bool) {
+        match self.0.get_mut(&path) {
+            None => {
+                self.0.insert(path, (mode, explicit));
+            }
+            Some(d) if explicit && !d.1 => *d = (mode, true),
+            Some(_) => {}
+        }
+    }
+
+    fn into_list(self) -> Vec<RenderedDir> {
+        self.0
+            .into_iter()
+            .map(|(path, (mode, _))| RenderedDir { path, mode })
+            .collect()
+    }
 }
 
 fn loop_items(v: &Value) -> Vec<Value> {
@@ -499,7 +558,7 @@ impl FileCtx<'_> {
         self.template(&path.to_string_lossy(), locals, dest)
     }
 
-    fn render(&self, locals: &Value) -> Result<Option<RenderedFile>, RenderError> {
+    fn render(&self, locals: &Value) -> Result<Output, RenderError> {
         let e = self.entry;
         let dest = self.eval_str(&e.dest, locals)?;
         let def_err = |message: String| RenderError::Definition {
@@ -508,15 +567,52 @@ impl FileCtx<'_> {
             file: dest.clone(),
             message,
         };
-        let mode_s = e.mode.as_deref().unwrap_or("0660");
-        let mode = u32::from_str_radix(mode_s.trim_start_matches("0o"), 8)
-            .map_err(|_| def_err(format!("invalid mode {mode_s:?}")))?;
+        let parse_mode = |m: &str| {
+            u32::from_str_radix(m.trim_start_matches("0o"), 8)
+                .map_err(|_| def_err(format!("invalid mode {m:?}")))
+        };
+        let dir_mode = e.dir_mode.as_deref().map(parse_mode).transpose()?;
+        if e.directory {
+            if e.template.is_some()
+                || e.json.is_some()
+                || e.copy.is_some()
+                || !e.first_found.is_empty()
+                || !e.overrides.is_empty()
+            {
+                return Err(def_err(
+                    "a directory entry has no template, json, copy, first_found or overrides"
+                        .into(),
+                ));
+            }
+            let mode = parse_mode(e.mode.as_deref().unwrap_or("0770"))?;
+            let mut out = Output::default();
+            let dest = dest.trim_matches('/');
+            if let Some((parent, _)) = dest.rsplit_once('/') {
+                push_dirs(
+                    &mut out.dirs,
+                    parent,
+                    dir_mode.unwrap_or(0o770),
+                    dir_mode.is_some(),
+                );
+            }
+            out.dirs.push((dest.to_string(), mode, e.mode.is_some()));
+            return Ok(out);
+        }
+        let mode = parse_mode(e.mode.as_deref().unwrap_or("0660"))?;
         // Paths first: they often name the host (`config/nova/{{ inventory_hostname }}/…`),
         // but only which files exist matters for the content.
         let source = if e.json.is_some() {
             Source::Json
         } else if let Some(copy) = &e.copy {
-            Source::Copy(self.custom.join(self.eval_str(copy, locals)?))
+            let src = self.custom.join(self.eval_str(copy, locals)?);
+            let pattern = src
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().contains(['*', '?', '[']));
+            if pattern {
+                Source::CopyGlob(src)
+            } else {
+                Source::Copy(src)
+            }
         } else {
             let mut first_found = None;
             for cand in &e.first_found {
@@ -549,21 +645,12 @@ impl FileCtx<'_> {
         };
         let slot = (self.def.name.clone(), self.index);
         if let Some(done) = self.cache.0.lock().expect("file cache").get(&slot) {
-            if let Some((_, file)) = done.iter().find(|(k, _)| k.same(&key)) {
-                return Ok(Some(file.clone()));
+            if let Some((_, out)) = done.iter().find(|(k, _)| k.same(&key)) {
+                return Ok(out.clone());
             }
         }
         self.same.set(true);
-        let Some(content) = self.content(&key, locals)? else {
-            return Ok(None);
-        };
-        let hash = hex(&Sha256::digest(content.as_bytes()));
-        let file = RenderedFile {
-            path: key.dest.clone(),
-            mode,
-            content,
-            hash,
-        };
+        let out = self.produce(&key, locals, dir_mode)?;
         if self.same.get() {
             self.cache
                 .0
@@ -571,13 +658,72 @@ impl FileCtx<'_> {
                 .expect("file cache")
                 .entry(slot)
                 .or_default()
-                .push((key, file.clone()));
+                .push((key, out.clone()));
         }
-        Ok(Some(file))
+        Ok(out)
     }
 
-    /// The content of a file; `None` for an optional copy whose source is missing.
-    fn content(&self, key: &FileKey, locals: &Value) -> Result<Option<String>, RenderError> {
+    /// The files (and directories) of an entry whose paths are resolved.
+    fn produce(
+        &self,
+        key: &FileKey,
+        locals: &Value,
+        dir_mode: Option<u32>,
+    ) -> Result<Output, RenderError> {
+        let e = self.entry;
+        let dest = key.dest.trim_matches('/');
+        let mut out = Output::default();
+        // what a recursive or glob copy creates is 0755, as Ansible's copy leaves it
+        let tree_mode = dir_mode.unwrap_or(0o755);
+        let copy_tree = |out: &mut Output, src: &Path, to: &str| -> Result<(), RenderError> {
+            if let Some((parent, _)) = to.rsplit_once('/') {
+                push_dirs(&mut out.dirs, parent, tree_mode, dir_mode.is_some());
+            }
+            copy_dir(src, to, key.mode, tree_mode, dir_mode.is_some(), out)
+        };
+        match &key.source {
+            Source::Copy(src) => match std::fs::metadata(src) {
+                Ok(m) if m.is_dir() => copy_tree(&mut out, src, dest)?,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound && e.optional => {}
+                _ => {
+                    let content = read_text(src)?;
+                    out.push_file(
+                        dest,
+                        key.mode,
+                        content,
+                        dir_mode.unwrap_or(0o770),
+                        dir_mode.is_some(),
+                    );
+                }
+            },
+            Source::CopyGlob(pattern) => {
+                let matches = glob(pattern)?;
+                for m in &matches {
+                    let name = m.file_name().expect("a match has a name").to_string_lossy();
+                    let to = format!("{dest}/{name}");
+                    if m.is_dir() {
+                        copy_tree(&mut out, m, &to)?;
+                    } else {
+                        out.push_file(&to, key.mode, read_text(m)?, tree_mode, dir_mode.is_some());
+                    }
+                }
+            }
+            _ => {
+                let content = self.content(key, locals)?;
+                out.push_file(
+                    dest,
+                    key.mode,
+                    content,
+                    dir_mode.unwrap_or(0o770),
+                    dir_mode.is_some(),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// The content of a rendered (not copied) file.
+    fn content(&self, key: &FileKey, locals: &Value) -> Result<String, RenderError> {
         let e = self.entry;
         let dest = &key.dest;
         let def_err = |message: String| RenderError::Definition {
@@ -598,18 +744,7 @@ impl FileCtx<'_> {
                 // kolla's config.json uses four-space indents
                 reindent(&out)
             }
-            Source::Copy(src) => match std::fs::read_to_string(src) {
-                Ok(s) => s,
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound && e.optional => {
-                    return Ok(None)
-                }
-                Err(err) => {
-                    return Err(RenderError::Io {
-                        path: src.clone(),
-                        source: err,
-                    })
-                }
-            },
+            Source::Copy(_) | Source::CopyGlob(_) => unreachable!("copies are produced as trees"),
             Source::Template {
                 first_found,
                 overrides,
@@ -669,7 +804,161 @@ impl FileCtx<'_> {
                 }
             }
         };
-        Ok(Some(content))
+        Ok(content)
+    }
+}
+
+impl Output {
+    /// A file at `path`, its parents with `dir_mode` (asked for by the entry: `explicit`).
+    fn push_file(&mut self, path: &str, mode: u32, content: String, dir_mode: u32, explicit: bool) {
+        if let Some((parent, _)) = path.rsplit_once('/') {
+            push_dirs(&mut self.dirs, parent, dir_mode, explicit);
+        }
+        let hash = hex(&Sha256::digest(content.as_bytes()));
+        self.files.push(RenderedFile {
+            path: path.to_string(),
+            mode,
+            content,
+            hash,
+        });
+    }
+}
+
+/// `path` and each of its parents, parents first.
+fn push_dirs(dirs: &mut Vec<(String, u32, bool)>, path: &str, mode: u32, explicit: bool) {
+    let path = path.trim_matches('/');
+    if path.is_empty() || path == "." {
+        return;
+    }
+    let mut end = 0;
+    while end < path.len() {
+        end = path[end..].find('/').map_or(path.len(), |i| end + i);
+        dirs.push((path[..end].to_string(), mode, explicit));
+        end += 1;
+    }
+}
+
+/// A copied file's text (config files are text; the rendered tree holds strings).
+fn read_text(path: &Path) -> Result<String, RenderError> {
+    std::fs::read_to_string(path).map_err(|source| RenderError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Copies directory `src` recursively to `to` (inside the service directory): its files with
+/// `mode`, its directories (`to` included) with `dir_mode`.
+fn copy_dir(
+    src: &Path,
+    to: &str,
+    mode: u32,
+    dir_mode: u32,
+    explicit: bool,
+    out: &mut Output,
+) -> Result<(), RenderError> {
+    out.dirs.push((to.to_string(), dir_mode, explicit));
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(src)
+        .map_err(|source| RenderError::Io {
+            path: src.to_path_buf(),
+            source,
+        })?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(|source| RenderError::Io {
+            path: src.to_path_buf(),
+            source,
+        })?;
+    entries.sort();
+    for p in entries {
+        let name = p
+            .file_name()
+            .expect("an entry has a name")
+            .to_string_lossy();
+        let rel = format!("{to}/{name}");
+        if p.is_dir() {
+            copy_dir(&p, &rel, mode, dir_mode, explicit, out)?;
+        } else {
+            let content = read_text(&p)?;
+            let hash = hex(&Sha256::digest(content.as_bytes()));
+            out.files.push(RenderedFile {
+                path: rel,
+                mode,
+                content,
+                hash,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The entries of a directory whose names match the pattern in `pattern`'s last component
+/// (`*`, `?`, `[…]`), sorted; none when the directory does not exist.
+fn glob(pattern: &Path) -> Result<Vec<PathBuf>, RenderError> {
+    let dir = pattern.parent().unwrap_or(Path::new("."));
+    let pat: Vec<char> = pattern
+        .file_name()
+        .map(|n| n.to_string_lossy().chars().collect())
+        .unwrap_or_default();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(RenderError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut out = Vec::new();
+    for e in entries {
+        let e = e.map_err(|source| RenderError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let name: Vec<char> = e.file_name().to_string_lossy().chars().collect();
+        // like the shell: `*` does not match a leading dot
+        if name.first() == Some(&'.') && pat.first() != Some(&'.') {
+            continue;
+        }
+        if glob_match(&pat, &name) {
+            out.push(e.path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// fnmatch for one name: `*`, `?`, `[abc]`, `[a-z]`, `[!abc]`.
+fn glob_match(pat: &[char], name: &[char]) -> bool {
+    match pat.first() {
+        None => name.is_empty(),
+        Some('*') => (0..=name.len()).any(|i| glob_match(&pat[1..], &name[i..])),
+        Some('?') => !name.is_empty() && glob_match(&pat[1..], &name[1..]),
+        Some('[') => {
+            let Some(close) = pat.iter().skip(2).position(|c| *c == ']').map(|i| i + 2) else {
+                return name.first() == Some(&'[') && glob_match(&pat[1..], &name[1..]);
+            };
+            let Some(c) = name.first() else {
+                return false;
+            };
+            let (negate, set) = match pat[1] {
+                '!' | '^' => (true, &pat[2..close]),
+                _ => (false, &pat[1..close]),
+            };
+            let mut hit = false;
+            let mut i = 0;
+            while i < set.len() {
+                if i + 2 < set.len() && set[i + 1] == '-' {
+                    hit |= set[i] <= *c && *c <= set[i + 2];
+                    i += 3;
+                } else {
+                    hit |= set[i] == *c;
+                    i += 1;
+                }
+            }
+            hit != negate && glob_match(&pat[close + 1..], &name[1..])
+        }
+        Some(p) => name.first() == Some(p) && glob_match(&pat[1..], &name[1..]),
     }
 }
 
@@ -734,7 +1023,8 @@ fn dir_hash(files: &[RenderedFile]) -> String {
     hex(&h.finalize())
 }
 
-/// Writes a host's services under `root/<service>/`: directories 0770, files with their mode.
+/// Writes a host's services under `root/<service>/`: the service directory 0770, the others
+/// (empty ones included) and files with their modes.
 /// A file that already exists is replaced atomically (temp file, then rename) and only when
 /// its content or mode differs; a file in a directory this call created is written in place.
 /// Returns the paths that changed.
@@ -749,6 +1039,9 @@ pub fn write_host(root: &Path, rendered: &RenderedHost) -> Result<Vec<PathBuf>, 
         let mut changed = Vec::new();
         let dir = root.join(&svc.name);
         w.dir(&dir, 0o770)?;
+        for d in &svc.dirs {
+            w.dir(&dir.join(&d.path), d.mode)?;
+        }
         for f in &svc.files {
             let path = dir.join(&f.path);
             let parent = path.parent().expect("file has a parent");

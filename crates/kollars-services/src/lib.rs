@@ -11,6 +11,29 @@
 //!
 //! `services/globals/*.yml` hold the global defaults (kolla's `group_vars/all`).
 //!
+//! ## Config entries
+//! Each item of a service's `config` is a [`ConfigFile`]. Its content comes from one of:
+//! - `template` (ours, under `templates/`), replaced by the first existing `first_found` file
+//!   and merged with the existing `overrides` files as `merge` says (`ini`, `yaml`);
+//! - `json`: data written as kolla's pretty `config.json`;
+//! - `copy`: a file copied verbatim (`dest` is the file); a **directory**, copied recursively
+//!   (`dest` is the directory that receives its contents, as horizon's
+//!   `config/horizon/themes/<name>`); or a **glob** in the last path component
+//!   (`config/haproxy/services.d/*.cfg`): every match is copied into the directory `dest`
+//!   (a matching directory recursively), and no match copies nothing. With `optional`, a
+//!   missing file or directory is skipped;
+//! - `directory: true`: `dest` is created as a directory, even when nothing else goes in it
+//!   (kolla's `file: state=directory`, e.g. haproxy's `services.d/`, proxysql's `users/` and
+//!   `rules/`); its mode is `mode` (default 0770).
+//!
+//! Every entry may have `when`, `loop` (items as `item`) and `vars` (evaluated in order, each
+//! seeing the ones before it, then `when`). File modes are `mode` (default 0660). Directory
+//! modes: the service directory is 0770; the directories an entry creates (the parents of its
+//! files, the tree of a directory or glob copy) get its `dir_mode`, by default 0770, or 0755
+//! for what a directory or glob `copy` creates (Ansible's copy default, as kolla leaves
+//! `ca-certificates/` and `themes/`). A mode an entry asks for (`dir_mode`, or `mode` of a
+//! `directory:` entry) beats a default; otherwise the first entry to need a directory sets it.
+//!
 //! Keeping the render recipe beside the container in one file gives each concept one home:
 //! adding a service is one YAML entry and its templates.
 
@@ -99,16 +122,25 @@ pub struct ConfigFile {
     /// For YAML merges: concatenate lists instead of replacing them.
     #[serde(default)]
     pub extend_lists: bool,
-    /// File mode, as an octal string (default 0660).
+    /// File mode, as an octal string (default 0660); for a `directory:` entry, the
+    /// directory's mode (default 0770).
     #[serde(default)]
     pub mode: Option<String>,
+    /// Mode of the directories this entry creates below the service directory, as an octal
+    /// string (default 0770, or 0755 for what a directory or glob `copy` creates).
+    #[serde(default)]
+    pub dir_mode: Option<String>,
+    /// `dest` is a directory to create (possibly empty), not a file.
+    #[serde(default)]
+    pub directory: bool,
     /// Render only when this is true (Jinja, Ansible `bool`).
     #[serde(default)]
     pub when: Option<serde_yaml::Value>,
     /// Render once per item of this list or mapping (mapping items have `key` and `value`).
     #[serde(default, rename = "loop")]
     pub loop_over: Option<serde_yaml::Value>,
-    /// Extra variables for the template (evaluated with the same locals).
+    /// Extra variables for the template, evaluated in order: each sees the locals and the
+    /// ones before it.
     #[serde(default)]
     pub vars: IndexMap<String, serde_yaml::Value>,
     /// Write this data as pretty JSON (kolla's `config.json`): evaluated as Jinja, list items
@@ -116,10 +148,12 @@ pub struct ConfigFile {
     #[serde(default)]
     pub json: Option<serde_yaml::Value>,
     /// Copy this file verbatim (path relative to `node_custom_config`, Jinja) instead of
-    /// rendering it; with `optional`, a missing file is skipped.
+    /// rendering it; a directory is copied recursively into `dest`, a glob in the last
+    /// component copies every match into the directory `dest`. With `optional`, a missing
+    /// source is skipped.
     #[serde(default)]
     pub copy: Option<String>,
-    /// With `copy`: skip the file when the source is missing.
+    /// With `copy`: skip the file or directory when the source is missing.
     #[serde(default)]
     pub optional: bool,
 }

@@ -1,0 +1,192 @@
+//! Config entries end to end: definitions on disk, render, write; then the tree on disk.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use kollars_inputs::{ConfigDir, Inventory};
+use kollars_render::{render_all, write_host, Selection};
+use kollars_services::Catalogue;
+use kollars_vars::VarsBuilder;
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+const SERVICE: &str = r#"
+defaults:
+  demo_greeting: hello
+services:
+  demo:
+    container_name: demo
+    enabled: true
+    group: all
+    config:
+      # vars in order, each seeing the ones before it
+      - dest: chained.conf
+        template: demo/chained.conf.j2
+        vars:
+          first: "{{ demo_greeting }}"
+          second: "{{ first }} world"
+          third: "{{ second | upper }}"
+      # empty directories, as kolla's file: state=directory
+      - dest: services.d
+        directory: true
+      - dest: users
+        directory: true
+        mode: "0750"
+      # a directory copied recursively; its directories 0755 like Ansible's copy
+      - dest: "themes/{{ item }}"
+        loop: ["blue", "missing"]
+        copy: "demo/themes/{{ item }}"
+        optional: true
+      # a glob: every match into services.d
+      - dest: services.d
+        copy: "demo/services.d/*.cfg"
+        mode: "0640"
+      - dest: nothing.d
+        copy: "demo/none/*.cfg"
+      # the CA bundle, into a directory with the mode kolla gives it
+      - dest: "ca-certificates/{{ item | basename }}"
+        loop: ["root.crt"]
+        copy: "demo/ca/{{ item }}"
+        mode: "0644"
+        dir_mode: "0755"
+"#;
+
+#[test]
+fn config_entries_vars_dirs_and_copies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write(&data.join("services/demo.yml"), SERVICE);
+    write(
+        &data.join("templates/demo/chained.conf.j2"),
+        "{{ first }}|{{ second }}|{{ third }}\n",
+    );
+    let custom = tmp.path().join("config");
+    write(&custom.join("demo/themes/blue/theme.scss"), "$c: blue;\n");
+    write(
+        &custom.join("demo/themes/blue/static/img/logo.svg"),
+        "<svg/>\n",
+    );
+    std::fs::create_dir_all(custom.join("demo/themes/blue/empty")).unwrap();
+    write(
+        &custom.join("demo/services.d/a.cfg"),
+        "a {{ not rendered }}\n",
+    );
+    write(&custom.join("demo/services.d/b.cfg"), "b\n");
+    write(&custom.join("demo/services.d/b.txt"), "not a cfg\n");
+    write(&custom.join("demo/services.d/.hidden.cfg"), "hidden\n");
+    write(&custom.join("demo/ca/root.crt"), "CERT\n");
+
+    let catalogue = Catalogue::load(&data.join("services")).unwrap();
+    let inv = Inventory::parse(Path::new("inventory"), "[control]\nctl1\n").unwrap();
+    let config = ConfigDir {
+        globals: serde_yaml::from_str(&format!(
+            "node_config_directory: /etc/kolla\nnode_custom_config: {}\n",
+            custom.display()
+        ))
+        .unwrap(),
+        ..ConfigDir::default()
+    };
+    let vars = VarsBuilder::new()
+        .templates_dir(data.join("templates"))
+        .global_defaults(catalogue.global_defaults.clone())
+        .project_defaults(catalogue.project_defaults.clone())
+        .build(&inv, &config);
+    let rendered = render_all(&vars, &catalogue, &Selection::default()).unwrap();
+    let out = tmp.path().join("out");
+    write_host(&out, &rendered[0]).unwrap();
+    let svc = out.join("demo");
+
+    assert_eq!(
+        std::fs::read_to_string(svc.join("chained.conf")).unwrap(),
+        "hello|hello world|HELLO WORLD\n"
+    );
+    // the service directory and directories for rendered files: 0770
+    assert_eq!(mode(&svc), 0o770);
+    // directory entries, empty or not
+    assert_eq!(mode(&svc.join("users")), 0o750);
+    assert_eq!(std::fs::read_dir(svc.join("users")).unwrap().count(), 0);
+    assert_eq!(
+        mode(&svc.join("services.d")),
+        0o770,
+        "{:?}",
+        rendered[0].services[0].dirs
+    );
+    // glob copy: matches only, verbatim, with the entry's mode
+    let mut cfgs: Vec<String> = std::fs::read_dir(svc.join("services.d"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    cfgs.sort();
+    assert_eq!(cfgs, ["a.cfg", "b.cfg"]);
+    assert_eq!(
+        std::fs::read_to_string(svc.join("services.d/a.cfg")).unwrap(),
+        "a {{ not rendered }}\n"
+    );
+    assert_eq!(mode(&svc.join("services.d/a.cfg")), 0o640);
+    assert!(!svc.join("nothing.d").exists());
+    // recursive copy: files 0660, its directories 0755, empty ones included
+    assert_eq!(
+        std::fs::read_to_string(svc.join("themes/blue/static/img/logo.svg")).unwrap(),
+        "<svg/>\n"
+    );
+    assert_eq!(mode(&svc.join("themes/blue/theme.scss")), 0o660);
+    for d in [
+        "themes",
+        "themes/blue",
+        "themes/blue/static/img",
+        "themes/blue/empty",
+    ] {
+        assert_eq!(mode(&svc.join(d)), 0o755, "{d}");
+    }
+    assert!(!svc.join("themes/missing").exists());
+    // dir_mode
+    assert_eq!(mode(&svc.join("ca-certificates")), 0o755);
+    assert_eq!(mode(&svc.join("ca-certificates/root.crt")), 0o644);
+
+    // the rendered tree lists its directories, parents first
+    let dirs: Vec<(&str, u32)> = rendered[0].services[0]
+        .dirs
+        .iter()
+        .map(|d| (d.path.as_str(), d.mode))
+        .collect();
+    assert!(dirs.contains(&("users", 0o750)), "{dirs:?}");
+    assert!(dirs.contains(&("themes/blue/empty", 0o755)), "{dirs:?}");
+
+    // a second write changes nothing, and puts a wrong directory mode right
+    std::fs::set_permissions(svc.join("users"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(write_host(&out, &rendered[0]).unwrap().is_empty());
+    assert_eq!(mode(&svc.join("users")), 0o750);
+}
+
+#[test]
+fn directory_entry_with_a_source_is_a_definition_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write(
+        &data.join("services/demo.yml"),
+        "services:\n  demo:\n    enabled: true\n    group: all\n    config:\n      - dest: d\n        directory: true\n        template: x.j2\n",
+    );
+    let catalogue = Catalogue::load(&data.join("services")).unwrap();
+    let inv = Inventory::parse(Path::new("inventory"), "[control]\nctl1\n").unwrap();
+    let config = ConfigDir {
+        globals: serde_yaml::from_str(
+            "node_config_directory: /etc/kolla\nnode_custom_config: /nonexistent\n",
+        )
+        .unwrap(),
+        ..ConfigDir::default()
+    };
+    let vars = VarsBuilder::new().build(&inv, &config);
+    let err = render_all(&vars, &catalogue, &Selection::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("a directory entry has no template"),
+        "{err}"
+    );
+}
