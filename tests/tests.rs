@@ -17,3 +17,6 @@ mod deploy;
 
 /// Hosts reached only through their engines: facts and config files through the engine.
 mod remote;
+
+/// Project switches and relative paths.
+mod switches;

@@ -53,7 +53,9 @@ impl ConfigDir {
             source: e,
         })?;
         let mut out = ConfigDir {
-            path: dir.to_path_buf(),
+            // absolute, so that node_config / node_custom_config name the same files whatever
+            // the working directory (override paths must not be read as template names)
+            path: dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
             ..ConfigDir::default()
         };
         let globals = dir.join("globals.yml");

@@ -7,7 +7,9 @@
 //!   (container_name, group, host_in_groups, image, enabled, privileged, volumes, dimensions,
 //!   healthcheck, environment, haproxy, …) and one of ours, `config`: the files rendered into
 //!   `/etc/kolla/<service>/` (see [`ConfigFile`]);
-//! - `order` (optional): where the project deploys in kolla-ansible's `site.yml` order.
+//! - `order` (optional): where the project deploys in kolla-ansible's `site.yml` order;
+//! - `enabled` (optional, Jinja): the project's switch, as kolla's `site.yml` gates each play
+//!   on `enable_<project>`; a service renders and runs only when both it and its project are on.
 //!
 //! `services/globals/*.yml` hold the global defaults (kolla's `group_vars/all`).
 //!
@@ -179,6 +181,8 @@ pub struct ServiceDef {
     pub raw: Value,
     /// Files to render.
     pub config: Vec<ConfigFile>,
+    /// The project's switch (`enabled` of the project file; `true` when absent).
+    pub project_enabled: Value,
 }
 
 /// A project file.
@@ -214,6 +218,8 @@ struct ProjectFile {
     services: IndexMap<String, serde_yaml::Value>,
     #[serde(default)]
     order: Option<i64>,
+    #[serde(default)]
+    enabled: Option<serde_yaml::Value>,
 }
 
 fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, ServiceError> {
@@ -276,6 +282,11 @@ fn parse_project(f: &Path) -> Result<Parsed, ServiceError> {
         .unwrap_or("")
         .to_string();
     let pf: ProjectFile = read_yaml(f)?;
+    let project_enabled = pf
+        .enabled
+        .as_ref()
+        .map(Value::from_serialize)
+        .unwrap_or(Value::from(true));
     let defaults = pf
         .defaults
         .into_iter()
@@ -315,6 +326,7 @@ fn parse_project(f: &Path) -> Result<Parsed, ServiceError> {
                     project: project.clone(),
                     raw: Value::from_serialize(serde_yaml::Value::Mapping(map)),
                     config,
+                    project_enabled: project_enabled.clone(),
                 })
             })();
             (name, def)
@@ -511,6 +523,20 @@ impl ServiceDef {
                     source,
                 })
         };
+        let project_on = scope
+            .eval_shared(
+                &format!("project {} enabled", self.project),
+                &self.project_enabled,
+                &format!("project '{}' key 'enabled'", self.project),
+            )
+            .map_err(|source| ServiceError::Eval {
+                service: self.name.clone(),
+                source,
+            })?
+            .0;
+        if !kollars_vars::filters::ansible_bool(&project_on) {
+            return Ok(false);
+        }
         let enabled = eval("enabled")?.unwrap_or_default();
         if !kollars_vars::filters::ansible_bool(&enabled) {
             return Ok(false);
