@@ -215,6 +215,14 @@ fn write(p: &Path, text: &str) {
 
 #[test]
 fn lifecycle_on_real_engines() {
+    // other test processes (a second `cargo test`) use the same engines and container names
+    let guard = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("kollars-deploy-test.lock"))
+        .unwrap();
+    guard.lock().unwrap();
     let engines = engines();
     for e in &engines[..2] {
         ensure_images(e);

@@ -32,9 +32,9 @@ use bollard::models::{
     ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum, VolumeCreateOptions,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListImagesOptions,
-    ListVolumesOptions, LogsOptions, RemoveContainerOptions, RestartContainerOptions,
-    StartContainerOptions, StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListVolumesOptions,
+    LogsOptions, RemoveContainerOptions, RestartContainerOptions, StartContainerOptions,
+    StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
@@ -551,7 +551,16 @@ impl Engine {
         items: &[(&ContainerSpec, Option<&str>)],
     ) -> Vec<Result<Action>> {
         // a failed listing only costs the shortcut
-        let quick = self.quick_state().await.ok();
+        let images: Vec<String> = {
+            let mut v: Vec<String> = items
+                .iter()
+                .filter_map(|(spec, _)| self.resolve(spec).ok().map(|d| d.image))
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let quick = self.quick_state(&images).await.ok();
         let quick = quick.as_ref();
         futures_util::future::join_all(items.iter().map(|&(spec, hash)| async move {
             if let (Some(q), Ok(desired)) = (quick, self.resolve(spec)) {
@@ -564,7 +573,7 @@ impl Engine {
         .await
     }
 
-    async fn quick_state(&self) -> Result<QuickState> {
+    async fn quick_state(&self, images: &[String]) -> Result<QuickState> {
         let list = |e| DockerError::List {
             host: self.host.clone(),
             source: Box::new(e),
@@ -579,18 +588,18 @@ impl Engine {
             }))
             .await
             .map_err(list)?;
-        let images = self
-            .docker
-            .list_images(Some(ListImagesOptions::default()))
-            .await
-            .map_err(list)?;
         self.snapshot_config_records().await?;
-        let mut by_tag = HashMap::new();
-        for i in images {
-            for t in i.repo_tags {
-                by_tag.insert(t, i.id.clone());
-            }
-        }
+        // the ids the wanted tags name now (inspecting a few tags is much cheaper than listing
+        // every image with its sizes)
+        let ids = futures_util::future::join_all(images.iter().map(|i| async move {
+            let id = self.docker.inspect_image(i).await.ok().and_then(|r| r.id);
+            (i.clone(), id)
+        }))
+        .await;
+        let by_tag: HashMap<String, String> = ids
+            .into_iter()
+            .filter_map(|(i, id)| Some((i, id?)))
+            .collect();
         let mut by_name = HashMap::new();
         for c in containers {
             let Some(name) = c.names.and_then(|n| n.into_iter().next()) else {
@@ -1032,7 +1041,7 @@ pub(crate) type RecordCache = HashMap<String, Vec<(u128, String, String)>>;
 struct QuickState {
     /// name → (id, image id, state, labels)
     by_name: HashMap<String, (String, String, String, HashMap<String, String>)>,
-    /// `repo:tag` → image id
+    /// wanted image reference → the id it names now
     by_tag: HashMap<String, String>,
 }
 
