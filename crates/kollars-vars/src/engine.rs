@@ -266,7 +266,9 @@ impl VarsBuilder {
         let owns: Vec<FastMap<String, Value>> = per_host.iter().map(own_of).collect();
         drop(host_specific);
 
+        let env_globals = env.globals().map(|(n, _)| n.to_string()).collect();
         let globals_data = Arc::new(Globals {
+            env_globals,
             env,
             vars,
             groups,

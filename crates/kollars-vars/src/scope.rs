@@ -94,6 +94,9 @@ pub(crate) struct Globals {
     pub(crate) eval_cache: RwLock<FastMap<String, Value>>,
     /// Inline sources and their short loader names (see [`Inline`]).
     pub(crate) inline: Arc<RwLock<Inline>>,
+    /// Names the environment defines (functions such as `lookup`, `range`): a template's
+    /// lookup falls back to them, so `{{ name }}` of one of them goes through minijinja.
+    pub(crate) env_globals: std::collections::HashSet<String>,
 }
 
 /// Inline sources (variable values, expressions) get short loader names, `\0#<n>`, so that
@@ -497,8 +500,36 @@ impl HostScope {
             return Ok(Value::from(s));
         }
         let globals = &self.globals;
+        let single = single_expression(s);
+        // `{{ name }}` (a good share of kolla's defaults): the lookup the template would make,
+        // without compiling and running one
+        if let Some(name) = single.filter(|e| is_identifier(e) && !globals.env_globals.contains(*e))
+        {
+            if let Some(v) = locals
+                .and_then(|l| l.get_attr(name).ok())
+                .filter(|v| !v.is_undefined())
+            {
+                return Ok(v);
+            }
+            let v = self.lookup(name);
+            count_lookup((v.is_none() && self.raw(name).is_none()).then_some(name));
+            return match v {
+                Some(v) => Ok(v),
+                None => Err(self.undefined(what, name)),
+            };
+        }
+        if single.is_none() {
+            if let Some(parts) = plain_interpolation(s) {
+                if parts
+                    .iter()
+                    .all(|p| p.1.is_none_or(|n| !globals.env_globals.contains(n)))
+                {
+                    return self.interpolate(&parts, locals, what);
+                }
+            }
+        }
         let ctx = self.context(locals);
-        if let Some(expr) = single_expression(s) {
+        if let Some(expr) = single {
             let tmpl = globals
                 .env
                 .get_template(&globals.template_name(true, expr))
@@ -508,17 +539,7 @@ impl HostScope {
                 .map_err(|e| self.jinja_err(what, e))?;
             let v = captured.state().lookup(RESULT_VAR).unwrap_or_default();
             if v.is_undefined() {
-                let mut chain = take_undefined();
-                if let Some(name) = blame(Some(expr)) {
-                    if !chain.contains(&name) {
-                        chain.push(name);
-                    }
-                }
-                return Err(VarError::Undefined {
-                    host: self.name.clone(),
-                    name: what.to_string(),
-                    chain,
-                });
+                return Err(self.undefined(what, expr));
             }
             return Ok(v);
         }
@@ -528,6 +549,69 @@ impl HostScope {
             .map_err(|e| self.jinja_err(what, e))?;
         let out = tmpl.render(ctx).map_err(|e| self.jinja_err(what, e))?;
         Ok(Value::from(out))
+    }
+
+    /// `text{{ name }}text…` rendered as minijinja renders it (each value's `Display`, no
+    /// escaping), without compiling a template.
+    fn interpolate(
+        self: &Arc<Self>,
+        parts: &[(&str, Option<&str>)],
+        locals: Option<&Value>,
+        what: &What,
+    ) -> Result<Value, VarError> {
+        use std::fmt::Write;
+        let mut out = String::new();
+        for (text, name) in parts {
+            out.push_str(text);
+            let Some(name) = name else { continue };
+            let local = locals
+                .and_then(|l| l.get_attr(name).ok())
+                .filter(|v| !v.is_undefined());
+            let v = match local {
+                Some(v) => v,
+                None => {
+                    let v = self.lookup(name);
+                    count_lookup((v.is_none() && self.raw(name).is_none()).then_some(name));
+                    match v {
+                        Some(v) => v,
+                        None => {
+                            // as a template's strict undefined error (see `jinja_err`)
+                            if let Some(fatal) = take_fatal() {
+                                return Err(fatal);
+                            }
+                            let mut chain = take_undefined();
+                            if let Some(n) = blame(Some(name)) {
+                                if !chain.contains(&n) {
+                                    chain.push(n);
+                                }
+                            }
+                            return Err(VarError::Undefined {
+                                host: self.name.clone(),
+                                name: self.clean_name(&what.to_string()),
+                                chain,
+                            });
+                        }
+                    }
+                }
+            };
+            let _ = write!(out, "{v}");
+        }
+        Ok(Value::from(out))
+    }
+
+    /// The error for an expression that came out undefined.
+    fn undefined(&self, what: &What, expr: &str) -> VarError {
+        let mut chain = take_undefined();
+        if let Some(name) = blame(Some(expr)) {
+            if !chain.contains(&name) {
+                chain.push(name);
+            }
+        }
+        VarError::Undefined {
+            host: self.name.clone(),
+            name: what.to_string(),
+            chain,
+        }
     }
 
     /// Renders a template file (a name under the templates directory, or an absolute path of
@@ -728,6 +812,45 @@ pub(crate) const INLINE_PREFIX: &str = "\u{0}str:";
 /// Loader names of inline sources: `\0#<n>`, see [`Globals::template_name`].
 pub(crate) const INLINE_ID_PREFIX: &str = "\u{0}#";
 pub(crate) const RESULT_VAR: &str = "__kollars_result";
+
+/// `text{{ name }}text{{ name }}…`: only bare names between plain text (no filters, blocks,
+/// comments or whitespace control); the pieces as (text before, name).
+fn plain_interpolation(s: &str) -> Option<Vec<(&str, Option<&str>)>> {
+    if s.contains("{%") || s.contains("{#") {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut rest = s;
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let close = after.find("}}")?;
+        let inner = &after[..close];
+        if inner.starts_with(['-', '+']) || inner.ends_with(['-', '+']) {
+            return None;
+        }
+        let name = inner.trim();
+        if !is_identifier(name) {
+            return None;
+        }
+        parts.push((&rest[..open], Some(name)));
+        rest = &after[close + 2..];
+    }
+    parts.push((rest, None));
+    Some(parts)
+}
+
+/// A bare variable name (what `{{ name }}` looks up).
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !matches!(
+            s,
+            "true" | "false" | "none" | "True" | "False" | "None" | "loop" | "self"
+        )
+}
 
 /// `"{{ expr }}"` with nothing around it: the expression, whose value keeps its native type.
 fn single_expression(s: &str) -> Option<&str> {
