@@ -156,8 +156,8 @@ pub struct Selection {
     pub services: Vec<String>,
 }
 
-/// Renders every selected host, in parallel (each service of each host is one job). Fails
-/// with the first error in host and service order, having written nothing.
+/// Renders every selected host, in parallel (hosts are the jobs of a pool that includes the
+/// calling thread). Fails with the first error in host order, having written nothing.
 pub fn render_all(
     vars: &Vars,
     catalogue: &Catalogue,
@@ -169,8 +169,7 @@ pub fn render_all(
         selection.hosts.clone()
     };
     let cache = FileCache::default();
-    // which services each host runs
-    let plans: Vec<Result<HostPlan, RenderError>> = parallel(hosts.len(), |i| {
+    parallel(hosts.len(), |i| {
         let h = &hosts[i];
         let scope = vars.host(h).map_err(|source| RenderError::Service {
             host: h.clone(),
@@ -179,37 +178,10 @@ pub fn render_all(
                 source,
             },
         })?;
-        plan_host(scope, catalogue, selection)
-    });
-    let jobs: Vec<(usize, usize)> = plans
-        .iter()
-        .enumerate()
-        .filter_map(|(h, p)| p.as_ref().ok().map(|p| (h, p)))
-        .flat_map(|(h, p)| (0..p.services.len()).map(move |s| (h, s)))
-        .collect();
-    let mut done = parallel(jobs.len(), |j| {
-        let (h, s) = jobs[j];
-        let p = plans[h].as_ref().expect("planned host");
-        render_service(&p.scope, p.services[s], &p.custom, &cache)
+        render_host_cached(&scope, catalogue, selection, &cache)
     })
-    .into_iter();
-    let mut out = Vec::with_capacity(hosts.len());
-    for plan in plans {
-        let plan = plan?;
-        let mut services = Vec::with_capacity(plan.services.len());
-        for _ in 0..plan.services.len() {
-            services.push(done.next().expect("one result per job")?);
-        }
-        if let Some(e) = plan.error {
-            return Err(e);
-        }
-        out.push(RenderedHost {
-            host: plan.scope.name().to_string(),
-            node_config_directory: plan.node_config_directory,
-            services,
-        });
-    }
-    Ok(out)
+    .into_iter()
+    .collect()
 }
 
 /// `f(0..n)` on up to `available_parallelism` threads (this one included); results in order.
@@ -242,64 +214,6 @@ fn parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     });
     all.sort_by_key(|(i, _)| *i);
     all.into_iter().map(|(_, t)| t).collect()
-}
-
-/// What one host renders.
-struct HostPlan<'c> {
-    scope: Arc<HostScope>,
-    node_config_directory: PathBuf,
-    custom: PathBuf,
-    /// Enabled, mapped and selected services, in deploy order.
-    services: Vec<&'c ServiceDef>,
-    /// A service whose selection failed: reported after the services before it.
-    error: Option<RenderError>,
-}
-
-fn plan_host<'c>(
-    scope: Arc<HostScope>,
-    catalogue: &'c Catalogue,
-    selection: &Selection,
-) -> Result<HostPlan<'c>, RenderError> {
-    let host = scope.name().to_string();
-    let var = |name: &str| -> Result<String, RenderError> {
-        scope
-            .get(name)
-            .map(|v| v.to_string())
-            .map_err(|source| RenderError::Service {
-                host: host.clone(),
-                source: ServiceError::Eval {
-                    service: "-".into(),
-                    source,
-                },
-            })
-    };
-    let node_config_directory = PathBuf::from(var("node_config_directory")?);
-    let custom = PathBuf::from(var("node_custom_config")?);
-    let mut services = Vec::new();
-    let mut error = None;
-    for def in catalogue.services() {
-        if !selected_by_filter(def, &selection.services) {
-            continue;
-        }
-        match def.selected(&scope) {
-            Ok(true) => services.push(def),
-            Ok(false) => {}
-            Err(source) => {
-                error = Some(RenderError::Service {
-                    host: host.clone(),
-                    source,
-                });
-                break;
-            }
-        }
-    }
-    Ok(HostPlan {
-        scope,
-        node_config_directory,
-        custom,
-        services,
-        error,
-    })
 }
 
 fn selected_by_filter(def: &ServiceDef, filter: &[String]) -> bool {
@@ -367,18 +281,47 @@ pub fn render_host(
     catalogue: &Catalogue,
     selection: &Selection,
 ) -> Result<RenderedHost, RenderError> {
-    let plan = plan_host(scope.clone(), catalogue, selection)?;
-    let cache = FileCache::default();
-    let mut services = Vec::with_capacity(plan.services.len());
-    for def in &plan.services {
-        services.push(render_service(scope, def, &plan.custom, &cache)?);
-    }
-    if let Some(e) = plan.error {
-        return Err(e);
+    render_host_cached(scope, catalogue, selection, &FileCache::default())
+}
+
+fn render_host_cached(
+    scope: &Arc<HostScope>,
+    catalogue: &Catalogue,
+    selection: &Selection,
+    cache: &FileCache,
+) -> Result<RenderedHost, RenderError> {
+    let host = scope.name().to_string();
+    let var = |name: &str| -> Result<String, RenderError> {
+        scope
+            .get(name)
+            .map(|v| v.to_string())
+            .map_err(|source| RenderError::Service {
+                host: host.clone(),
+                source: ServiceError::Eval {
+                    service: "-".into(),
+                    source,
+                },
+            })
+    };
+    let node_config_directory = PathBuf::from(var("node_config_directory")?);
+    let custom = PathBuf::from(var("node_custom_config")?);
+    let mut services = Vec::new();
+    for def in catalogue.services() {
+        if !selected_by_filter(def, &selection.services) {
+            continue;
+        }
+        let selected = def.selected(scope).map_err(|source| RenderError::Service {
+            host: host.clone(),
+            source,
+        })?;
+        if !selected {
+            continue;
+        }
+        services.push(render_service(scope, def, &custom, cache)?);
     }
     Ok(RenderedHost {
-        host: scope.name().to_string(),
-        node_config_directory: plan.node_config_directory,
+        host,
+        node_config_directory,
         services,
     })
 }
