@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # Benchmarks `kollars genconfig` (release build):
 #   1. the reference all-in-one (tests/reference/aio): median of N runs;
-#   2. a generated 100-host inventory (3 controllers, 97 computes): wall time and peak RSS.
+#   2. a generated 100-host inventory (3 controllers, 97 computes): wall time and peak RSS;
+#   3. the same 100 hosts written again over their own output (nothing changes).
+# Each run writes into a directory the previous run's tree was just deleted from, as an
+# operator regenerating a tree would; the kernel's inode allocation is part of the figure.
 # Usage: scripts/bench-genconfig.sh [RUNS]   (figures go to stdout; see docs/benchmarks.md)
+#        KOLLARS_BIN=/path/to/kollars scripts/bench-genconfig.sh [RUNS]   (a prebuilt binary,
+#        e.g. an older build for a before/after comparison)
+#        KOLLARS_DATA_DIR=DIR …   (--data-dir DIR: services/ and templates/ from DIR, e.g. a
+#        `git archive` of the commit an older binary understands; default: this tree's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-21}
-cargo build --release --quiet
-bin=$PWD/target/release/kollars
+if [ -n "${KOLLARS_BIN:-}" ]; then
+  bin=$KOLLARS_BIN
+else
+  cargo build --release --quiet
+  bin=$PWD/target/release/kollars
+fi
 ref=tests/reference/aio
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -16,9 +27,12 @@ python3 - "$bin" "$ref" "$work" "$runs" <<'PY'
 import json, os, resource, shutil, statistics, subprocess, sys, time
 bin, ref, work, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 
+data = ["--data-dir", os.environ["KOLLARS_DATA_DIR"]] if os.environ.get("KOLLARS_DATA_DIR") else []
+
 def run(args):
     t = time.perf_counter()
-    subprocess.run([bin] + args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([bin] + args + data, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
     return time.perf_counter() - t
 
 times = []
@@ -67,4 +81,7 @@ for i in range(3):
 rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 nfiles = sum(len(fs) for _, _, fs in os.walk(os.path.join(work, "out100")))
 print(f"100 hosts: median {statistics.median(times):.2f} s over 3 runs, peak RSS {rss:.0f} MB, {nfiles} files")
+times = [run(["genconfig", "-i", inv, "--configdir", f"{ref}/inputs", "--facts", facts_dir,
+              "--output", os.path.join(work, "out100")]) for _ in range(3)]
+print(f"100 hosts, unchanged rewrite: median {statistics.median(times):.2f} s over 3 runs")
 PY
