@@ -1,7 +1,7 @@
 //! Service definitions: `services/<project>.yml`, in the shape of kolla-ansible's
 //! `roles/<project>/defaults/main.yml`, plus what the renderer needs to know.
 //!
-//! A project file has three keys:
+//! A project file has these keys:
 //! - `defaults`: the project's variables (kolla's role defaults), lowest precedence;
 //! - `services`: the container dict, keyed by service name (`nova-api`), with kolla's keys
 //!   (container_name, group, host_in_groups, image, enabled, privileged, volumes, dimensions,
@@ -23,7 +23,8 @@
 //!   `config/horizon/themes/<name>`); or a **glob** in the last path component
 //!   (`config/haproxy/services.d/*.cfg`): every match is copied into the directory `dest`
 //!   (a matching directory recursively), and no match copies nothing. With `optional`, a
-//!   missing file or directory is skipped;
+//!   missing file or directory is skipped. Copied files must be UTF-8 text (the rendered tree
+//!   holds strings); a binary file is an error naming it;
 //! - `directory: true`: `dest` is created as a directory, even when nothing else goes in it
 //!   (kolla's `file: state=directory`, e.g. haproxy's `services.d/`, proxysql's `users/` and
 //!   `rules/`); its mode is `mode` (default 0770).
