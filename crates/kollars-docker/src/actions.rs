@@ -632,7 +632,16 @@ impl Engine {
             Action::Create => {
                 self.step(name, Step::Create, async {
                     self.ensure_image(&desired.image).await?;
-                    self.create_from(&desired, config_hash).await?;
+                    if let Err(e) = self.create_from(&desired, config_hash).await {
+                        // A container of that name appeared after the decision (an
+                        // interrupted run's create completing late): replace it.
+                        if self.inspect(name).await?.is_none() {
+                            return Err(e);
+                        }
+                        self.stop(name, Some(desired.stop_timeout), true).await?;
+                        self.remove(name).await?;
+                        self.create_from(&desired, config_hash).await?;
+                    }
                     self.start(name).await
                 })
                 .await
