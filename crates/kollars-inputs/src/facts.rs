@@ -169,13 +169,7 @@ fn gather_interfaces(f: &mut Facts) {
                     .netmask
                     .and_then(|m| m.as_sockaddr_in6().map(|m| u128::from(m.ip()).count_ones()))
                     .unwrap_or(128);
-                let scope = if ip.is_loopback() {
-                    "host"
-                } else if (ip.segments()[0] & 0xffc0) == 0xfe80 {
-                    "link"
-                } else {
-                    "global"
-                };
+                let scope = v6_scope(&ip);
                 entry.1.push(json!({
                     "address": ip.to_string(),
                     "prefix": prefix.to_string(),
@@ -184,6 +178,24 @@ fn gather_interfaces(f: &mut Facts) {
             }
         }
     }
+    insert_interfaces(f, ifaces);
+}
+
+/// Ansible's scope of an IPv6 address: host (loopback), link (fe80::/10) or global.
+pub(crate) fn v6_scope(ip: &std::net::Ipv6Addr) -> &'static str {
+    if ip.is_loopback() {
+        "host"
+    } else if (ip.segments()[0] & 0xffc0) == 0xfe80 {
+        "link"
+    } else {
+        "global"
+    }
+}
+
+/// Adds per-interface facts (`ansible_<iface>` with `ipv4`, `ipv4_secondaries`, `ipv6`),
+/// `ansible_interfaces` and the all-address lists, from each interface's IPv4 and IPv6
+/// address entries: the one shape for locally gathered and probed facts.
+pub(crate) fn insert_interfaces(f: &mut Facts, ifaces: BTreeMap<String, (Vec<Value>, Vec<Value>)>) {
     let mut names = Vec::new();
     let mut all4 = Vec::new();
     let mut all6 = Vec::new();

@@ -16,7 +16,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde_json::{json, Map, Value};
 
-use crate::facts::Facts;
+use crate::facts::{insert_interfaces, v6_scope, Facts};
 
 /// Where the probe container sees the host's files ([`GATHER_BINDS`]).
 pub const HOST_ROOT: &str = "/kollars-host";
@@ -197,16 +197,6 @@ fn address_line(line: &str) -> Option<(String, &str, &str)> {
     Some((dev, family, cidr))
 }
 
-fn v6_scope(ip: &Ipv6Addr) -> &'static str {
-    if ip.is_loopback() {
-        "host"
-    } else if (ip.segments()[0] & 0xffc0) == 0xfe80 {
-        "link"
-    } else {
-        "global"
-    }
-}
-
 fn interfaces(s: &BTreeMap<&str, Vec<&str>>, f: &mut Facts) -> Result<(), FactsTextError> {
     type Addrs = (Vec<Value>, Vec<Value>);
     let mut ifaces: BTreeMap<String, Addrs> = BTreeMap::new();
@@ -262,35 +252,7 @@ fn interfaces(s: &BTreeMap<&str, Vec<&str>>, f: &mut Facts) -> Result<(), FactsT
             _ => {}
         }
     }
-    let mut names = Vec::new();
-    let mut all4 = Vec::new();
-    let mut all6 = Vec::new();
-    for (name, (v4, v6)) in ifaces {
-        names.push(json!(name));
-        let mut obj = Map::new();
-        obj.insert("device".into(), json!(name));
-        obj.insert("active".into(), json!(true));
-        if let Some(first) = v4.first() {
-            obj.insert("ipv4".into(), first.clone());
-            if v4.len() > 1 {
-                obj.insert("ipv4_secondaries".into(), Value::Array(v4[1..].to_vec()));
-            }
-        }
-        if !v6.is_empty() {
-            obj.insert("ipv6".into(), Value::Array(v6.clone()));
-        }
-        if name != "lo" {
-            all4.extend(v4.iter().filter_map(|v| v.get("address").cloned()));
-            all6.extend(v6.iter().filter_map(|v| v.get("address").cloned()));
-        }
-        f.insert(
-            format!("ansible_{}", name.replace(['-', '.', ':'], "_")),
-            Value::Object(obj),
-        );
-    }
-    f.insert("ansible_interfaces".into(), Value::Array(names));
-    f.insert("ansible_all_ipv4_addresses".into(), Value::Array(all4));
-    f.insert("ansible_all_ipv6_addresses".into(), Value::Array(all6));
+    insert_interfaces(f, ifaces);
     Ok(())
 }
 
