@@ -7,36 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::util::{copy_tree, kollars, reference, root, stderr};
+use crate::util::{copy_tree, engines, kollars, reference, root, stderr};
 
 const NAMESPACE: &str = "kollars";
 const TAG: &str = "latest";
-
-fn engines() -> Vec<String> {
-    if let Ok(list) = std::env::var("KOLLARS_TEST_ENGINES") {
-        let v: Vec<String> = list
-            .split([',', ' ', '\n'])
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        if v.len() >= 2 {
-            return v;
-        }
-    }
-    let o = Command::new(root().join("scripts/engines.sh"))
-        .args(["up", "2"])
-        .output()
-        .expect("run scripts/engines.sh");
-    assert!(
-        o.status.success(),
-        "engines.sh failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
 
 fn docker(engine: &str, args: &[&str]) -> Output {
     Command::new("docker")

@@ -9,37 +9,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::util::{files_under, kollars, reference, root, stderr};
+use crate::util::{engines, files_under, kollars, reference, root, stderr};
 
 const NAMESPACE: &str = "kollars";
 const TAG: &str = "latest";
 const TOOLBOX: &str = "kollars/kolla-toolbox:latest";
-
-fn engines() -> Vec<String> {
-    if let Ok(list) = std::env::var("KOLLARS_TEST_ENGINES") {
-        let v: Vec<String> = list
-            .split([',', ' ', '\n'])
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        if v.len() >= 2 {
-            return v;
-        }
-    }
-    let o = Command::new(root().join("scripts/engines.sh"))
-        .args(["up", "2"])
-        .output()
-        .expect("run scripts/engines.sh");
-    assert!(
-        o.status.success(),
-        "engines.sh failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
 
 /// The kolla-toolbox image (helper and fact probe image) on `engine`, built if missing.
 fn ensure_toolbox(engine: &str) {

@@ -84,3 +84,31 @@ pub fn files_under(dir: &Path) -> Vec<String> {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
+
+/// The test engines: `KOLLARS_TEST_ENGINES` (comma, space or newline separated, at least two),
+/// else two started (or reused) by `scripts/engines.sh`.
+pub fn engines() -> Vec<String> {
+    if let Ok(list) = std::env::var("KOLLARS_TEST_ENGINES") {
+        let v: Vec<String> = list
+            .split([',', ' ', '\n'])
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if v.len() >= 2 {
+            return v;
+        }
+    }
+    let o = Command::new(root().join("scripts/engines.sh"))
+        .args(["up", "2"])
+        .output()
+        .expect("run scripts/engines.sh");
+    assert!(
+        o.status.success(),
+        "engines.sh failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
