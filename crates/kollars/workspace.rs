@@ -203,8 +203,3 @@ impl Workspace {
         }
     }
 }
-
-/// Attaches the path to an I/O error.
-pub fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
-}
