@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use kollars_inputs::{facts, ConfigDir, Inventory};
 use kollars_services::Catalogue;
 use kollars_vars::{Vars, VarsBuilder};
