@@ -634,8 +634,17 @@ impl Engine {
                     self.ensure_image(&desired.image).await?;
                     if let Err(e) = self.create_from(&desired, config_hash).await {
                         // A container of that name appeared after the decision (an
-                        // interrupted run's create completing late): replace it.
-                        if self.inspect(name).await?.is_none() {
+                        // interrupted run's create completing late; the engine reserves the
+                        // name before inspect can see it): wait for it, then replace it.
+                        let mut appeared = false;
+                        for _ in 0..50 {
+                            if self.inspect(name).await?.is_some() {
+                                appeared = true;
+                                break;
+                            }
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        }
+                        if !appeared {
                             return Err(e);
                         }
                         self.stop(name, Some(desired.stop_timeout), true).await?;
