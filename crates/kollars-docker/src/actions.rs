@@ -540,30 +540,26 @@ impl Engine {
         Ok(Action::Nothing)
     }
 
-    /// [`Engine::decide`] for many containers of this host at once. Three listings (containers,
-    /// images, config records) answer for every container that is running the image its tag
-    /// names, was created from the same desired state (`kollars.spec-hash`) and runs the wanted
-    /// config: those are [`Action::Nothing`] without an inspect. Any other container gets the
-    /// full field-by-field comparison. A container changed behind kollars' back with
-    /// `docker update` keeps its spec hash and is not noticed by the shortcut.
+    /// [`Engine::decide`] for many containers of this host at once. One [`Engine::survey`]
+    /// (two listings: containers, config records; taken earlier or now) answers for every
+    /// container that is running the image its tag names, was created from the same desired
+    /// state (`kollars.spec-hash`) and runs the wanted config: those are [`Action::Nothing`]
+    /// without an inspect. Any other container gets the full field-by-field comparison. A
+    /// container changed behind kollars' back with `docker update` keeps its spec hash and is
+    /// not noticed by the shortcut.
     pub async fn decide_many(
         &self,
         items: &[(&ContainerSpec, Option<&str>)],
     ) -> Vec<Result<Action>> {
+        let taken = self.survey.lock().expect("survey lock").take();
         // a failed listing only costs the shortcut
-        let images: Vec<String> = {
-            let mut v: Vec<String> = items
-                .iter()
-                .filter_map(|(spec, _)| self.resolve(spec).ok().map(|d| d.image))
-                .collect();
-            v.sort();
-            v.dedup();
-            v
+        let survey = match taken {
+            Some(s) => Some(s),
+            None => self.take_survey().await.ok(),
         };
-        let quick = self.quick_state(&images).await.ok();
-        let quick = quick.as_ref();
+        let survey = survey.as_ref();
         futures_util::future::join_all(items.iter().map(|&(spec, hash)| async move {
-            if let (Some(q), Ok(desired)) = (quick, self.resolve(spec)) {
+            if let (Some(q), Ok(desired)) = (survey, self.resolve(spec)) {
                 if q.is_current(&desired, hash, self) {
                     return Ok(Action::Nothing);
                 }
@@ -573,49 +569,55 @@ impl Engine {
         .await
     }
 
-    async fn quick_state(&self, images: &[String]) -> Result<QuickState> {
+    /// Lists this engine's managed containers and config records now, for the next
+    /// [`Engine::decide_many`] (which consumes it). Read-only; call it as early as the run
+    /// allows (kollars does while it renders), so the engine answers while the CPU renders.
+    /// Any change through this engine ([`Engine::apply`] and the actions it uses) drops it.
+    pub async fn survey(&self) -> Result<()> {
+        let survey = self.take_survey().await?;
+        *self.survey.lock().expect("survey lock") = Some(survey);
+        Ok(())
+    }
+
+    async fn take_survey(&self) -> Result<Survey> {
         let list = |e| DockerError::List {
             host: self.host.clone(),
             source: Box::new(e),
         };
         let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_MANAGED}=true")])]);
-        let containers = self
-            .docker
-            .list_containers(Some(ListContainersOptions {
+        let (containers, records) = futures_util::future::join(
+            self.docker.list_containers(Some(ListContainersOptions {
                 all: true,
                 filters: Some(filters),
                 ..ListContainersOptions::default()
-            }))
-            .await
-            .map_err(list)?;
-        self.snapshot_config_records().await?;
-        // the ids the wanted tags name now (inspecting a few tags is much cheaper than listing
-        // every image with its sizes)
-        let ids = futures_util::future::join_all(images.iter().map(|i| async move {
-            let id = self.docker.inspect_image(i).await.ok().and_then(|r| r.id);
-            (i.clone(), id)
-        }))
+            })),
+            self.snapshot_config_records(),
+        )
         .await;
-        let by_tag: HashMap<String, String> = ids
-            .into_iter()
-            .filter_map(|(i, id)| Some((i, id?)))
-            .collect();
+        records?;
         let mut by_name = HashMap::new();
-        for c in containers {
+        for c in containers.map_err(list)? {
             let Some(name) = c.names.and_then(|n| n.into_iter().next()) else {
                 continue;
             };
             by_name.insert(
                 name.trim_start_matches('/').to_owned(),
-                (
-                    c.id.unwrap_or_default(),
-                    c.image_id.unwrap_or_default(),
-                    c.state.map(|s| s.to_string()).unwrap_or_default(),
-                    c.labels.unwrap_or_default(),
-                ),
+                Surveyed {
+                    id: c.id.unwrap_or_default(),
+                    image: c.image.unwrap_or_default(),
+                    state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+                    labels: c.labels.unwrap_or_default(),
+                },
             );
         }
-        Ok(QuickState { by_name, by_tag })
+        Ok(Survey { by_name })
+    }
+
+    /// Drops the survey and the config-record snapshot: they no longer tell the truth once
+    /// this run changes something on the engine.
+    pub(crate) fn forget_survey(&self) {
+        *self.survey.lock().expect("survey lock") = None;
+        *self.records.lock().expect("record cache lock") = None;
     }
 
     /// Carries out `action` (from [`Engine::decide`]) for `spec`.
@@ -627,6 +629,9 @@ impl Engine {
     ) -> Result<()> {
         let desired = self.resolve(spec)?;
         let name = desired.name.as_str();
+        if action.is_change() {
+            self.forget_survey();
+        }
         match action {
             Action::Nothing => Ok(()),
             Action::Create => {
@@ -962,7 +967,7 @@ impl Engine {
             })?;
         let id = c.id.unwrap_or_default();
         // the snapshot no longer tells the truth once a record is written
-        *self.records.lock().expect("record cache lock") = None;
+        self.forget_survey();
         let old = self.config_records(LABEL_CONFIG_RECORD, &id).await?;
         let seq = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -1055,37 +1060,36 @@ fn tail(s: &str, n: usize) -> String {
 /// Config records by container id: `(seq, volume name, hash)` each.
 pub(crate) type RecordCache = HashMap<String, Vec<(u128, String, String)>>;
 
-/// One listing of a host's managed containers and image tags, for [`Engine::decide_many`].
-struct QuickState {
-    /// name → (id, image id, state, labels)
-    by_name: HashMap<String, (String, String, String, HashMap<String, String>)>,
-    /// wanted image reference → the id it names now
-    by_tag: HashMap<String, String>,
+/// One container as the engine's container listing shows it.
+struct Surveyed {
+    id: String,
+    /// The image reference the container was created with **if that reference still names the
+    /// container's image**; otherwise the engine shows the image ID instead (moby's
+    /// `refreshImage` in `daemon/list.go`, the same since API 1.2x). So the listing alone tells
+    /// whether a tag moved (new build or pull), with no image inspect per container.
+    image: String,
+    state: String,
+    labels: HashMap<String, String>,
 }
 
-impl QuickState {
+/// What an engine held at one moment: its managed containers by name.
+pub(crate) struct Survey {
+    by_name: HashMap<String, Surveyed>,
+}
+
+impl Survey {
     fn is_current(
         &self,
         desired: &DesiredContainer,
         config_hash: Option<&str>,
         engine: &Engine,
     ) -> bool {
-        let Some((id, image_id, state, labels)) = self.by_name.get(&desired.name) else {
+        let Some(c) = self.by_name.get(&desired.name) else {
             return false;
         };
-        let tag = if desired
-            .image
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains(':'))
-        {
-            desired.image.clone()
-        } else {
-            format!("{}:latest", desired.image)
-        };
-        if state != "running"
-            || labels.get(LABEL_SPEC_HASH) != Some(&desired.spec_hash())
-            || self.by_tag.get(&tag) != Some(image_id)
+        if c.state != "running"
+            || c.labels.get(LABEL_SPEC_HASH) != Some(&desired.spec_hash())
+            || c.image != desired.image
         {
             return false;
         }
@@ -1093,13 +1097,13 @@ impl QuickState {
         let records = engine.records.lock().expect("record cache lock");
         let applied = records
             .as_ref()
-            .and_then(|r| r.get(id))
+            .and_then(|r| r.get(&c.id))
             .and_then(|r| {
                 r.iter()
                     .max_by_key(|(seq, _, _)| *seq)
                     .map(|(_, _, h)| h.clone())
             })
-            .or_else(|| labels.get(LABEL_CONFIG_HASH).cloned());
+            .or_else(|| c.labels.get(LABEL_CONFIG_HASH).cloned());
         applied.as_deref() == Some(want)
     }
 }

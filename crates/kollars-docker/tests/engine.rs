@@ -616,12 +616,71 @@ async fn many_containers_second_run_changes_nothing() {
     let first =
         futures_util::future::join_all(specs.iter().map(|s| e.converge(s, Some("h")))).await;
     assert!(first.into_iter().all(|r| r.unwrap() == Action::Create));
-    let t0 = Instant::now();
     let second = futures_util::future::join_all(specs.iter().map(|s| e.decide(s, Some("h")))).await;
-    let took = t0.elapsed();
     assert!(second.into_iter().all(|r| r.unwrap() == Action::Nothing));
-    eprintln!("decide for {} containers took {took:?}", specs.len());
-    assert!(took < Duration::from_secs(5), "{took:?}");
+    // the batched decision (survey shortcut) agrees with the one-by-one one
+    let items: Vec<(&ContainerSpec, Option<&str>)> = specs.iter().map(|s| (s, Some("h"))).collect();
+    e.survey().await.unwrap();
+    assert!(e
+        .decide_many(&items)
+        .await
+        .into_iter()
+        .all(|r| r.unwrap() == Action::Nothing));
     let managed = e.list_managed().await.unwrap();
     assert!(names.iter().all(|n| managed.iter().any(|m| &m.name == n)));
+}
+
+/// The survey shortcut of `decide_many` (one container listing, one record listing) must see
+/// what a full inspect sees: a tag moved to another image (a rebuild or pull under the same
+/// tag) and a config applied by a restart.
+#[tokio::test]
+async fn survey_notices_a_moved_tag_and_an_applied_config() {
+    let e = engine(2).await;
+    let name = unique("survey");
+    let tag = format!("kollars-test/moving:{name}");
+    let _guard = Cleanup::new(&[&e], &[&name], &[]);
+    let retag = |from: &'static str| {
+        let (repo, t) = tag.rsplit_once(':').unwrap();
+        let options = bollard::query_parameters::TagImageOptions {
+            repo: Some(repo.to_owned()),
+            tag: Some(t.to_owned()),
+        };
+        let e = e.clone();
+        async move { e.docker().tag_image(from, Some(options)).await.unwrap() }
+    };
+    retag(IMAGE_1).await;
+    let mut s = spec(&name);
+    s.image = tag.clone();
+    assert_eq!(e.converge(&s, Some("h1")).await.unwrap(), Action::Create);
+
+    e.survey().await.unwrap();
+    let d = e.decide_many(&[(&s, Some("h1"))]).await;
+    assert_eq!(d.into_iter().next().unwrap().unwrap(), Action::Nothing);
+
+    // only the config changed: restart, recorded; the next survey sees the new config
+    e.survey().await.unwrap();
+    let d = e.decide_many(&[(&s, Some("h2"))]).await.remove(0).unwrap();
+    assert!(matches!(d, Action::Restart { .. }), "{d:?}");
+    e.apply(&s, Some("h2"), &d).await.unwrap();
+    e.survey().await.unwrap();
+    let d = e.decide_many(&[(&s, Some("h2"))]).await.remove(0).unwrap();
+    assert_eq!(d, Action::Nothing);
+
+    // the same tag now names another image: recreate, for the image
+    retag(IMAGE_2).await;
+    e.survey().await.unwrap();
+    let d = e.decide_many(&[(&s, Some("h2"))]).await.remove(0).unwrap();
+    assert_eq!(fields(&d), vec!["image".to_owned()], "{d:?}");
+
+    let _ = e
+        .docker()
+        .remove_image(
+            &tag,
+            Some(bollard::query_parameters::RemoveImageOptions {
+                force: true,
+                noprune: true,
+            }),
+            None,
+        )
+        .await;
 }
