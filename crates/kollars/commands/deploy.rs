@@ -156,70 +156,122 @@ fn has_container(svc: &RenderedService) -> bool {
         .unwrap_or(false)
 }
 
-/// Renders, validates and connects; nothing on any host has changed when this returns.
+/// What a command needs from [`prepare`] besides rendered hosts and connected engines.
+#[derive(Debug, Clone, Copy)]
+struct Needs {
+    /// It changes hosts: hold the run lock (taken before anything is read from an engine,
+    /// so what is read is not stale by the time it acts).
+    lock: bool,
+    /// It decides per container: survey each engine while rendering.
+    survey: bool,
+}
+
+/// Everything a command acts on, ready; nothing on any host has changed.
+struct Prepared {
+    ws: Workspace,
+    runs: Vec<HostRun>,
+    /// Held until the command is done.
+    _lock: Option<std::fs::File>,
+}
+
+/// Loads, renders, validates and connects; nothing on any host has changed when this returns.
+///
+/// Connecting (and surveying, for commands that decide) only reads from the engines, so it
+/// starts before rendering and runs while the CPU renders: an SSH engine's handshake or a
+/// busy engine's container listing costs no wall time of its own. A render or validation
+/// error still wins over anything an engine said, and stops the run before any change.
 fn prepare(
     args: &EngineArgs,
     rt: &tokio::runtime::Runtime,
     reporter: Arc<CliReporter>,
-) -> Result<(Workspace, Vec<HostRun>)> {
+    needs: Needs,
+) -> Result<Prepared> {
     let ws = Workspace::load_with_engines(&args.input, rt)?;
-    let rendered = kollars_render::render_all(&ws.vars, &ws.catalogue, &ws.selection())
-        .map_err(BadInput::from_err)?;
+    let lock = needs.lock.then(|| lock(&ws)).transpose()?;
+    let mut targets = Vec::new();
+    for host in &ws.hosts {
+        let (ep, tls) = endpoint(&ws, host)?;
+        let via_engine = match crate::hosts::through_engine(&ws.vars, host, &ep, tls.as_deref())? {
+            true => Some(crate::hosts::helper_image(&ws.vars, host)?),
+            false => None,
+        };
+        // A remote engine injects the host's time zone from its gathered facts, not ours.
+        let tz = (!crate::hosts::is_local_socket(host, &ep, tls.as_deref()))
+            .then(|| ws.timezones.get(host).cloned())
+            .flatten();
+        let common = common_options(&ws, host)?;
+        let unprivileged = unprivileged(&ws, host)?;
+        targets.push((host.clone(), ep, tls, common, via_engine, tz, unprivileged));
+    }
+    let connecting: Vec<_> = targets
+        .into_iter()
+        .map(|(host, ep, tls, common, via_engine, tz, unprivileged)| {
+            let reporter = reporter.clone();
+            rt.spawn(async move {
+                let mut e = Engine::connect(&host, &ep, tls.as_deref()).await?;
+                if let Some(tz) = tz {
+                    e = e.with_timezone(tz);
+                }
+                let e = e.with_common_options(common).with_reporter(reporter);
+                if needs.survey {
+                    // a failed survey only costs the shortcut: decisions list again
+                    let _ = e.survey().await;
+                }
+                Ok::<_, kollars_docker::DockerError>((host, e, via_engine, unprivileged))
+            })
+        })
+        .collect();
+    let abort_all = || connecting.iter().for_each(|c| c.abort());
+    let rendered = match render_and_validate(&ws) {
+        Ok(r) => r,
+        Err(e) => {
+            abort_all();
+            return Err(e);
+        }
+    };
     let project_order: BTreeMap<String, i64> = ws
         .catalogue
         .projects
         .iter()
         .map(|p| (p.name.clone(), p.order))
         .collect();
-    // every container spec must be valid before anything happens
-    for h in &rendered {
-        for s in h.services.iter().filter(|s| has_container(s)) {
-            container_spec(&h.host, s, unprivileged(&ws, &h.host)?)?;
-        }
+    let mut engines = BTreeMap::new();
+    for joined in rt.block_on(join_all(connecting)) {
+        let (host, engine, via_engine, unprivileged) =
+            joined.context("engine connection task failed")??;
+        engines.insert(host, (engine, via_engine, unprivileged));
     }
-    let mut targets = Vec::new();
-    for h in &rendered {
-        let (ep, tls) = endpoint(&ws, &h.host)?;
-        let via_engine = match crate::hosts::through_engine(&ws.vars, &h.host, &ep, tls.as_deref())?
-        {
-            true => Some(crate::hosts::helper_image(&ws.vars, &h.host)?),
-            false => None,
-        };
-        // A remote engine injects the host's time zone from its gathered facts, not ours.
-        let tz = (!crate::hosts::is_local_socket(&h.host, &ep, tls.as_deref()))
-            .then(|| ws.timezones.get(&h.host).cloned())
-            .flatten();
-        let common = common_options(&ws, &h.host)?;
-        targets.push((h.clone(), ep, tls, common, via_engine, tz));
-    }
-    let engines = rt.block_on(join_all(targets.into_iter().map(
-        |(h, ep, tls, common, via_engine, tz)| {
-            let reporter = reporter.clone();
-            async move {
-                let mut e = Engine::connect(&h.host, &ep, tls.as_deref()).await?;
-                if let Some(tz) = tz {
-                    e = e.with_timezone(tz);
-                }
-                Ok::<_, kollars_docker::DockerError>((
-                    h,
-                    e.with_common_options(common).with_reporter(reporter),
-                    via_engine,
-                ))
-            }
-        },
-    )));
     let mut runs = Vec::new();
-    for r in engines {
-        let (rendered, engine, via_engine) = r?;
+    for rendered in rendered {
+        let (engine, via_engine, unprivileged) = engines
+            .remove(&rendered.host)
+            .with_context(|| format!("host {}: no engine connected", rendered.host))?;
         runs.push(HostRun {
-            unprivileged: unprivileged(&ws, &rendered.host)?,
+            unprivileged,
             rendered,
             engine,
             via_engine,
             project_order: project_order.clone(),
         });
     }
-    Ok((ws, runs))
+    Ok(Prepared {
+        ws,
+        runs,
+        _lock: lock,
+    })
+}
+
+/// Renders every selected host and checks every container spec; bad input stops here.
+fn render_and_validate(ws: &Workspace) -> Result<Vec<RenderedHost>> {
+    let rendered = kollars_render::render_all(&ws.vars, &ws.catalogue, &ws.selection())
+        .map_err(BadInput::from_err)?;
+    for h in &rendered {
+        let unprivileged = unprivileged(ws, &h.host)?;
+        for s in h.services.iter().filter(|s| has_container(s)) {
+            container_spec(&h.host, s, unprivileged)?;
+        }
+    }
+    Ok(rendered)
 }
 
 /// Groups a host's services by project order, keeping kolla's sequence.
@@ -406,8 +458,15 @@ pub fn deploy(args: &DeployArgs, mode: Mode) -> Result<ExitStatus> {
     }
     let rt = runtime()?;
     let reporter = CliReporter::new(args.engine.output);
-    let (ws, runs) = prepare(&args.engine, &rt, reporter.clone())?;
-    let _lock = lock(&ws)?;
+    let Prepared { runs, .. } = prepare(
+        &args.engine,
+        &rt,
+        reporter.clone(),
+        Needs {
+            lock: true,
+            survey: true,
+        },
+    )?;
     let results = rt.block_on(for_hosts(&runs, args.engine.forks, |r| {
         deploy_host(r, mode)
     }));
@@ -449,7 +508,15 @@ fn mask(text: &str, secrets: &[String]) -> String {
 pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     let rt = runtime()?;
     let reporter = CliReporter::new(args.engine.output);
-    let (ws, runs) = prepare(&args.engine, &rt, reporter)?;
+    let Prepared { ws, runs, .. } = prepare(
+        &args.engine,
+        &rt,
+        reporter,
+        Needs {
+            lock: false,
+            survey: true,
+        },
+    )?;
     let secrets = ws.config.secret_values();
     let results = rt.block_on(for_hosts(&runs, args.engine.forks, |run| async move {
         let mut decisions = decide_host(run).await?;
@@ -549,8 +616,15 @@ pub fn restart(args: &RestartArgs) -> Result<ExitStatus> {
     engine.input.tags.extend(args.services.iter().cloned());
     let rt = runtime()?;
     let reporter = CliReporter::new(engine.output);
-    let (ws, runs) = prepare(&engine, &rt, reporter)?;
-    let _lock = lock(&ws)?;
+    let Prepared { runs, .. } = prepare(
+        &engine,
+        &rt,
+        reporter,
+        Needs {
+            lock: true,
+            survey: false,
+        },
+    )?;
     let wanted: Vec<String> = args.services.iter().map(|s| s.replace('_', "-")).collect();
     let results = rt.block_on(for_hosts(&runs, engine.forks, |run| {
         let wanted = wanted.clone();
@@ -577,7 +651,15 @@ pub fn restart(args: &RestartArgs) -> Result<ExitStatus> {
 pub fn check(args: &EngineArgs) -> Result<ExitStatus> {
     let rt = runtime()?;
     let reporter = CliReporter::new(args.output);
-    let (_ws, runs) = prepare(args, &rt, reporter)?;
+    let Prepared { runs, .. } = prepare(
+        args,
+        &rt,
+        reporter,
+        Needs {
+            lock: false,
+            survey: false,
+        },
+    )?;
     let results = rt.block_on(for_hosts(&runs, args.forks, |run| async move {
         let names: Vec<String> = run
             .rendered
@@ -630,7 +712,15 @@ pub fn check(args: &EngineArgs) -> Result<ExitStatus> {
 pub fn pull(args: &EngineArgs) -> Result<ExitStatus> {
     let rt = runtime()?;
     let reporter = CliReporter::new(args.output);
-    let (_ws, runs) = prepare(args, &rt, reporter)?;
+    let Prepared { runs, .. } = prepare(
+        args,
+        &rt,
+        reporter,
+        Needs {
+            lock: true,
+            survey: false,
+        },
+    )?;
     let results = rt.block_on(for_hosts(&runs, args.forks, |run| async move {
         for svc in run.rendered.services.iter().filter(|s| has_container(s)) {
             let spec = container_spec(&run.rendered.host, svc, run.unprivileged)?;
@@ -651,8 +741,15 @@ pub fn stop(args: &DangerArgs, destroy: bool) -> Result<ExitStatus> {
     }
     let rt = runtime()?;
     let reporter = CliReporter::new(args.engine.output);
-    let (ws, runs) = prepare(&args.engine, &rt, reporter)?;
-    let _lock = lock(&ws)?;
+    let Prepared { runs, .. } = prepare(
+        &args.engine,
+        &rt,
+        reporter,
+        Needs {
+            lock: true,
+            survey: false,
+        },
+    )?;
     let results = rt.block_on(for_hosts(&runs, args.engine.forks, |run| async move {
         if destroy {
             for c in run.engine.list_managed().await? {
