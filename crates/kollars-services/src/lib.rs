@@ -8,6 +8,10 @@
 //!   healthcheck, environment, haproxy, …) and one of ours, `config`: the files rendered into
 //!   `/etc/kolla/<service>/` (see [`ConfigFile`]);
 //! - `order` (optional): where the project deploys in kolla-ansible's `site.yml` order;
+//! - `after` (optional): the projects that must be up (on every host that runs them) before
+//!   this one bootstraps and starts: its real dependencies, each with a lower `order`. Without
+//!   it, every project of a lower order (site.yml's strict sequence); with it, kollars deploys
+//!   independent projects side by side;
 //! - `enabled` (optional, Jinja): the project's switch, as kolla's `site.yml` gates each play
 //!   on `enable_<project>`; a service renders and runs only when both it and its project are on.
 //!
@@ -195,8 +199,30 @@ pub struct Project {
     pub path: PathBuf,
     /// Deploy order key (kolla's site.yml play order).
     pub order: i64,
+    /// The projects that must be up before this one (`after`); `None`: every project of a
+    /// lower order.
+    pub after: Option<Vec<String>>,
     /// Services in file order.
     pub services: Vec<ServiceDef>,
+}
+
+impl Catalogue {
+    /// The projects `project` waits for: its `after` list, or every project of a lower order.
+    /// Only projects that exist in the catalogue are named.
+    pub fn dependencies(&self, project: &str) -> Vec<&str> {
+        let Some(p) = self.projects.iter().find(|p| p.name == project) else {
+            return Vec::new();
+        };
+        match &p.after {
+            Some(after) => after.iter().map(String::as_str).collect(),
+            None => self
+                .projects
+                .iter()
+                .filter(|q| q.order < p.order)
+                .map(|q| q.name.as_str())
+                .collect(),
+        }
+    }
 }
 
 /// Every definition: global defaults, project defaults and projects.
@@ -219,6 +245,8 @@ struct ProjectFile {
     services: IndexMap<String, serde_yaml::Value>,
     #[serde(default)]
     order: Option<i64>,
+    #[serde(default)]
+    after: Option<Vec<String>>,
     #[serde(default)]
     enabled: Option<serde_yaml::Value>,
 }
@@ -265,6 +293,7 @@ struct ParsedProject {
     /// Each service, or why it is invalid (reported after the duplicate check, as before).
     services: Vec<(String, Result<ServiceDef, ServiceError>)>,
     order: Option<i64>,
+    after: Option<Vec<String>>,
 }
 
 fn parse_globals(f: &Path) -> Result<Parsed, ServiceError> {
@@ -338,7 +367,31 @@ fn parse_project(f: &Path) -> Result<Parsed, ServiceError> {
         defaults,
         services,
         order: pf.order,
+        after: pf.after,
     }))
+}
+
+/// Every `after` names a project of a lower order: so the dependencies form no cycle and
+/// agree with kolla's sequence.
+fn check_after(projects: &[Project]) -> Result<(), ServiceError> {
+    for p in projects {
+        for dep in p.after.iter().flatten() {
+            let message = match projects.iter().find(|q| &q.name == dep) {
+                None => format!("after: no project named {dep:?}"),
+                Some(q) if q.order >= p.order => format!(
+                    "after: {dep:?} has order {} and cannot come before this project (order {})",
+                    q.order, p.order
+                ),
+                Some(_) => continue,
+            };
+            return Err(ServiceError::Invalid {
+                path: p.path.clone(),
+                line: 0,
+                message,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Parses the files on up to `available_parallelism` threads; results in file order.
@@ -457,6 +510,7 @@ impl Catalogue {
                         name: pp.name,
                         path: f.clone(),
                         order: pp.order.unwrap_or(1000),
+                        after: pp.after,
                         services,
                     });
                 }
@@ -465,6 +519,7 @@ impl Catalogue {
         projects?;
         cat.projects
             .sort_by(|a, b| a.order.cmp(&b.order).then(a.name.cmp(&b.name)));
+        check_after(&cat.projects)?;
         let names: Vec<Value> = cat
             .projects
             .iter()
@@ -566,5 +621,47 @@ impl ServiceDef {
             .try_iter()
             .map(|mut it| it.any(|g| g.as_str() == Some(group.as_str())))
             .unwrap_or(false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalogue(files: &[(&str, &str)]) -> Result<Catalogue, ServiceError> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, body) in files {
+            std::fs::write(dir.path().join(name), body).unwrap();
+        }
+        Catalogue::load(dir.path())
+    }
+
+    #[test]
+    fn dependencies_are_after_or_every_lower_order() {
+        let cat = catalogue(&[
+            ("db.yml", "order: 10\n"),
+            ("cache.yml", "order: 20\nafter: []\n"),
+            ("api.yml", "order: 30\nafter: [db]\n"),
+            ("ui.yml", "order: 40\n"),
+        ])
+        .unwrap();
+        assert!(cat.dependencies("cache").is_empty());
+        assert_eq!(cat.dependencies("api"), vec!["db"]);
+        assert_eq!(cat.dependencies("ui"), vec!["db", "cache", "api"]);
+        assert!(cat.dependencies("db").is_empty());
+    }
+
+    #[test]
+    fn after_must_name_an_earlier_project() {
+        let e = catalogue(&[("api.yml", "order: 30\nafter: [nosuch]\n")]).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("api.yml") && msg.contains("nosuch"), "{msg}");
+        let e = catalogue(&[
+            ("db.yml", "order: 50\n"),
+            ("api.yml", "order: 30\nafter: [db]\n"),
+        ])
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("api.yml") && msg.contains("order 50"), "{msg}");
     }
 }
