@@ -636,26 +636,7 @@ impl Engine {
             Action::Nothing => Ok(()),
             Action::Create => {
                 self.step(name, Step::Create, async {
-                    self.ensure_image(&desired.image).await?;
-                    if let Err(e) = self.create_from(&desired, config_hash).await {
-                        // A container of that name appeared after the decision (an
-                        // interrupted run's create completing late; the engine reserves the
-                        // name before inspect can see it): wait for it, then replace it.
-                        let mut appeared = false;
-                        for _ in 0..50 {
-                            if self.inspect(name).await?.is_some() {
-                                appeared = true;
-                                break;
-                            }
-                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                        }
-                        if !appeared {
-                            return Err(e);
-                        }
-                        self.stop(name, Some(desired.stop_timeout), true).await?;
-                        self.remove(name).await?;
-                        self.create_from(&desired, config_hash).await?;
-                    }
+                    self.create_fresh(&desired, config_hash).await?;
                     self.start(name).await
                 })
                 .await
@@ -694,6 +675,63 @@ impl Engine {
         }
     }
 
+    /// The first half of [`Action::Create`]: pulls the image if missing and creates the
+    /// container, not started. `kollars deploy` creates every new container of a host at once
+    /// (creating is most of the engine's work) and starts each with [`Engine::start_created`]
+    /// when its dependencies are up. A run that dies in between leaves created containers,
+    /// which the next decision finds and starts ([`Action::Start`]).
+    pub async fn create_stopped(
+        &self,
+        spec: &ContainerSpec,
+        config_hash: Option<&str>,
+    ) -> Result<()> {
+        let desired = self.resolve(spec)?;
+        self.forget_survey();
+        self.step(
+            &desired.name,
+            Step::Create,
+            self.create_fresh(&desired, config_hash),
+        )
+        .await
+    }
+
+    /// The second half of [`Action::Create`]: starts a container [`Engine::create_stopped`]
+    /// created (its labels already carry the config hash; no record needed).
+    pub async fn start_created(&self, spec: &ContainerSpec) -> Result<()> {
+        let desired = self.resolve(spec)?;
+        self.step(&desired.name, Step::Start, self.start(&desired.name))
+            .await
+    }
+
+    /// Pulls if missing and creates. A container of that name that appeared after the decision
+    /// (an interrupted run's create completing late; the engine reserves the name before
+    /// inspect can see it) is waited for, then replaced.
+    async fn create_fresh(
+        &self,
+        desired: &DesiredContainer,
+        config_hash: Option<&str>,
+    ) -> Result<()> {
+        let name = desired.name.as_str();
+        self.ensure_image(&desired.image).await?;
+        if let Err(e) = self.create_from(desired, config_hash).await {
+            let mut appeared = false;
+            for _ in 0..50 {
+                if self.inspect(name).await?.is_some() {
+                    appeared = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            if !appeared {
+                return Err(e);
+            }
+            self.stop(name, Some(desired.stop_timeout), true).await?;
+            self.remove(name).await?;
+            self.create_from(desired, config_hash).await?;
+        }
+        Ok(())
+    }
+
     /// kolla `recreate_or_restart_container`: [`Engine::decide`] then [`Engine::apply`];
     /// returns what was done.
     pub async fn converge(
@@ -711,35 +749,66 @@ impl Engine {
     /// the same name (from a run that died) is removed first. Non-zero exit is
     /// [`DockerError::OneshotFailed`] carrying the last log lines.
     pub async fn run_oneshot(&self, spec: &ContainerSpec) -> Result<OneshotOutput> {
-        let mut spec = spec.clone();
-        spec.restart_policy = Some(RestartPolicy::Oneshot);
-        let desired = self.resolve(&spec)?;
-        let name = desired.name.clone();
-        self.step(&name, Step::Oneshot, async {
-            self.ensure_image(&desired.image).await?;
-            self.remove(&name).await?;
-            self.create_from(&desired, None).await?;
-            let run = async {
-                self.start(&name).await?;
-                let exit_code = self.wait_exit(&name).await?;
-                let logs = self.logs(&name).await?;
-                Ok::<_, DockerError>((exit_code, logs))
-            }
-            .await;
-            let removed = self.remove(&name).await;
-            let (exit_code, logs) = run?;
-            removed?;
-            if exit_code != 0 {
-                return Err(DockerError::OneshotFailed {
-                    host: self.host.clone(),
-                    container: name.clone(),
-                    exit_code,
-                    logs_tail: tail(&logs, 20),
-                });
-            }
-            Ok(OneshotOutput { exit_code, logs })
+        let desired = self.oneshot_desired(spec)?;
+        self.step(&desired.name, Step::Oneshot, async {
+            self.oneshot_create(&desired).await?;
+            self.oneshot_run(&desired).await
         })
         .await
+    }
+
+    /// The first half of [`Engine::run_oneshot`]: creates the one-shot container, not started,
+    /// so that `kollars deploy` creates it with every other new container and only runs it
+    /// ([`Engine::run_created_oneshot`]) when its project's dependencies are up.
+    pub async fn create_oneshot(&self, spec: &ContainerSpec) -> Result<()> {
+        let desired = self.oneshot_desired(spec)?;
+        self.forget_survey();
+        self.step(&desired.name, Step::Create, self.oneshot_create(&desired))
+            .await
+    }
+
+    /// The second half of [`Engine::run_oneshot`], for a container [`Engine::create_oneshot`]
+    /// created: runs it to completion, keeps logs and exit code, removes it.
+    pub async fn run_created_oneshot(&self, spec: &ContainerSpec) -> Result<OneshotOutput> {
+        let desired = self.oneshot_desired(spec)?;
+        self.step(&desired.name, Step::Oneshot, self.oneshot_run(&desired))
+            .await
+    }
+
+    fn oneshot_desired(&self, spec: &ContainerSpec) -> Result<DesiredContainer> {
+        let mut spec = spec.clone();
+        spec.restart_policy = Some(RestartPolicy::Oneshot);
+        self.resolve(&spec)
+    }
+
+    async fn oneshot_create(&self, desired: &DesiredContainer) -> Result<()> {
+        self.ensure_image(&desired.image).await?;
+        self.remove(&desired.name).await?;
+        self.create_from(desired, None).await?;
+        Ok(())
+    }
+
+    async fn oneshot_run(&self, desired: &DesiredContainer) -> Result<OneshotOutput> {
+        let name = &desired.name;
+        let run = async {
+            self.start(name).await?;
+            let exit_code = self.wait_exit(name).await?;
+            let logs = self.logs(name).await?;
+            Ok::<_, DockerError>((exit_code, logs))
+        }
+        .await;
+        let removed = self.remove(name).await;
+        let (exit_code, logs) = run?;
+        removed?;
+        if exit_code != 0 {
+            return Err(DockerError::OneshotFailed {
+                host: self.host.clone(),
+                container: name.clone(),
+                exit_code,
+                logs_tail: tail(&logs, 20),
+            });
+        }
+        Ok(OneshotOutput { exit_code, logs })
     }
 
     /// Waits for a container to exit and returns its exit code.

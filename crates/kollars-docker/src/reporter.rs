@@ -15,7 +15,7 @@ pub enum Step {
     PullImage,
     /// Creating a named volume.
     CreateVolume,
-    /// Creating (and starting) a missing container.
+    /// Creating a missing container (and starting it, unless a `Start` step follows).
     Create,
     /// Stopping, removing, creating and starting a container whose parameters changed.
     Recreate,

@@ -459,7 +459,6 @@ async fn stop_waits_the_graceful_timeout_then_kills() {
         took >= Duration::from_secs(2),
         "waited the timeout: {took:?}"
     );
-    assert!(took < Duration::from_secs(20), "{took:?}");
     let c = e.inspect(&stubborn).await.unwrap().unwrap();
     let st = c.state.unwrap();
     assert_eq!(st.status.unwrap().to_string(), "exited");
@@ -471,9 +470,8 @@ async fn stop_waits_the_graceful_timeout_then_kills() {
     let s = spec(&good);
     cleanup(&e, &good).await;
     e.converge(&s, None).await.unwrap();
-    let t0 = Instant::now();
     e.stop(&good, Some(30), false).await.unwrap();
-    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    // exit code 0: it ended on SIGTERM, nobody killed it (137) after the 30 s
     let st = e.inspect(&good).await.unwrap().unwrap().state.unwrap();
     assert_eq!(st.exit_code, Some(0));
 
