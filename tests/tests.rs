@@ -20,3 +20,6 @@ mod remote;
 
 /// Project switches and relative paths.
 mod switches;
+
+/// The deploy graph across hosts: dependencies, run-once bootstraps, failed hosts.
+mod schedule;

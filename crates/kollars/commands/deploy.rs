@@ -19,6 +19,7 @@ use kollars_render::{RenderedHost, RenderedService};
 use kollars_vars::Value;
 
 use crate::cli::{DangerArgs, DeployArgs, EngineArgs, OutputFormat, PlanArgs, RestartArgs};
+use crate::commands::schedule::{self, Decision, Graph};
 use crate::commands::BadInput;
 use crate::reporter::CliReporter;
 use crate::workspace::Workspace;
@@ -34,15 +35,14 @@ pub enum Mode {
 }
 
 /// One host ready to act on: its rendered services and its engine.
-struct HostRun {
-    rendered: RenderedHost,
+pub(super) struct HostRun {
+    pub(super) rendered: RenderedHost,
     /// `kollars_privileged_containers: false`: create privileged services unprivileged.
-    unprivileged: bool,
-    engine: Engine,
+    pub(super) unprivileged: bool,
+    pub(super) engine: Engine,
     /// Config files go through the engine, with helper containers of this image (see
     /// `crate::hosts`); `None`: written on this machine's filesystem.
-    via_engine: Option<String>,
-    project_order: BTreeMap<String, i64>,
+    pub(super) via_engine: Option<String>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -229,12 +229,6 @@ fn prepare(
             return Err(e);
         }
     };
-    let project_order: BTreeMap<String, i64> = ws
-        .catalogue
-        .projects
-        .iter()
-        .map(|p| (p.name.clone(), p.order))
-        .collect();
     let mut engines = BTreeMap::new();
     for joined in rt.block_on(join_all(connecting)) {
         let (host, engine, via_engine, unprivileged) =
@@ -251,7 +245,6 @@ fn prepare(
             rendered,
             engine,
             via_engine,
-            project_order: project_order.clone(),
         });
     }
     Ok(Prepared {
@@ -274,18 +267,8 @@ fn render_and_validate(ws: &Workspace) -> Result<Vec<RenderedHost>> {
     Ok(rendered)
 }
 
-/// Groups a host's services by project order, keeping kolla's sequence.
-fn waves(run: &HostRun) -> Vec<Vec<&RenderedService>> {
-    let mut by: BTreeMap<i64, Vec<&RenderedService>> = BTreeMap::new();
-    for s in &run.rendered.services {
-        let o = run.project_order.get(&s.project).copied().unwrap_or(1000);
-        by.entry(o).or_default().push(s);
-    }
-    by.into_values().collect()
-}
-
-/// Decides what a service's container needs (read-only).
-async fn decide_host(run: &HostRun) -> Result<BTreeMap<String, (ContainerSpec, Action)>> {
+/// Decides what every container of a host needs (read-only).
+pub(super) async fn decide_host(run: &HostRun) -> Result<BTreeMap<String, Decision<'_>>> {
     let host = &run.rendered.host;
     let mut specs = Vec::new();
     for svc in run.rendered.services.iter().filter(|s| has_container(s)) {
@@ -297,40 +280,32 @@ async fn decide_host(run: &HostRun) -> Result<BTreeMap<String, (ContainerSpec, A
         .collect();
     let actions = run.engine.decide_many(&items).await;
     let mut out = BTreeMap::new();
-    for ((svc, spec), action) in specs.iter().zip(actions) {
+    for ((svc, spec), action) in specs.into_iter().zip(actions) {
         let action = action.with_context(|| format!("host {host}, service {}", svc.name))?;
-        out.insert(svc.name.clone(), (spec.clone(), action));
+        out.insert(svc.name.clone(), Decision { svc, spec, action });
     }
     Ok(out)
 }
 
-/// Runs a service's bootstrap one-shot when deploy is about to create its container.
-async fn bootstrap_service(
-    run: &HostRun,
-    svc: &RenderedService,
-    spec: &ContainerSpec,
-    action: &Action,
-    mode: Mode,
-) -> Result<()> {
-    if mode != Mode::Deploy || !matches!(action, Action::Create) {
-        return Ok(());
-    }
-    let Some(bootstrap) = bootstrap_spec(spec, &svc.container) else {
-        return Ok(());
-    };
+/// Writes a host's config directories (locally or through its engine).
+pub(super) async fn write_configs(run: &HostRun) -> Result<()> {
     let host = &run.rendered.host;
-    run.engine.ensure_image(&bootstrap.image).await?;
-    run.engine
-        .run_oneshot(&bootstrap)
-        .await
-        .with_context(|| format!("host {host}: bootstrap of {} failed", svc.name))?;
+    match &run.via_engine {
+        Some(image) => {
+            crate::hosts::write_through_engine(&run.engine, &run.rendered, image).await?;
+        }
+        None => {
+            kollars_render::write_host(&run.rendered.node_config_directory, &run.rendered)
+                .with_context(|| format!("host {host}: writing configs"))?;
+        }
+    }
     Ok(())
 }
 
 /// A service with `bootstrap: true` (or a dict with `environment` and/or `command`) gets a
 /// one-shot `bootstrap_<container>` run with `KOLLA_BOOTSTRAP` before its first start, as
 /// kolla's bootstrap tasks do (db sync, fernet key setup and friends).
-fn bootstrap_spec(spec: &ContainerSpec, container: &Value) -> Option<ContainerSpec> {
+pub(super) fn bootstrap_spec(spec: &ContainerSpec, container: &Value) -> Option<ContainerSpec> {
     let b = container
         .get_attr("bootstrap")
         .ok()
@@ -365,52 +340,6 @@ fn bootstrap_spec(spec: &ContainerSpec, container: &Value) -> Option<ContainerSp
     s.healthcheck = None;
     s.restart_policy = Some(RestartPolicy::No);
     Some(s)
-}
-
-async fn deploy_host(run: &HostRun, mode: Mode) -> Result<Vec<(String, Action)>> {
-    let host = &run.rendered.host;
-    match &run.via_engine {
-        Some(image) => {
-            crate::hosts::write_through_engine(&run.engine, &run.rendered, image).await?;
-        }
-        None => {
-            kollars_render::write_host(&run.rendered.node_config_directory, &run.rendered)
-                .with_context(|| format!("host {host}: writing configs"))?;
-        }
-    }
-    // Every decision at once (they only read); then the changes in kolla's order, one
-    // wave of projects at a time. A run with nothing to do costs three listings per host.
-    let decisions = decide_host(run).await?;
-    for wave in waves(run) {
-        let changing: Vec<(&RenderedService, &ContainerSpec, &Action)> = wave
-            .iter()
-            .filter_map(|s| {
-                let (spec, action) = decisions.get(&s.name)?;
-                action.is_change().then_some((*s, spec, action))
-            })
-            .collect();
-        // a project's bootstrap one-shots (db sync, key setup) before any of its containers
-        for r in join_all(changing.iter().map(|(s, spec, action)| async move {
-            bootstrap_service(run, s, spec, action, mode)
-                .await
-                .with_context(|| format!("host {host}, service {}", s.name))
-        }))
-        .await
-        {
-            r?;
-        }
-        for r in join_all(changing.iter().map(|(s, spec, action)| async move {
-            run.engine
-                .apply(spec, Some(&s.hash), action)
-                .await
-                .with_context(|| format!("host {host}, service {}", s.name))
-        }))
-        .await
-        {
-            r?;
-        }
-    }
-    Ok(decisions.into_iter().map(|(n, (_, a))| (n, a)).collect())
 }
 
 async fn for_hosts<'a, F, Fut, T>(
@@ -458,7 +387,7 @@ pub fn deploy(args: &DeployArgs, mode: Mode) -> Result<ExitStatus> {
     }
     let rt = runtime()?;
     let reporter = CliReporter::new(args.engine.output);
-    let Prepared { runs, .. } = prepare(
+    let Prepared { ws, runs, .. } = prepare(
         &args.engine,
         &rt,
         reporter.clone(),
@@ -467,9 +396,8 @@ pub fn deploy(args: &DeployArgs, mode: Mode) -> Result<ExitStatus> {
             survey: true,
         },
     )?;
-    let results = rt.block_on(for_hosts(&runs, args.engine.forks, |r| {
-        deploy_host(r, mode)
-    }));
+    let graph = Graph::new(&ws.catalogue);
+    let results = rt.block_on(schedule::run(&runs, &graph, mode, args.engine.forks));
     let mut summary: BTreeMap<&'static str, usize> = BTreeMap::new();
     for (_, r) in &results {
         if let Ok(actions) = r {
@@ -556,7 +484,7 @@ pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
             }
             let action = decisions
                 .remove(&svc.name)
-                .map(|(_, a)| a)
+                .map(|d| d.action)
                 .unwrap_or(Action::Nothing);
             out.push((svc.name.clone(), action, diffs));
         }

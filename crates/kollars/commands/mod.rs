@@ -3,6 +3,7 @@
 pub mod deploy;
 pub mod genconfig;
 pub mod passwords;
+mod schedule;
 
 use anyhow::Result;
 

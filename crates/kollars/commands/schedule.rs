@@ -1,0 +1,360 @@
+//! The order of `deploy` and `reconfigure` across every host: a dependency graph of projects,
+//! not a sequence.
+//!
+//! kolla-ansible runs `site.yml` play by play: every host finishes one project before any host
+//! begins the next, so an all-in-one deploy waits on ~20 projects one after the other even
+//! though most of them (cron, fluentd, memcached, openvswitch…) need nothing from each other.
+//! kollars keeps kolla's order only where it matters: a project waits for the projects its
+//! definition names in `after` (keystone for the database and the load balancer, nova for
+//! keystone, rabbitmq and placement…; every lower-order project when it names none) to be done
+//! on every host that runs them. The rest runs side by side.
+//!
+//! A run is then:
+//! 1. every host at once: write the config directories and decide every container (reads);
+//! 2. every host at once: create every new container, not started: creating is most of an
+//!    engine's work and depends on nothing but the image;
+//! 3. each project as soon as its dependencies are done everywhere: its bootstrap one-shots
+//!    once (kolla's `run_once`, on the first host that gets the service), then on every host
+//!    its changes: start the new containers, restart or recreate the changed ones.
+//!
+//! A host whose step fails drops out of the later projects and the others go on (kolla's
+//! default `max_fail_percentage` of 100); a failed bootstrap fails its project on every host,
+//! as a failing `run_once` task fails its play. `--forks` bounds how many hosts are being acted
+//! on at one moment; a project waiting for its dependencies holds no fork.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use anyhow::{anyhow, Context, Result};
+use futures_util::future::{join_all, FutureExt, LocalBoxFuture, Shared};
+use kollars_docker::{Action, ContainerSpec};
+use kollars_render::RenderedService;
+use kollars_services::Catalogue;
+use tokio::sync::Semaphore;
+
+use super::deploy::{bootstrap_spec, decide_host, write_configs, HostRun, Mode};
+
+/// What one container of a host needs, decided before anything changes.
+pub(super) struct Decision<'a> {
+    /// Its rendered service (name, project, config hash, container dict).
+    pub svc: &'a RenderedService,
+    /// Its container spec.
+    pub spec: ContainerSpec,
+    /// What it needs.
+    pub action: Action,
+}
+
+/// Projects in kolla's order, each with the projects it waits for.
+pub(super) struct Graph {
+    projects: Vec<(String, Vec<String>)>,
+}
+
+impl Graph {
+    /// The catalogue's projects and their dependencies (see `kollars_services::Catalogue`).
+    pub(super) fn new(catalogue: &Catalogue) -> Graph {
+        Graph {
+            projects: catalogue
+                .projects
+                .iter()
+                .map(|p| {
+                    let deps = catalogue
+                        .dependencies(&p.name)
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect();
+                    (p.name.clone(), deps)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Per host: what was decided for each container, or why the host failed.
+pub(super) type Outcome = Vec<(String, Result<Vec<(String, Action)>>)>;
+
+/// The shared state of one run.
+struct Run<'a> {
+    runs: &'a [HostRun],
+    /// Per host (same index as `runs`): its decisions, by service name; `None`: the host
+    /// failed before deciding.
+    plans: Vec<Option<BTreeMap<String, Decision<'a>>>>,
+    mode: Mode,
+    forks: Semaphore,
+    /// The first error of each failed host, by index.
+    failed: Mutex<BTreeMap<usize, anyhow::Error>>,
+    /// The bootstrap one-shots created ahead, as (host index, service name).
+    oneshots_created: Mutex<BTreeSet<(usize, String)>>,
+    /// Creations ahead that failed, by (host index, project): the host fails when that
+    /// project's turn comes, as it would have failed there creating them in order, so the
+    /// projects before still deploy on it.
+    deferred: Mutex<BTreeMap<(usize, String), anyhow::Error>>,
+}
+
+impl Run<'_> {
+    fn fail(&self, host: usize, e: anyhow::Error) {
+        self.failed
+            .lock()
+            .expect("failure lock")
+            .entry(host)
+            .or_insert(e);
+    }
+
+    fn defer(&self, host: usize, project: &str, e: anyhow::Error) {
+        self.deferred
+            .lock()
+            .expect("deferred lock")
+            .entry((host, project.to_owned()))
+            .or_insert(e);
+    }
+
+    fn is_live(&self, host: usize) -> bool {
+        !self
+            .failed
+            .lock()
+            .expect("failure lock")
+            .contains_key(&host)
+    }
+
+    /// The live hosts with changes in `project`, each with those changes (service order).
+    fn changes(&self, project: &str) -> Vec<(usize, Vec<&Decision<'_>>)> {
+        let mut out = Vec::new();
+        for (i, plan) in self.plans.iter().enumerate() {
+            let Some(plan) = plan else { continue };
+            if !self.is_live(i) {
+                continue;
+            }
+            let mut changes: Vec<&Decision<'_>> = plan
+                .values()
+                .filter(|d| d.svc.project == project && d.action.is_change())
+                .collect();
+            changes.sort_by_key(|d| {
+                self.runs[i]
+                    .rendered
+                    .services
+                    .iter()
+                    .position(|s| s.name == d.svc.name)
+            });
+            if !changes.is_empty() {
+                out.push((i, changes));
+            }
+        }
+        out
+    }
+
+    /// Steps 1 and 2: configs, decisions, new containers created.
+    async fn prepare(&mut self) {
+        let runs = self.runs;
+        let decided = join_all(runs.iter().map(|run| async {
+            let _fork = self.forks.acquire().await.expect("forks open");
+            write_configs(run).await?;
+            decide_host(run).await
+        }))
+        .await;
+        for (i, d) in decided.into_iter().enumerate() {
+            match d {
+                Ok(d) => self.plans.push(Some(d)),
+                Err(e) => {
+                    self.fail(i, e);
+                    self.plans.push(None);
+                }
+            }
+        }
+        // every bootstrap one-shot goes where it will run, if nothing fails before
+        let mut oneshots: BTreeMap<usize, Vec<(&Decision<'_>, ContainerSpec)>> = BTreeMap::new();
+        if self.mode == Mode::Deploy {
+            let mut projects: Vec<&str> = self
+                .plans
+                .iter()
+                .flatten()
+                .flat_map(|p| p.values().map(|d| d.svc.project.as_str()))
+                .collect();
+            projects.sort();
+            projects.dedup();
+            for project in projects {
+                for (i, d, spec) in self.oneshots(project) {
+                    oneshots.entry(i).or_default().push((d, spec));
+                }
+            }
+        }
+        let this = &*self;
+        join_all(this.plans.iter().enumerate().map(|(i, plan)| {
+            let oneshots = oneshots.remove(&i).unwrap_or_default();
+            async move {
+                let Some(plan) = plan else { return };
+                let creates: Vec<&Decision<'_>> = plan
+                    .values()
+                    .filter(|d| matches!(d.action, Action::Create))
+                    .collect();
+                if creates.is_empty() && oneshots.is_empty() {
+                    return;
+                }
+                let _fork = this.forks.acquire().await.expect("forks open");
+                let engine = &this.runs[i].engine;
+                let containers = join_all(
+                    creates
+                        .iter()
+                        .map(|d| engine.create_stopped(&d.spec, Some(&d.svc.hash))),
+                );
+                let bootstraps =
+                    join_all(oneshots.iter().map(|(_, spec)| engine.create_oneshot(spec)));
+                let (containers, bootstraps) =
+                    futures_util::future::join(containers, bootstraps).await;
+                for (d, r) in creates.iter().zip(containers) {
+                    if let Err(e) = r {
+                        let e = anyhow!(e).context(format!("service {}", d.svc.name));
+                        this.defer(i, &d.svc.project, e);
+                    }
+                }
+                for ((d, _), r) in oneshots.iter().zip(bootstraps) {
+                    match r {
+                        Ok(()) => {
+                            this.oneshots_created
+                                .lock()
+                                .expect("oneshot lock")
+                                .insert((i, d.svc.name.clone()));
+                        }
+                        Err(e) => this.defer(
+                            i,
+                            &d.svc.project,
+                            anyhow!(e).context(format!("bootstrap of {}", d.svc.name)),
+                        ),
+                    }
+                }
+            }
+        }))
+        .await;
+    }
+
+    /// The bootstrap one-shots of `project`: each service that gets a new container and has
+    /// one, once, on the first live host that creates it.
+    fn oneshots(&self, project: &str) -> Vec<(usize, &Decision<'_>, ContainerSpec)> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for (i, changes) in self.changes(project) {
+            for d in changes {
+                if !matches!(d.action, Action::Create) || seen.contains(&d.svc.name) {
+                    continue;
+                }
+                if let Some(b) = bootstrap_spec(&d.spec, &d.svc.container) {
+                    seen.insert(d.svc.name.clone());
+                    out.push((i, d, b));
+                }
+            }
+        }
+        out
+    }
+
+    /// Step 3 for one project whose dependencies are done.
+    async fn project(&self, project: &str) {
+        let deferred: Vec<(usize, anyhow::Error)> = {
+            let mut all = self.deferred.lock().expect("deferred lock");
+            let keys: Vec<(usize, String)> =
+                all.keys().filter(|(_, p)| p == project).cloned().collect();
+            keys.into_iter()
+                .filter_map(|k| all.remove(&k).map(|e| (k.0, e)))
+                .collect()
+        };
+        for (i, e) in deferred {
+            self.fail(i, e);
+        }
+        if self.mode == Mode::Deploy && !self.bootstrap(project).await {
+            return;
+        }
+        let changes = self.changes(project);
+        join_all(changes.iter().map(|(i, changes)| async move {
+            let _fork = self.forks.acquire().await.expect("forks open");
+            let engine = &self.runs[*i].engine;
+            let results = join_all(changes.iter().map(|d| async move {
+                match &d.action {
+                    Action::Create => engine.start_created(&d.spec).await,
+                    action => engine.apply(&d.spec, Some(&d.svc.hash), action).await,
+                }
+                .with_context(|| format!("service {}", d.svc.name))
+            }))
+            .await;
+            if let Some(e) = results.into_iter().find_map(Result::err) {
+                self.fail(*i, e);
+            }
+        }))
+        .await;
+    }
+
+    /// The project's bootstrap one-shots, each once, on the first host that creates its
+    /// service; `false` when one failed (the project then failed on every host).
+    async fn bootstrap(&self, project: &str) -> bool {
+        let oneshots = self.oneshots(project);
+        let results = join_all(oneshots.iter().map(|(i, d, spec)| async move {
+            let _fork = self.forks.acquire().await.expect("forks open");
+            let engine = &self.runs[*i].engine;
+            let created = self
+                .oneshots_created
+                .lock()
+                .expect("oneshot lock")
+                .contains(&(*i, d.svc.name.clone()));
+            match created {
+                true => engine.run_created_oneshot(spec).await,
+                false => engine.run_oneshot(spec).await,
+            }
+            .map_err(|e| {
+                let host = &self.runs[*i].rendered.host;
+                anyhow!("bootstrap of {} on host {host} failed: {e}", d.svc.name)
+            })
+        }))
+        .await;
+        let Some(e) = results.into_iter().find_map(Result::err) else {
+            return true;
+        };
+        for (i, _) in self.changes(project) {
+            self.fail(i, anyhow!("{e:#}"));
+        }
+        false
+    }
+}
+
+/// Deploys or reconfigures every host (see the module docs).
+pub(super) async fn run(runs: &[HostRun], graph: &Graph, mode: Mode, forks: usize) -> Outcome {
+    let mut run = Run {
+        runs,
+        plans: Vec::with_capacity(runs.len()),
+        mode,
+        forks: Semaphore::new(forks.max(1)),
+        failed: Mutex::default(),
+        oneshots_created: Mutex::default(),
+        deferred: Mutex::default(),
+    };
+    run.prepare().await;
+    let run = &run;
+    let mut done: HashMap<&str, Shared<LocalBoxFuture<'_, ()>>> = HashMap::new();
+    for (project, deps) in &graph.projects {
+        let waits: Vec<_> = deps
+            .iter()
+            .filter_map(|d| done.get(d.as_str()).cloned())
+            .collect();
+        let step = async move {
+            join_all(waits).await;
+            run.project(project).await;
+        }
+        .boxed_local()
+        .shared();
+        done.insert(project.as_str(), step);
+    }
+    join_all(done.into_values()).await;
+
+    let Run { plans, failed, .. } = run;
+    let mut failed = std::mem::take(&mut *failed.lock().expect("failure lock"));
+    runs.iter()
+        .zip(plans)
+        .enumerate()
+        .map(|(i, (r, plan))| {
+            let outcome = match failed.remove(&i) {
+                Some(e) => Err(e),
+                None => Ok(plan
+                    .iter()
+                    .flat_map(|p| p.values())
+                    .map(|d| (d.svc.name.clone(), d.action.clone()))
+                    .collect()),
+            };
+            (r.rendered.host.clone(), outcome)
+        })
+        .collect()
+}

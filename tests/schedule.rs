@@ -1,0 +1,271 @@
+//! The deploy graph across hosts, on real engines: each project waits for the projects it
+//! names in `after` on every host, bootstrap one-shots run once (on the first host that gets
+//! the service), and a host that fails drops out of the later projects while the others go on.
+//!
+//! Two hosts on two engines deploy memcached → keystone (after memcached, with two bootstrap
+//! one-shots) → horizon (after keystone), from the real catalogue with `-t`. The events of
+//! `--output json` arrive in the order the engine calls completed, which is what is checked.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::util::{copy_tree, engines, kollars, reference, stderr};
+
+const CONTAINERS: &[&str] = &[
+    "memcached",
+    "keystone",
+    "keystone_fernet",
+    "keystone_ssh",
+    "horizon",
+    "bootstrap_keystone",
+    "bootstrap_keystone_fernet",
+];
+
+fn docker(engine: &str, args: &[&str]) -> Output {
+    Command::new("docker")
+        .env("DOCKER_HOST", engine)
+        .args(args)
+        .output()
+        .expect("run docker")
+}
+
+/// `State.Status` of a container, or None when it does not exist.
+fn status(engine: &str, name: &str) -> Option<String> {
+    let o = docker(engine, &["inspect", "-f", "{{.State.Status}}", name]);
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+/// The two scenarios use the same container names on the same engines: one at a time.
+static ENGINES_IN_USE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn clean(engines: &[String]) {
+    for e in engines {
+        for c in CONTAINERS {
+            let _ = docker(e, &["rm", "-f", c]);
+        }
+    }
+}
+
+struct Site {
+    dir: tempfile::TempDir,
+    engines: Vec<String>,
+}
+
+impl Site {
+    /// node1 and node2, each on its own engine; `node1_vars` are extra host vars for node1.
+    fn new(engines: &[String], node1_vars: &str) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("config");
+        std::fs::create_dir_all(&conf).unwrap();
+        std::fs::copy(
+            reference().join("inputs/passwords.yml"),
+            conf.join("passwords.yml"),
+        )
+        .unwrap();
+        copy_tree(&reference().join("inputs/facts"), &dir.path().join("facts"));
+        for h in ["node1", "node2"] {
+            std::fs::copy(
+                reference().join("inputs/facts/localhost.json"),
+                dir.path().join(format!("facts/{h}.json")),
+            )
+            .unwrap();
+        }
+        std::fs::write(
+            conf.join("globals.yml"),
+            "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: kollars\n\
+             openstack_tag: latest\nnetwork_interface: lo\n\
+             kolla_internal_vip_address: 192.0.2.250\nkollars_privileged_containers: false\n\
+             default_container_dimensions: {}\ndocker_graceful_timeout: 2\n",
+        )
+        .unwrap();
+        let mut inv = String::from("[control]\n");
+        for (i, h) in ["node1", "node2"].iter().enumerate() {
+            inv.push_str(&format!(
+                "{h} kollars_engine={} node_config_directory={} {}\n",
+                engines[i],
+                dir.path().join(format!("etc-{h}")).display(),
+                if i == 0 { node1_vars } else { "" }
+            ));
+        }
+        for g in [
+            "memcached",
+            "keystone",
+            "horizon",
+            "rabbitmq",
+            "mariadb",
+            "loadbalancer",
+        ] {
+            inv.push_str(&format!("[{g}:children]\ncontrol\n"));
+        }
+        std::fs::write(dir.path().join("inventory"), inv).unwrap();
+        clean(&engines[..2]);
+        Site {
+            dir,
+            engines: engines[..2].to_vec(),
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// `kollars deploy --output json`: its output and its events.
+    fn deploy(&self) -> (Output, Vec<Value>) {
+        let o = kollars([
+            "deploy".to_string(),
+            "-i".into(),
+            self.path("inventory").display().to_string(),
+            "--configdir".into(),
+            self.path("config").display().to_string(),
+            "--facts".into(),
+            self.path("facts").display().to_string(),
+            "-t".into(),
+            "memcached,keystone,horizon".into(),
+            "--output".into(),
+            "json".into(),
+        ]);
+        let events = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        (o, events)
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        clean(&self.engines);
+    }
+}
+
+/// Index of the first (or last) event matching host (None: any), subject, step and phase.
+fn find(
+    events: &[Value],
+    host: Option<&str>,
+    subject: &str,
+    step: &str,
+    phase: &str,
+) -> Vec<usize> {
+    events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            host.is_none_or(|h| e["host"] == h)
+                && e["subject"] == subject
+                && e["step"] == step
+                && e["phase"] == phase
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn last(events: &[Value], host: Option<&str>, subject: &str, step: &str, phase: &str) -> usize {
+    *find(events, host, subject, step, phase)
+        .last()
+        .unwrap_or_else(|| panic!("no {subject} {step} {phase} on {host:?}: {events:#?}"))
+}
+
+fn first(events: &[Value], host: Option<&str>, subject: &str, step: &str, phase: &str) -> usize {
+    *find(events, host, subject, step, phase)
+        .first()
+        .unwrap_or_else(|| panic!("no {subject} {step} {phase} on {host:?}: {events:#?}"))
+}
+
+#[test]
+fn projects_wait_for_their_dependencies_on_every_host_and_bootstrap_once() {
+    let _serial = ENGINES_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    let engines = engines();
+    let site = Site::new(&engines, "");
+    let (o, ev) = site.deploy();
+    assert!(o.status.success(), "deploy failed: {}", stderr(&o));
+
+    // bootstrap one-shots: once each, on the first host
+    for b in ["bootstrap_keystone", "bootstrap_keystone_fernet"] {
+        let runs = find(&ev, None, b, "oneshot", "finished");
+        assert_eq!(runs.len(), 1, "{b} ran {} times", runs.len());
+        assert_eq!(
+            ev[runs[0]]["host"], "node1",
+            "{b} ran on {}",
+            ev[runs[0]]["host"]
+        );
+    }
+    // keystone waits for memcached on both hosts; horizon for keystone on both hosts
+    let memcached_up = ["node1", "node2"]
+        .iter()
+        .map(|h| last(&ev, Some(h), "memcached", "start", "finished"))
+        .max()
+        .unwrap();
+    let keystone_begins = first(&ev, None, "bootstrap_keystone", "oneshot", "started");
+    assert!(
+        memcached_up < keystone_begins,
+        "keystone began before memcached was up everywhere"
+    );
+    let bootstrapped = last(&ev, None, "bootstrap_keystone", "oneshot", "finished");
+    let keystone_up = ["node1", "node2"]
+        .iter()
+        .map(|h| {
+            let started = first(&ev, Some(h), "keystone", "start", "started");
+            assert!(
+                bootstrapped < started,
+                "keystone on {h} started before its bootstrap"
+            );
+            last(&ev, Some(h), "keystone", "start", "finished")
+        })
+        .max()
+        .unwrap();
+    let horizon_begins = first(&ev, None, "horizon", "start", "started");
+    assert!(
+        keystone_up < horizon_begins,
+        "horizon started before keystone was up everywhere"
+    );
+
+    for e in &site.engines {
+        for c in [
+            "memcached",
+            "keystone",
+            "keystone_fernet",
+            "keystone_ssh",
+            "horizon",
+        ] {
+            assert_eq!(status(e, c).as_deref(), Some("running"), "{c} on {e}");
+        }
+        for b in ["bootstrap_keystone", "bootstrap_keystone_fernet"] {
+            assert_eq!(status(e, b), None, "{b} left behind on {e}");
+        }
+    }
+}
+
+#[test]
+fn a_failed_host_drops_out_of_later_projects_and_the_others_go_on() {
+    let _serial = ENGINES_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    let engines = engines();
+    // node1 cannot create keystone (no such image, no registry to pull from)
+    let site = Site::new(&engines, "keystone_tag=no-such-tag");
+    let (o, ev) = site.deploy();
+    assert_eq!(o.status.code(), Some(3), "one host failed: {}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("node1") && err.contains("keystone"), "{err}");
+
+    let (e1, e2) = (&site.engines[0], &site.engines[1]);
+    // node1: what comes before keystone deployed; keystone and what comes after did not start
+    assert_eq!(status(e1, "memcached").as_deref(), Some("running"));
+    assert_ne!(status(e1, "keystone").as_deref(), Some("running"));
+    assert_ne!(status(e1, "horizon").as_deref(), Some("running"));
+    // node2 bootstrapped keystone instead, and deployed everything
+    let runs = find(&ev, None, "bootstrap_keystone", "oneshot", "finished");
+    assert_eq!(runs.len(), 1, "{ev:#?}");
+    assert_eq!(ev[runs[0]]["host"], "node2");
+    for c in [
+        "memcached",
+        "keystone",
+        "keystone_fernet",
+        "keystone_ssh",
+        "horizon",
+    ] {
+        assert_eq!(status(e2, c).as_deref(), Some("running"), "{c} on node2");
+    }
+}
