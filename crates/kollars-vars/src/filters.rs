@@ -431,7 +431,7 @@ fn to_json(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
     kwargs.assert_all_used()?;
     let j = value_to_json(&v)?;
     let j = if sort_keys { sort_json(j) } else { j };
-    Ok(Value::from(python_json(&j, None, 0)))
+    Ok(Value::from(python_json(&j, None)))
 }
 
 fn to_nice_json(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
@@ -439,7 +439,7 @@ fn to_nice_json(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
     let _: Option<bool> = kwargs.get("sort_keys")?;
     kwargs.assert_all_used()?;
     let j = sort_json(value_to_json(&v)?);
-    Ok(Value::from(python_json(&j, Some(indent), 0)))
+    Ok(Value::from(python_json(&j, Some(indent))))
 }
 
 fn sort_json(j: serde_json::Value) -> serde_json::Value {
@@ -462,56 +462,75 @@ fn sort_json(j: serde_json::Value) -> serde_json::Value {
 }
 
 /// JSON as Python's `json.dumps` writes it (`", "` and `": "` separators without indent).
-fn python_json(j: &serde_json::Value, indent: Option<usize>, level: usize) -> String {
+///
+/// Written into one buffer: `ns.out | to_json` of a large structure (kolla's
+/// `loadbalancer_haproxy_services`) runs once per host, and building a string per node
+/// then copying it into its parent's was a good share of each host's render time.
+fn python_json(j: &serde_json::Value, indent: Option<usize>) -> String {
+    let mut out = Vec::new();
+    write_python_json(&mut out, j, indent, 0);
+    // serde_json writes UTF-8 and so do we: only ASCII punctuation is added around it
+    String::from_utf8(out).expect("JSON text is UTF-8")
+}
+
+fn write_python_json(
+    out: &mut Vec<u8>,
+    j: &serde_json::Value,
+    indent: Option<usize>,
+    level: usize,
+) {
     use serde_json::Value as J;
-    let pad = |l: usize| indent.map(|i| " ".repeat(i * l)).unwrap_or_default();
+    let pad = |out: &mut Vec<u8>, l: usize| {
+        if let Some(i) = indent {
+            out.resize(out.len() + i * l, b' ');
+        }
+    };
+    // `[`/`{`, the items (one per line, indented, with an indent), then the closing bracket
+    let (open, close, len) = match j {
+        J::Array(a) => (b'[', b']', a.len()),
+        J::Object(o) => (b'{', b'}', o.len()),
+        other => {
+            serde_json::to_writer(&mut *out, other).expect("writing to memory");
+            return;
+        }
+    };
+    out.push(open);
+    if len == 0 {
+        out.push(close);
+        return;
+    }
+    let sep: &[u8] = if indent.is_some() { b",\n" } else { b", " };
+    if indent.is_some() {
+        out.push(b'\n');
+    }
+    let item = |out: &mut Vec<u8>, n: usize| {
+        if n > 0 {
+            out.extend_from_slice(sep);
+        }
+        pad(out, level + 1);
+    };
     match j {
-        J::Array(a) if a.is_empty() => "[]".into(),
-        J::Object(o) if o.is_empty() => "{}".into(),
         J::Array(a) => {
-            let items: Vec<String> = a
-                .iter()
-                .map(|x| python_json(x, indent, level + 1))
-                .collect();
-            match indent {
-                None => format!("[{}]", items.join(", ")),
-                Some(_) => format!(
-                    "[\n{}\n{}]",
-                    items
-                        .iter()
-                        .map(|s| format!("{}{s}", pad(level + 1)))
-                        .collect::<Vec<_>>()
-                        .join(",\n"),
-                    pad(level)
-                ),
+            for (n, x) in a.iter().enumerate() {
+                item(out, n);
+                write_python_json(out, x, indent, level + 1);
             }
         }
         J::Object(o) => {
-            let items: Vec<String> = o
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{}: {}",
-                        J::String(k.clone()),
-                        python_json(v, indent, level + 1)
-                    )
-                })
-                .collect();
-            match indent {
-                None => format!("{{{}}}", items.join(", ")),
-                Some(_) => format!(
-                    "{{\n{}\n{}}}",
-                    items
-                        .iter()
-                        .map(|s| format!("{}{s}", pad(level + 1)))
-                        .collect::<Vec<_>>()
-                        .join(",\n"),
-                    pad(level)
-                ),
+            for (n, (k, v)) in o.iter().enumerate() {
+                item(out, n);
+                serde_json::to_writer(&mut *out, k).expect("writing to memory");
+                out.extend_from_slice(b": ");
+                write_python_json(out, v, indent, level + 1);
             }
         }
-        other => other.to_string(),
+        _ => unreachable!("scalars are written above"),
     }
+    if indent.is_some() {
+        out.push(b'\n');
+        pad(out, level);
+    }
+    out.push(close);
 }
 
 fn to_yaml(v: Value) -> Result<Value, Error> {

@@ -164,6 +164,14 @@ fn ansible_filters() {
         Some("{\"b\": 1, \"a\": [1, 2]}")
     );
     assert_eq!(
+        eval("{{ {'k\"': ['é\\n', {}, [], none, 1.5, true]} | to_json }}").as_str(),
+        Some(r#"{"k\"": ["é\n", {}, [], null, 1.5, true]}"#)
+    );
+    assert_eq!(
+        eval("{{ {'b': [1, {'c': []}], 'a': {}} | to_nice_json(indent=2) }}").as_str(),
+        Some("{\n  \"a\": {},\n  \"b\": [\n    1,\n    {\n      \"c\": []\n    }\n  ]\n}")
+    );
+    assert_eq!(
         eval("{{ lookup('vars', 'network_interface') }}").as_str(),
         Some("eth0")
     );
