@@ -243,6 +243,34 @@ fn lifecycle_on_real_engines() {
         "a no-op reconfigure changed containers"
     );
 
+    // a config file edited on the host behind kollars' back: rewritten, and the container
+    // that read it restarted (kolla's template task reports a change and notifies)
+    let edited = site.path("etc-node2/kolla-toolbox/config.json");
+    let original = std::fs::read_to_string(&edited).unwrap();
+    std::fs::write(&edited, "{}\n").unwrap();
+    let o = site.run("plan", &[]);
+    let plan = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(plan.contains("node2: kolla-toolbox: restart"), "{plan}");
+    assert_eq!(planned_changes(&o), 1, "{plan}");
+    site.run("reconfigure", &[]);
+    assert_eq!(std::fs::read_to_string(&edited).unwrap(), original);
+    let after = site.snapshot();
+    let (before4, after4) = (first[3].clone().unwrap(), after[3].clone().unwrap());
+    assert_eq!(before4.0, after4.0, "kolla_toolbox on node2 was recreated");
+    assert_ne!(
+        before4.1, after4.1,
+        "kolla_toolbox on node2 was not restarted"
+    );
+    assert_eq!(after[..3], first[..3], "other containers or hosts changed");
+    let first = after;
+    let o = site.run("plan", &[]);
+    assert_eq!(
+        planned_changes(&o),
+        0,
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
     // a host-level override restarts exactly cron on exactly node1 (same container, new start)
     write(
         &site.path("config/config/cron/node1/cron-logrotate-global.conf"),

@@ -540,6 +540,34 @@ impl Engine {
         Ok(Action::Nothing)
     }
 
+    /// `action` (from [`Engine::decide`]) for a container whose config files this run found
+    /// different on the host and rewrote (`files`, for the reason): even with its recorded
+    /// config hash current, it runs what was on disk at its last start (someone edited
+    /// `/etc/kolla`, or a previous tool wrote there). As kolla's handlers do when a template
+    /// task reports a change: [`Action::Nothing`] becomes a restart (a recreate under
+    /// `COPY_ONCE`); every other action already copies the config again.
+    pub fn after_rewrite(
+        &self,
+        spec: &ContainerSpec,
+        action: Action,
+        files: &[String],
+    ) -> Result<Action> {
+        if action != Action::Nothing || files.is_empty() {
+            return Ok(action);
+        }
+        let reason = Difference {
+            field: "config files".to_owned(),
+            current: "differed on the host".to_owned(),
+            desired: files.join(", "),
+        };
+        Ok(match self.resolve(spec)?.config_strategy() == COPY_ONCE {
+            true => Action::Recreate {
+                reasons: vec![reason],
+            },
+            false => Action::Restart { reason },
+        })
+    }
+
     /// [`Engine::decide`] for many containers of this host at once. One [`Engine::survey`]
     /// (two listings: containers, config records; taken earlier or now) answers for every
     /// container that is running the image its tag names, was created from the same desired

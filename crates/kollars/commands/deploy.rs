@@ -268,7 +268,13 @@ fn render_and_validate(ws: &Workspace) -> Result<Vec<RenderedHost>> {
 }
 
 /// Decides what every container of a host needs (read-only).
-pub(super) async fn decide_host(run: &HostRun) -> Result<BTreeMap<String, Decision<'_>>> {
+///
+/// `rewritten`: the files this run found different on the host, by service (see
+/// `Engine::after_rewrite`).
+pub(super) async fn decide_host<'a>(
+    run: &'a HostRun,
+    rewritten: &BTreeMap<String, Vec<String>>,
+) -> Result<BTreeMap<String, Decision<'a>>> {
     let host = &run.rendered.host;
     let mut specs = Vec::new();
     for svc in run.rendered.services.iter().filter(|s| has_container(s)) {
@@ -281,25 +287,48 @@ pub(super) async fn decide_host(run: &HostRun) -> Result<BTreeMap<String, Decisi
     let actions = run.engine.decide_many(&items).await;
     let mut out = BTreeMap::new();
     for ((svc, spec), action) in specs.into_iter().zip(actions) {
-        let action = action.with_context(|| format!("host {host}, service {}", svc.name))?;
+        let files = rewritten
+            .get(&svc.name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let action = action
+            .and_then(|a| run.engine.after_rewrite(&spec, a, files))
+            .with_context(|| format!("host {host}, service {}", svc.name))?;
         out.insert(svc.name.clone(), Decision { svc, spec, action });
     }
     Ok(out)
 }
 
-/// Writes a host's config directories (locally or through its engine).
-pub(super) async fn write_configs(run: &HostRun) -> Result<()> {
+/// Writes a host's config directories (locally or through its engine); returns the files
+/// that changed, by service, relative to the service's directory.
+pub(super) async fn write_configs(run: &HostRun) -> Result<BTreeMap<String, Vec<String>>> {
     let host = &run.rendered.host;
-    match &run.via_engine {
+    let root = &run.rendered.node_config_directory;
+    let changed = match &run.via_engine {
         Some(image) => {
-            crate::hosts::write_through_engine(&run.engine, &run.rendered, image).await?;
+            crate::hosts::write_through_engine(&run.engine, &run.rendered, image).await?
         }
-        None => {
-            kollars_render::write_host(&run.rendered.node_config_directory, &run.rendered)
-                .with_context(|| format!("host {host}: writing configs"))?;
+        None => kollars_render::write_host(root, &run.rendered)
+            .with_context(|| format!("host {host}: writing configs"))?,
+    };
+    let mut by_service: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for path in changed {
+        let Ok(rel) = path.strip_prefix(root) else {
+            continue;
+        };
+        let mut parts = rel.components();
+        let Some(service) = parts.next() else {
+            continue;
+        };
+        let file = parts.as_path().display().to_string();
+        if !file.is_empty() {
+            by_service
+                .entry(service.as_os_str().to_string_lossy().into_owned())
+                .or_default()
+                .push(file);
         }
     }
-    Ok(())
+    Ok(by_service)
 }
 
 /// A service with `bootstrap: true` (or a dict with `environment` and/or `command`) gets a
@@ -447,8 +476,6 @@ pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     )?;
     let secrets = ws.config.secret_values();
     let results = rt.block_on(for_hosts(&runs, args.engine.forks, |run| async move {
-        let mut decisions = decide_host(run).await?;
-        let mut out = Vec::new();
         // Hosts written through their engine are read through it too (read-only).
         let remote = match &run.via_engine {
             Some(image) => Some(
@@ -458,8 +485,9 @@ pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
             ),
             None => None,
         };
+        let mut diffs: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        let mut rewritten: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for svc in &run.rendered.services {
-            let mut diffs = Vec::new();
             for f in &svc.files {
                 let path = run
                     .rendered
@@ -479,13 +507,22 @@ pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                         .unified_diff()
                         .header(&path.display().to_string(), &path.display().to_string())
                         .to_string();
-                    diffs.push(d);
+                    diffs.entry(&svc.name).or_default().push(d);
+                    rewritten
+                        .entry(svc.name.clone())
+                        .or_default()
+                        .push(f.path.clone());
                 }
             }
+        }
+        let mut decisions = decide_host(run, &rewritten).await?;
+        let mut out = Vec::new();
+        for svc in &run.rendered.services {
             let action = decisions
                 .remove(&svc.name)
                 .map(|d| d.action)
                 .unwrap_or(Action::Nothing);
+            let diffs = diffs.remove(svc.name.as_str()).unwrap_or_default();
             out.push((svc.name.clone(), action, diffs));
         }
         Ok(out)

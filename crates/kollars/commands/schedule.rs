@@ -146,8 +146,8 @@ impl Run<'_> {
         let runs = self.runs;
         let decided = join_all(runs.iter().map(|run| async {
             let _fork = self.forks.acquire().await.expect("forks open");
-            write_configs(run).await?;
-            decide_host(run).await
+            let rewritten = write_configs(run).await?;
+            decide_host(run, &rewritten).await
         }))
         .await;
         for (i, d) in decided.into_iter().enumerate() {
