@@ -15,7 +15,8 @@ for e in "${engines[@]}"; do DOCKER_HOST=$e images/build.sh --namespace kollars 
 conf=$base/config
 rm -rf "$conf" "$base"/etc-*
 mkdir -p "$conf"
-cp demo/globals.yml "$conf/globals.yml"
+# every host writes its own node_config_directory (the inventory's): not the demo's shared one
+grep -v "^node_config_directory:" demo/globals.yml >"$conf/globals.yml"
 cp demo/passwords.yml "$conf/passwords.yml"
 ./target/release/kollars genpwd -p "$conf/passwords.yml" >/dev/null 2>&1
 
