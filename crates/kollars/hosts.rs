@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use kollars_docker::{Endpoint, Engine, TreeFile};
+use kollars_docker::{Endpoint, Engine, TreeDir, TreeFile};
 use kollars_inputs::{facts_text, Facts, Inventory};
 use kollars_render::RenderedHost;
 use kollars_vars::Vars;
@@ -165,33 +165,43 @@ pub async fn gather_facts(targets: Vec<FactsTarget>) -> Result<Vec<Gathered>> {
     Ok(ok)
 }
 
-/// A rendered host's files as a tree relative to its `node_config_directory`.
-pub fn tree_files(rendered: &RenderedHost) -> Vec<TreeFile> {
-    rendered
-        .services
-        .iter()
-        .flat_map(|svc| {
-            svc.files.iter().map(move |f| {
-                TreeFile::new(
-                    format!("{}/{}", svc.name, f.path),
-                    f.mode,
-                    f.content.as_bytes(),
-                )
-            })
-        })
-        .collect()
+/// A rendered host as a tree relative to its `node_config_directory`: the directories
+/// `kollars_render::write_host` makes (each service directory 0770, then the service's
+/// `dirs` with their modes, empty ones included) and the files. A file's directory that is
+/// not among them gets [`kollars_docker::DIR_MODE`] from `write_tree`, as locally.
+pub fn tree(rendered: &RenderedHost) -> (Vec<TreeDir>, Vec<TreeFile>) {
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    for svc in &rendered.services {
+        dirs.push(TreeDir::new(svc.name.clone(), SERVICE_DIR_MODE));
+        dirs.extend(
+            svc.dirs
+                .iter()
+                .map(|d| TreeDir::new(format!("{}/{}", svc.name, d.path), d.mode)),
+        );
+        files.extend(svc.files.iter().map(|f| {
+            TreeFile::new(
+                format!("{}/{}", svc.name, f.path),
+                f.mode,
+                f.content.as_bytes(),
+            )
+        }));
+    }
+    (dirs, files)
 }
 
+/// Mode of a service's directory (`/etc/kolla/<service>`), as `write_host` makes it.
+const SERVICE_DIR_MODE: u32 = 0o770;
+
 /// Writes a rendered host into its `node_config_directory` through its engine; returns the
-/// paths (on the host) that changed.
+/// paths (on the host) of the files that changed.
 pub async fn write_through_engine(
     engine: &Engine,
     rendered: &RenderedHost,
     image: &str,
 ) -> Result<Vec<PathBuf>> {
     let root = &rendered.node_config_directory;
-    let changed = engine
-        .write_tree(root, &tree_files(rendered), image)
-        .await?;
-    Ok(changed.into_iter().map(|p| root.join(p)).collect())
+    let (dirs, files) = tree(rendered);
+    let written = engine.write_tree(root, &dirs, &files, image).await?;
+    Ok(written.files.into_iter().map(|p| root.join(p)).collect())
 }

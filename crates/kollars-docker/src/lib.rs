@@ -48,4 +48,4 @@ pub use engine::{Endpoint, Engine, DEFAULT_SOCKET};
 pub use error::{DockerError, Result};
 pub use reporter::{CollectingReporter, Event, NoopReporter, Phase, Reporter, Step};
 pub use spec::{ContainerSpec, Dimensions, HealthTest, Healthcheck, RestartPolicy, Ulimit, Volume};
-pub use transfer::{Tree, TreeFile, HELPER_MOUNT, LABEL_HELPER};
+pub use transfer::{Tree, TreeDir, TreeFile, Written, DIR_MODE, HELPER_MOUNT, LABEL_HELPER};

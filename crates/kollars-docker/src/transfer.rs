@@ -9,13 +9,28 @@
 //!   image present on the host, with the host directory bind-mounted at
 //!   [`HELPER_MOUNT`]. The engine mounts a created container's binds for archive operations
 //!   (`GET`/`PUT /containers/{id}/archive`), so kollars downloads the directory as a tar,
-//!   compares it with the files it wants, and uploads one tar holding only the files whose
-//!   content or mode differ (and directory entries for directories that are missing or not
-//!   `0770`). Then the helper is removed, also when something failed.
+//!   compares it with the directories and files it wants, and uploads one tar holding only the
+//!   files whose content or mode differ and the directories that are missing or have another
+//!   mode. Then the helper is removed, also when something failed.
 //! - [`Engine::read_tree`] is the download half alone (for `plan`'s diffs).
 //! - [`Engine::run_probe`] runs a one-shot container with host network and host UTS namespace
 //!   (so it sees the host's interfaces and hostname), read-only binds of the host paths it
 //!   needs, and returns its stdout.
+//!
+//! # Same tree as a local write
+//! A host written through its engine must end up with exactly the tree the local writer
+//! (`kollars_render::write_host`) leaves: same paths, contents, file modes, directory modes,
+//! and empty directories (haproxy's `services.d/`, proxysql's `users/` and `rules/`). So the
+//! directories are part of what is written ([`TreeDir`]), and [`dir_changes`] replays the
+//! local writer's directory rules on the downloaded tree instead of inventing its own:
+//!
+//! - declared directories, in the order given, get their mode: created when missing (even
+//!   empty), chmodded when they exist with another mode; the first mention of a path wins;
+//! - then each file's directory, unless declared, gets [`DIR_MODE`] the same way;
+//! - a missing parent of either is created with the mode of the directory that needed it
+//!   (`mkdir` of the child failed, so the parent is made with the child's mode);
+//! - directories nobody names (the root, an operator's extra directory) are left alone, as
+//!   are files nobody names.
 //!
 //! # Atomicity
 //! The engine's tar extraction replaces each file in place: it removes the old file and writes
@@ -26,8 +41,8 @@
 //! restarts on its own during the write (a crash loop) can see a half-written file, and the
 //! restart kollars does next copies the complete one. Unchanged files are never rewritten.
 //!
-//! Files are written as root:root (uid/gid 0 in the tar headers, as kolla-ansible's `become`
-//! leaves them), with the mode given; directories get `0770`.
+//! Files and directories are written as root:root (uid/gid 0 in the tar headers, as
+//! kolla-ansible's `become` leaves them), with their modes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -53,7 +68,8 @@ pub const HELPER_MOUNT: &str = "/kollars-config";
 /// by a killed run can be found and removed; never on service containers.
 pub const LABEL_HELPER: &str = "kollars.helper";
 
-/// Mode of the directories [`Engine::write_tree`] creates (kolla-ansible's `0770`).
+/// Mode [`Engine::write_tree`] gives a file's directory that is not declared with a mode of its
+/// own (kolla-ansible's `0770`, as the local writer).
 pub const DIR_MODE: u32 = 0o770;
 
 static HELPER_COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -78,6 +94,34 @@ impl TreeFile {
             content: content.into(),
         }
     }
+}
+
+/// A directory of a tree written by [`Engine::write_tree`], with the mode it must have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeDir {
+    /// Path relative to the tree's root (`haproxy/services.d`), `/`-separated, no `..`.
+    pub path: String,
+    /// Permission bits (`0o770`).
+    pub mode: u32,
+}
+
+impl TreeDir {
+    /// A directory with this relative path and mode.
+    pub fn new(path: impl Into<String>, mode: u32) -> TreeDir {
+        TreeDir {
+            path: path.into(),
+            mode,
+        }
+    }
+}
+
+/// What [`Engine::write_tree`] uploaded, by relative path. Both empty: nothing was uploaded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Files whose content or mode changed (or that were missing).
+    pub files: Vec<String>,
+    /// Directories created or whose mode was set, parents first.
+    pub dirs: Vec<String>,
 }
 
 /// What is under a directory on the host: files and directories, by relative path.
@@ -115,23 +159,6 @@ fn check_rel(path: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// The directories a set of relative file paths need (`a/b/c` needs `a` and `a/b`).
-fn parent_dirs<'a>(paths: impl Iterator<Item = &'a str>) -> BTreeSet<String> {
-    let mut dirs = BTreeSet::new();
-    for p in paths {
-        let mut acc = String::new();
-        let comps: Vec<&str> = p.split('/').collect();
-        for c in &comps[..comps.len().saturating_sub(1)] {
-            if !acc.is_empty() {
-                acc.push('/');
-            }
-            acc.push_str(c);
-            dirs.insert(acc.clone());
-        }
-    }
-    dirs
-}
-
 /// Parses the engine's archive of a directory: entries are `<basename>/...`; the first
 /// component is dropped.
 fn parse_tree(archive: &[u8]) -> std::io::Result<Tree> {
@@ -167,25 +194,72 @@ fn parse_tree(archive: &[u8]) -> std::io::Result<Tree> {
     Ok(tree)
 }
 
-/// What must be uploaded to turn `current` into a tree holding `files`: directory entries
-/// (missing or not [`DIR_MODE`]) and the files whose content or mode differ.
-fn changes<'a>(current: &Tree, files: &'a [TreeFile]) -> (Vec<String>, Vec<&'a TreeFile>) {
-    let mut dirs: BTreeSet<String> = parent_dirs(files.iter().map(|f| f.path.as_str()));
-    // Like the local writer, every directory under a written top-level directory gets 0770.
-    let tops: BTreeSet<&str> = files
-        .iter()
-        .filter_map(|f| f.path.split_once('/').map(|(t, _)| t))
-        .collect();
-    for d in current.dirs.keys() {
-        let top = d.split('/').next().unwrap_or(d);
-        if tops.contains(top) {
-            dirs.insert(d.clone());
+/// Replays the local writer's directory rules (see the module docs) on the downloaded tree.
+struct DirReplay<'a> {
+    current: &'a Tree,
+    /// Directories whose mode this write has settled; the first mention wins.
+    known: BTreeSet<String>,
+    /// Directory entries to upload: missing, or with another mode.
+    upload: BTreeMap<String, u32>,
+}
+
+impl DirReplay<'_> {
+    /// Makes `dir` (and missing parents, with the same mode) exist with `mode`.
+    fn dir(&mut self, dir: &str, mode: u32) -> std::result::Result<(), String> {
+        let mode = mode & 0o7777;
+        if self.known.contains(dir) {
+            return Ok(());
+        }
+        match self.current.dirs.get(dir) {
+            Some(&have) => {
+                if have != mode {
+                    self.upload.insert(dir.to_owned(), mode);
+                }
+            }
+            None if self.current.files.contains_key(dir) => {
+                return Err(format!("`{dir}` is a file on the host, not a directory"));
+            }
+            None => {
+                if let Some((parent, _)) = dir.rsplit_once('/') {
+                    if !self.known.contains(parent) && !self.current.dirs.contains_key(parent) {
+                        self.dir(parent, mode)?;
+                    }
+                }
+                self.upload.insert(dir.to_owned(), mode);
+            }
+        }
+        self.known.insert(dir.to_owned());
+        Ok(())
+    }
+}
+
+/// What must be uploaded to turn `current` into a tree holding `dirs` and `files`: directory
+/// entries (path and mode, parents first) and the files whose content or mode differ. An
+/// error names a path where a file is in the way of a directory, or the reverse.
+fn changes<'a>(
+    current: &Tree,
+    dirs: &[TreeDir],
+    files: &'a [TreeFile],
+) -> std::result::Result<(BTreeMap<String, u32>, Vec<&'a TreeFile>), String> {
+    let mut replay = DirReplay {
+        current,
+        known: BTreeSet::new(),
+        upload: BTreeMap::new(),
+    };
+    for d in dirs {
+        replay.dir(&d.path, d.mode)?;
+    }
+    for f in files {
+        if let Some((parent, _)) = f.path.rsplit_once('/') {
+            replay.dir(parent, DIR_MODE)?;
         }
     }
-    let dirs = dirs
-        .into_iter()
-        .filter(|d| current.dirs.get(d) != Some(&DIR_MODE))
-        .collect();
+    if let Some(f) = files
+        .iter()
+        .find(|f| current.dirs.contains_key(&f.path) || replay.known.contains(&f.path))
+    {
+        return Err(format!("`{}` is a directory, not a file", f.path));
+    }
     let changed = files
         .iter()
         .filter(|f| {
@@ -195,10 +269,10 @@ fn changes<'a>(current: &Tree, files: &'a [TreeFile]) -> (Vec<String>, Vec<&'a T
                 .is_none_or(|c| c.mode != f.mode & 0o7777 || c.content != f.content)
         })
         .collect();
-    (dirs, changed)
+    Ok((replay.upload, changed))
 }
 
-fn build_tar(dirs: &[String], files: &[&TreeFile]) -> std::io::Result<Vec<u8>> {
+fn build_tar(dirs: &BTreeMap<String, u32>, files: &[&TreeFile]) -> std::io::Result<Vec<u8>> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -215,8 +289,8 @@ fn build_tar(dirs: &[String], files: &[&TreeFile]) -> std::io::Result<Vec<u8>> {
         h
     };
     // Sorted, so a directory comes before what it holds.
-    for d in dirs {
-        let mut h = header(tar::EntryType::Directory, DIR_MODE, 0);
+    for (d, &mode) in dirs {
+        let mut h = header(tar::EntryType::Directory, mode, 0);
         b.append_data(&mut h, format!("{d}/"), std::io::empty())?;
     }
     for f in files {
@@ -380,19 +454,25 @@ impl Engine {
         Ok(tree)
     }
 
-    /// Writes `files` (paths relative to `host_dir`) into `host_dir` on the host through a
-    /// helper container of `image` (pulled if missing), and returns the relative paths of the
-    /// files that changed. Only files whose content or mode differ are uploaded; directories
-    /// get `0770`; files and directories are owned by root. See the module docs for the unit
-    /// of atomicity (one file).
+    /// Writes `dirs` and `files` (paths relative to `host_dir`) into `host_dir` on the host
+    /// through a helper container of `image` (pulled if missing), exactly as the local writer
+    /// would (see the module docs): declared directories with their mode (empty ones
+    /// included), the other directories of files [`DIR_MODE`], files with their mode, all
+    /// owned by root. Only what differs is uploaded; nothing else on the host is touched.
+    /// Returns what was uploaded. See the module docs for the unit of atomicity (one file).
     pub async fn write_tree(
         &self,
         host_dir: &Path,
+        dirs: &[TreeDir],
         files: &[TreeFile],
         image: &str,
-    ) -> Result<Vec<String>> {
-        for f in files {
-            check_rel(&f.path).map_err(|e| self.transfer_err(host_dir, "write", e))?;
+    ) -> Result<Written> {
+        for p in dirs
+            .iter()
+            .map(|d| &d.path)
+            .chain(files.iter().map(|f| &f.path))
+        {
+            check_rel(p).map_err(|e| self.transfer_err(host_dir, "write", e))?;
         }
         let subject = host_dir.display().to_string();
         self.step(&subject, Step::WriteConfig, async {
@@ -402,9 +482,10 @@ impl Engine {
                 .expect("a writable helper is always created");
             let r = async {
                 let current = self.download_tree(&helper, host_dir, "write").await?;
-                let (dirs, changed) = changes(&current, files);
+                let (dirs, changed) = changes(&current, dirs, files)
+                    .map_err(|e| self.transfer_err(host_dir, "write", e))?;
                 if dirs.is_empty() && changed.is_empty() {
-                    return Ok(Vec::new());
+                    return Ok(Written::default());
                 }
                 let archive = build_tar(&dirs, &changed).map_err(|e| {
                     self.transfer_err(host_dir, "write", format!("building the archive: {e}"))
@@ -422,13 +503,16 @@ impl Engine {
                     .map_err(|e| {
                         self.transfer_err(host_dir, "write", format!("uploading: {}", chain(&e)))
                     })?;
-                Ok(changed.iter().map(|f| f.path.clone()).collect())
+                Ok(Written {
+                    files: changed.iter().map(|f| f.path.clone()).collect(),
+                    dirs: dirs.into_keys().collect(),
+                })
             }
             .await;
             let removed = self.remove_helper(&helper, host_dir, "write").await;
-            let changed = r?;
+            let written = r?;
             removed?;
-            Ok(changed)
+            Ok(written)
         })
         .await
     }
@@ -594,16 +678,96 @@ mod tests {
             TreeFile::new("a/content", 0o660, "new"),
             TreeFile::new("b/new/deep", 0o600, "n"),
         ];
-        let (dirs, changed) = changes(&current, &files);
-        assert_eq!(dirs, vec!["a/sub", "b", "b/new"]);
+        let (dirs, changed) = changes(&current, &[], &files).unwrap();
+        // a/sub and other are nobody's: left alone, as the local writer does.
+        assert_eq!(
+            dirs,
+            BTreeMap::from([("b".into(), 0o770), ("b/new".into(), 0o770)])
+        );
         let names: Vec<&str> = changed.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(names, vec!["a/mode", "a/content", "b/new/deep"]);
     }
 
     #[test]
+    fn declared_dirs_follow_the_local_writers_rules() {
+        let mut current = Tree::default();
+        current.dirs.insert("proxysql".into(), 0o755);
+        current.dirs.insert("proxysql/rules".into(), 0o770);
+        let dirs = [
+            TreeDir::new("haproxy", 0o770),
+            TreeDir::new("haproxy/services.d", 0o770),
+            TreeDir::new("proxysql", 0o770),
+            TreeDir::new("proxysql/users", 0o770),
+            TreeDir::new("proxysql/rules", 0o770),
+            // Copied trees keep 0755, also for the directory of a file in them.
+            TreeDir::new("nova/tree", 0o755),
+            // A missing parent takes the mode of the directory that needed it.
+            TreeDir::new("x/y/z", 0o750),
+            // The first mention wins.
+            TreeDir::new("haproxy", 0o700),
+        ];
+        let files = [
+            TreeFile::new("haproxy/haproxy.cfg", 0o660, "c"),
+            TreeFile::new("nova/tree/file", 0o644, "f"),
+        ];
+        let (up, changed) = changes(&current, &dirs, &files).unwrap();
+        assert_eq!(
+            up,
+            BTreeMap::from([
+                ("haproxy".into(), 0o770),
+                ("haproxy/services.d".into(), 0o770),
+                ("nova".into(), 0o755),
+                ("nova/tree".into(), 0o755),
+                ("proxysql".into(), 0o770),
+                ("proxysql/users".into(), 0o770),
+                ("x".into(), 0o750),
+                ("x/y".into(), 0o750),
+                ("x/y/z".into(), 0o750),
+            ])
+        );
+        assert_eq!(changed.len(), 2);
+
+        // Once there, nothing is uploaded again.
+        let mut done = current.clone();
+        done.dirs.extend(up);
+        for f in &files {
+            done.files.insert(f.path.clone(), f.clone());
+        }
+        let (up, changed) = changes(&done, &dirs, &files).unwrap();
+        assert!(up.is_empty() && changed.is_empty(), "{up:?} {changed:?}");
+    }
+
+    #[test]
+    fn a_file_and_a_directory_in_each_others_way_are_errors() {
+        let mut current = Tree::default();
+        current.dirs.insert("svc".into(), 0o770);
+        current
+            .files
+            .insert("svc/d".into(), TreeFile::new("svc/d", 0o660, "x"));
+        let err = changes(&current, &[TreeDir::new("svc/d/e", 0o770)], &[]).unwrap_err();
+        assert!(err.contains("`svc/d` is a file"), "{err}");
+        let files = [TreeFile::new("svc/d/f", 0o660, "x")];
+        assert!(changes(&current, &[], &files).is_err());
+        let files = [TreeFile::new("svc", 0o660, "x")];
+        let err = changes(&current, &[], &files).unwrap_err();
+        assert!(err.contains("`svc` is a directory"), "{err}");
+        let files = [
+            TreeFile::new("new", 0o660, "x"),
+            TreeFile::new("new/f", 0o660, "x"),
+        ];
+        let err = changes(&Tree::default(), &[], &files).unwrap_err();
+        assert!(err.contains("`new` is a directory"), "{err}");
+    }
+
+    #[test]
     fn archives_round_trip() {
         let f = TreeFile::new("svc/deep/file.conf", 0o640, "hello");
-        let bytes = build_tar(&["svc".into(), "svc/deep".into()], &[&f]).unwrap();
+        let dirs = BTreeMap::from([
+            ("svc".into(), 0o770),
+            ("svc/deep".into(), 0o770),
+            ("svc/empty".into(), 0o755),
+        ]);
+        let bytes = build_tar(&dirs, &[&f]).unwrap();
         // The engine's archives carry the directory's basename first.
         let mut wrapped = tar::Builder::new(Vec::new());
         let mut ar = tar::Archive::new(bytes.as_slice());
@@ -617,7 +781,6 @@ mod tests {
         }
         let tree = parse_tree(&wrapped.into_inner().unwrap()).unwrap();
         assert_eq!(tree.files["svc/deep/file.conf"], f);
-        assert_eq!(tree.dirs["svc"], 0o770);
-        assert_eq!(tree.dirs["svc/deep"], 0o770);
+        assert_eq!(tree.dirs, dirs);
     }
 }

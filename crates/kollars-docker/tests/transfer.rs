@@ -9,7 +9,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use common::{engine, IMAGE_1};
-use kollars_docker::{DockerError, Engine, TreeFile, LABEL_HELPER};
+use kollars_docker::{DockerError, Engine, TreeDir, TreeFile, Written, LABEL_HELPER};
 use kollars_inputs::facts_text;
 
 fn mode(p: &Path) -> u32 {
@@ -58,7 +58,11 @@ async fn write_tree_writes_files_modes_and_only_what_changed() {
         TreeFile::new("keystone/federation/oidc/a.json", 0o640, "a"),
         TreeFile::new("cron/logrotate.conf", 0o660, vec![0u8, 1, 2, 255]),
     ];
-    let mut changed = e.write_tree(&root, &files, IMAGE_1).await.unwrap();
+    let mut changed = e
+        .write_tree(&root, &[], &files, IMAGE_1)
+        .await
+        .unwrap()
+        .files;
     changed.sort();
     assert_eq!(
         changed,
@@ -87,11 +91,10 @@ async fn write_tree_writes_files_modes_and_only_what_changed() {
 
     // The same tree again: nothing is uploaded, files keep their inodes.
     let before = inode(&root.join("keystone/keystone.conf"));
-    assert!(e
-        .write_tree(&root, &files, IMAGE_1)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(
+        e.write_tree(&root, &[], &files, IMAGE_1).await.unwrap(),
+        Written::default()
+    );
     assert_eq!(inode(&root.join("keystone/keystone.conf")), before);
 
     // Overwrite: one content change, one mode change, one directory mode drifted.
@@ -100,7 +103,9 @@ async fn write_tree_writes_files_modes_and_only_what_changed() {
     let mut files2 = files.clone();
     files2[0].content = b"[DEFAULT]\ndebug = True\n".to_vec();
     files2[3].mode = 0o600;
-    let mut changed = e.write_tree(&root, &files2, IMAGE_1).await.unwrap();
+    let written = e.write_tree(&root, &[], &files2, IMAGE_1).await.unwrap();
+    assert_eq!(written.dirs, vec!["cron"]);
+    let mut changed = written.files;
     changed.sort();
     assert_eq!(
         changed,
@@ -120,11 +125,10 @@ async fn write_tree_writes_files_modes_and_only_what_changed() {
 
     // Files kollars did not write are left alone; read_tree sees everything.
     std::fs::write(root.join("keystone/operator-note"), "keep me").unwrap();
-    assert!(e
-        .write_tree(&root, &files2, IMAGE_1)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(
+        e.write_tree(&root, &[], &files2, IMAGE_1).await.unwrap(),
+        Written::default()
+    );
     let tree = e.read_tree(&root, IMAGE_1).await.unwrap();
     assert_eq!(tree.files["keystone/operator-note"].content, b"keep me");
     assert_eq!(tree.files["keystone/keystone.conf"], files2[0]);
@@ -134,12 +138,125 @@ async fn write_tree_writes_files_modes_and_only_what_changed() {
     assert_eq!(helpers_left(&e, "helper").await, Vec::<String>::new());
 }
 
+fn ctime(p: &Path) -> (i64, i64) {
+    let m = std::fs::metadata(p).unwrap();
+    (m.ctime(), m.ctime_nsec())
+}
+
+#[tokio::test]
+async fn write_tree_makes_declared_directories_with_their_modes() {
+    let e = engine(0).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("etc-kolla");
+    // What the catalogue renders for haproxy, proxysql and a copied tree: empty directories,
+    // and 0755 for what a recursive copy creates (its files' directories included).
+    let dirs = vec![
+        TreeDir::new("haproxy", 0o770),
+        TreeDir::new("haproxy/services.d", 0o770),
+        TreeDir::new("proxysql", 0o770),
+        TreeDir::new("proxysql/rules", 0o770),
+        TreeDir::new("proxysql/users", 0o770),
+        TreeDir::new("nova", 0o770),
+        TreeDir::new("nova/copied", 0o755),
+        TreeDir::new("nova/copied/sub", 0o755),
+    ];
+    let files = vec![
+        TreeFile::new("haproxy/haproxy.cfg", 0o660, "global\n"),
+        TreeFile::new("nova/copied/sub/b.conf", 0o644, "b"),
+        // Not declared: its directory gets 0770.
+        TreeFile::new("nova/undeclared/c.conf", 0o660, "c"),
+    ];
+    let written = e.write_tree(&root, &dirs, &files, IMAGE_1).await.unwrap();
+    assert_eq!(written.files.len(), 3, "{written:?}");
+    let mut expected: Vec<(&str, u32)> = dirs.iter().map(|d| (d.path.as_str(), d.mode)).collect();
+    expected.push(("nova/undeclared", 0o770));
+    expected.sort();
+    assert_eq!(
+        written.dirs,
+        expected
+            .iter()
+            .map(|(p, _)| p.to_string())
+            .collect::<Vec<_>>()
+    );
+    for (d, m) in &expected {
+        let p = root.join(d);
+        assert!(p.is_dir(), "{d} missing");
+        assert_eq!(mode(&p), *m, "{d}");
+        let meta = std::fs::metadata(&p).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (0, 0), "{d}");
+    }
+    assert!(std::fs::read_dir(root.join("haproxy/services.d"))
+        .unwrap()
+        .next()
+        .is_none());
+
+    // The same tree again: nothing is uploaded, not even a directory entry (which would
+    // chmod the directory and so change its ctime).
+    let empty = root.join("proxysql/users");
+    let before = ctime(&empty);
+    assert_eq!(
+        e.write_tree(&root, &dirs, &files, IMAGE_1).await.unwrap(),
+        Written::default()
+    );
+    assert_eq!(
+        ctime(&empty),
+        before,
+        "an unchanged directory was rewritten"
+    );
+
+    // Drift: modes changed, an empty directory removed, an operator's own directory added.
+    let chmod = |d: &str, m: u32| {
+        std::fs::set_permissions(root.join(d), std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    chmod("haproxy/services.d", 0o700);
+    chmod("nova/copied", 0o770);
+    chmod("nova/undeclared", 0o755);
+    std::fs::remove_dir(root.join("proxysql/rules")).unwrap();
+    std::fs::create_dir(root.join("haproxy/extra")).unwrap();
+    chmod("haproxy/extra", 0o711);
+    let written = e.write_tree(&root, &dirs, &files, IMAGE_1).await.unwrap();
+    assert_eq!(
+        written,
+        Written {
+            files: vec![],
+            dirs: vec![
+                "haproxy/services.d".into(),
+                "nova/copied".into(),
+                "nova/undeclared".into(),
+                "proxysql/rules".into(),
+            ],
+        }
+    );
+    for (d, m) in &expected {
+        assert_eq!(mode(&root.join(d)), *m, "{d}");
+    }
+    assert_eq!(
+        mode(&root.join("haproxy/extra")),
+        0o711,
+        "nobody's directory"
+    );
+
+    // A file where a declared directory must go: an error naming host, path and entry.
+    std::fs::remove_dir(root.join("proxysql/users")).unwrap();
+    std::fs::write(root.join("proxysql/users"), "in the way").unwrap();
+    let err = e
+        .write_tree(&root, &dirs, &files, IMAGE_1)
+        .await
+        .unwrap_err()
+        .to_string();
+    for needle in [e.host(), e.endpoint(), "etc-kolla", "proxysql/users"] {
+        assert!(err.contains(needle), "{needle:?} missing from: {err}");
+    }
+    assert_eq!(helpers_left(&e, "helper").await, Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn write_tree_errors_name_host_endpoint_and_path() {
     let e = engine(1).await;
     let err = e
         .write_tree(
             Path::new("relative/dir"),
+            &[],
             &[TreeFile::new("a", 0o600, "x")],
             IMAGE_1,
         )
@@ -155,6 +272,7 @@ async fn write_tree_errors_name_host_endpoint_and_path() {
     let err = e
         .write_tree(
             tmp.path(),
+            &[],
             &[TreeFile::new("../escape", 0o600, "x")],
             IMAGE_1,
         )
@@ -166,6 +284,7 @@ async fn write_tree_errors_name_host_endpoint_and_path() {
     let err = e
         .write_tree(
             tmp.path(),
+            &[],
             &[TreeFile::new("a", 0o600, "x")],
             "kollars-test/no-such-image:1",
         )
