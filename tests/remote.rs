@@ -5,6 +5,7 @@
 //! run here: no service container is created, so this shares the engines with `deploy`'s
 //! tests.
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -41,6 +42,10 @@ fn ensure_toolbox(engine: &str) {
 
 struct Site {
     dir: tempfile::TempDir,
+    /// `-t` for every command.
+    tags: String,
+    /// `--data-dir`, when not the source tree's.
+    data_dir: Option<PathBuf>,
 }
 
 impl Site {
@@ -75,7 +80,34 @@ impl Site {
              [kolla_toolbox:children]\ncommon\n",
         );
         std::fs::write(dir.path().join("inventory"), inv).unwrap();
-        Site { dir }
+        Site {
+            dir,
+            tags: "cron,kolla-toolbox".into(),
+            data_dir: None,
+        }
+    }
+
+    /// Adds [`DIRS_PROJECT`] to the real catalogue (a data directory of symlinks to this
+    /// tree's `services/` and `templates/`, plus the project) and to `-t`, with the operator
+    /// directory its copy entry reads.
+    fn with_dirs_project(mut self) -> Site {
+        let data = self.dir.path().join("data");
+        let services = data.join("services");
+        std::fs::create_dir_all(&services).unwrap();
+        std::os::unix::fs::symlink(root().join("templates"), data.join("templates")).unwrap();
+        for e in std::fs::read_dir(root().join("services")).unwrap() {
+            let e = e.unwrap();
+            std::os::unix::fs::symlink(e.path(), services.join(e.file_name())).unwrap();
+        }
+        std::fs::write(services.join("dirsdemo.yml"), DIRS_PROJECT).unwrap();
+        // node_custom_config is <configdir>/config.
+        let theme = self.dir.path().join("config/config/dirsdemo/theme");
+        std::fs::create_dir_all(theme.join("img/empty")).unwrap();
+        std::fs::write(theme.join("theme.css"), "body {}\n").unwrap();
+        std::fs::write(theme.join("img/logo.svg"), "<svg/>\n").unwrap();
+        self.tags.push_str(",dirsdemo");
+        self.data_dir = Some(data);
+        self
     }
 
     fn etc(&self, host: &str) -> PathBuf {
@@ -90,8 +122,11 @@ impl Site {
             "--configdir".into(),
             self.dir.path().join("config").display().to_string(),
             "-t".into(),
-            "cron,kolla-toolbox".into(),
+            self.tags.clone(),
         ];
+        if let Some(d) = &self.data_dir {
+            a.extend(["--data-dir".into(), d.display().to_string()]);
+        }
         a.extend(extra.iter().map(|s| s.to_string()));
         kollars(a)
     }
@@ -107,6 +142,98 @@ impl Site {
         );
         format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o))
     }
+}
+
+/// A project whose services have what haproxy and proxysql have and cron and kolla-toolbox
+/// lack: empty directories (`services.d/`; `users/`, `rules/`, one with its own mode), a
+/// copied directory tree (0755, with an empty directory in it), and a `dir_mode`.
+const DIRS_PROJECT: &str = r#"
+order: 99
+after: []
+services:
+  dirsdemo-haproxy:
+    container_name: dirsdemo_haproxy
+    group: cron
+    enabled: true
+    image: "{{ docker_image_url }}haproxy:{{ openstack_tag }}"
+    volumes: ["{{ node_config_directory }}/dirsdemo-haproxy/:{{ container_config_directory }}/:ro"]
+    dimensions: {}
+    config:
+      - dest: config.json
+        json: { command: haproxy, config_files: [] }
+      - dest: services.d
+        directory: true
+      - dest: "services.d/{{ item }}.cfg"
+        loop: []
+        json: {}
+      - dest: themes/custom
+        copy: dirsdemo/theme
+  dirsdemo-proxysql:
+    container_name: dirsdemo_proxysql
+    group: cron
+    enabled: true
+    image: "{{ docker_image_url }}proxysql:{{ openstack_tag }}"
+    volumes: ["{{ node_config_directory }}/dirsdemo-proxysql/:{{ container_config_directory }}/:ro"]
+    dimensions: {}
+    config:
+      - dest: config.json
+        json: { command: proxysql, config_files: [] }
+      - dest: users
+        directory: true
+      - dest: rules
+        directory: true
+        mode: "0750"
+      - dest: certs/deep/ca.json
+        json: { ca: none }
+        mode: "0600"
+        dir_mode: "0700"
+"#;
+
+/// Everything under `dir` (not `dir` itself) by relative path: mode, and content for a file
+/// (`None` for a directory).
+fn entries_under(dir: &Path) -> BTreeMap<String, (u32, Option<Vec<u8>>)> {
+    fn walk(base: &Path, d: &Path, out: &mut BTreeMap<String, (u32, Option<Vec<u8>>)>) {
+        for e in std::fs::read_dir(d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(base).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.is_dir() {
+                out.insert(rel, (mode, None));
+                walk(base, &p, out);
+            } else {
+                out.insert(rel, (mode, Some(std::fs::read(&p).unwrap())));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Asserts two trees hold the same paths, kinds, modes and contents, listing the differences.
+fn assert_same_tree(remote: &Path, local: &Path, what: &str) {
+    let (r, l) = (entries_under(remote), entries_under(local));
+    let show = |e: Option<&(u32, Option<Vec<u8>>)>| match e {
+        None => "missing".to_string(),
+        Some((m, None)) => format!("directory {m:o}"),
+        Some((m, Some(c))) => format!("file {m:o}, {} bytes", c.len()),
+    };
+    let diffs: Vec<String> = r
+        .keys()
+        .chain(l.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| r.get(*k) != l.get(*k))
+        .map(|k| {
+            format!(
+                "{k}: through the engine {}, locally {}",
+                show(r.get(k)),
+                show(l.get(k))
+            )
+        })
+        .collect();
+    assert!(diffs.is_empty(), "{what}:\n  {}", diffs.join("\n  "));
 }
 
 fn mode(p: &Path) -> u32 {
@@ -234,4 +361,72 @@ fn bad_transfer_setting_is_bad_input_and_writes_nothing() {
     );
     assert!(files_under(&site.etc("node1")).is_empty());
     assert!(files_under(&site.etc("node2")).is_empty());
+}
+
+#[test]
+fn a_host_written_through_its_engine_has_the_tree_a_local_write_gives() {
+    let engines = engines();
+    for e in &engines[..2] {
+        ensure_toolbox(e);
+    }
+    let via_engine = "kollars_config_transfer=engine";
+    let site = Site::new(&[
+        ("node1", &engines[0], via_engine),
+        ("node2", &engines[1], via_engine),
+    ])
+    .with_dirs_project();
+    // The same facts for both writes, so only the way of writing differs.
+    let facts = site.dir.path().join("facts");
+    std::fs::create_dir_all(&facts).unwrap();
+    for h in ["node1", "node2"] {
+        std::fs::copy(
+            reference().join("inputs/facts/localhost.json"),
+            facts.join(format!("{h}.json")),
+        )
+        .unwrap();
+    }
+    let facts = facts.display().to_string();
+    let out = site.dir.path().join("out");
+    site.ok("genconfig", &["--facts", &facts]);
+    site.ok(
+        "genconfig",
+        &["--facts", &facts, "--output", &out.display().to_string()],
+    );
+
+    // What makes the comparison worth doing is there: empty directories, their own modes,
+    // a copied tree.
+    let local = entries_under(&out.join("node1"));
+    for (d, m) in [
+        ("dirsdemo-haproxy", 0o770),
+        ("dirsdemo-haproxy/services.d", 0o770),
+        ("dirsdemo-haproxy/themes", 0o755),
+        ("dirsdemo-haproxy/themes/custom/img/empty", 0o755),
+        ("dirsdemo-proxysql/users", 0o770),
+        ("dirsdemo-proxysql/rules", 0o750),
+        ("dirsdemo-proxysql/certs/deep", 0o700),
+        ("cron", 0o770),
+    ] {
+        assert_eq!(local.get(d), Some(&(m, None)), "local {d}");
+    }
+    for h in ["node1", "node2"] {
+        assert_same_tree(&site.etc(h), &out.join(h), h);
+    }
+
+    // Drift on a host: an empty directory removed, others chmodded. The next write through
+    // the engine puts back exactly the local tree, and reports no file changed.
+    let etc = site.etc("node1");
+    std::fs::remove_dir(etc.join("dirsdemo-proxysql/users")).unwrap();
+    for (d, m) in [
+        ("dirsdemo-haproxy/services.d", 0o755),
+        ("dirsdemo-proxysql/rules", 0o770),
+        ("dirsdemo-haproxy/themes/custom/img", 0o700),
+        ("cron", 0o700),
+    ] {
+        std::fs::set_permissions(etc.join(d), std::fs::Permissions::from_mode(m)).unwrap();
+    }
+    let log = site.ok("genconfig", &["--facts", &facts]);
+    assert!(log.contains("(0 changed)"), "{log}");
+    for h in ["node1", "node2"] {
+        assert_same_tree(&site.etc(h), &out.join(h), h);
+    }
 }
