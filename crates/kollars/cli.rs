@@ -18,9 +18,11 @@ pub struct Cli {
 pub enum Command {
     /// Render every host's /etc/kolla/<service>/ tree.
     Genconfig(GenconfigArgs),
-    /// Render, write configs and create/start every container, in kolla-ansible's order.
+    /// Render, write configs, create/bootstrap/start what is missing and restart or recreate
+    /// what changed, projects in dependency order.
     Deploy(DeployArgs),
-    /// Like deploy, touching only what changed (restart on config, recreate on parameters).
+    /// The same as deploy (as in kolla-ansible): restart on config, recreate on parameters,
+    /// create and bootstrap what is new, nothing else.
     Reconfigure(DeployArgs),
     /// Show what deploy/reconfigure would do, with reasons and config diffs; changes nothing.
     Plan(PlanArgs),

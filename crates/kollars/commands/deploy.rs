@@ -25,15 +25,6 @@ use crate::reporter::CliReporter;
 use crate::workspace::Workspace;
 use crate::ExitStatus;
 
-/// deploy or reconfigure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// First deploy: also runs bootstrap one-shots for new containers.
-    Deploy,
-    /// Only what changed.
-    Reconfigure,
-}
-
 /// One host ready to act on: its rendered services and its engine.
 pub(super) struct HostRun {
     pub(super) rendered: RenderedHost,
@@ -407,7 +398,11 @@ fn finish<T>(results: Vec<(String, Result<T>)>) -> ExitStatus {
 }
 
 /// `kollars deploy` / `kollars reconfigure`.
-pub fn deploy(args: &DeployArgs, mode: Mode) -> Result<ExitStatus> {
+///
+/// Both touch only what changed and bootstrap what is new: in kolla-ansible 49 of 51 roles'
+/// `reconfigure.yml` just imports `deploy.yml`, so a service enabled later is bootstrapped by
+/// whichever of the two the operator runs.
+pub fn deploy(args: &DeployArgs) -> Result<ExitStatus> {
     if args.plan {
         return plan(&PlanArgs {
             engine: args.engine.clone(),
@@ -426,7 +421,7 @@ pub fn deploy(args: &DeployArgs, mode: Mode) -> Result<ExitStatus> {
         },
     )?;
     let graph = Graph::new(&ws.catalogue);
-    let results = rt.block_on(schedule::run(&runs, &graph, mode, args.engine.forks));
+    let results = rt.block_on(schedule::run(&runs, &graph, args.engine.forks));
     let mut summary: BTreeMap<&'static str, usize> = BTreeMap::new();
     for (_, r) in &results {
         if let Ok(actions) = r {

@@ -31,8 +31,8 @@ impl BadInput {
 pub fn dispatch(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
         Command::Genconfig(a) => genconfig::run(&a),
-        Command::Deploy(a) => deploy::deploy(&a, deploy::Mode::Deploy),
-        Command::Reconfigure(a) => deploy::deploy(&a, deploy::Mode::Reconfigure),
+        Command::Deploy(a) => deploy::deploy(&a),
+        Command::Reconfigure(a) => deploy::deploy(&a),
         Command::Plan(a) => deploy::plan(&a),
         Command::Restart(a) => deploy::restart(&a),
         Command::Check(a) => deploy::check(&a),

@@ -32,7 +32,7 @@ use kollars_render::RenderedService;
 use kollars_services::Catalogue;
 use tokio::sync::Semaphore;
 
-use super::deploy::{bootstrap_spec, decide_host, write_configs, HostRun, Mode};
+use super::deploy::{bootstrap_spec, decide_host, write_configs, HostRun};
 
 /// What one container of a host needs, decided before anything changes.
 pub(super) struct Decision<'a> {
@@ -78,7 +78,6 @@ struct Run<'a> {
     /// Per host (same index as `runs`): its decisions, by service name; `None`: the host
     /// failed before deciding.
     plans: Vec<Option<BTreeMap<String, Decision<'a>>>>,
-    mode: Mode,
     forks: Semaphore,
     /// The first error of each failed host, by index.
     failed: Mutex<BTreeMap<usize, anyhow::Error>>,
@@ -161,19 +160,17 @@ impl Run<'_> {
         }
         // every bootstrap one-shot goes where it will run, if nothing fails before
         let mut oneshots: BTreeMap<usize, Vec<(&Decision<'_>, ContainerSpec)>> = BTreeMap::new();
-        if self.mode == Mode::Deploy {
-            let mut projects: Vec<&str> = self
-                .plans
-                .iter()
-                .flatten()
-                .flat_map(|p| p.values().map(|d| d.svc.project.as_str()))
-                .collect();
-            projects.sort();
-            projects.dedup();
-            for project in projects {
-                for (i, d, spec) in self.oneshots(project) {
-                    oneshots.entry(i).or_default().push((d, spec));
-                }
+        let mut projects: Vec<&str> = self
+            .plans
+            .iter()
+            .flatten()
+            .flat_map(|p| p.values().map(|d| d.svc.project.as_str()))
+            .collect();
+        projects.sort();
+        projects.dedup();
+        for project in projects {
+            for (i, d, spec) in self.oneshots(project) {
+                oneshots.entry(i).or_default().push((d, spec));
             }
         }
         let this = &*self;
@@ -257,7 +254,7 @@ impl Run<'_> {
         for (i, e) in deferred {
             self.fail(i, e);
         }
-        if self.mode == Mode::Deploy && !self.bootstrap(project).await {
+        if !self.bootstrap(project).await {
             return;
         }
         let changes = self.changes(project);
@@ -312,11 +309,10 @@ impl Run<'_> {
 }
 
 /// Deploys or reconfigures every host (see the module docs).
-pub(super) async fn run(runs: &[HostRun], graph: &Graph, mode: Mode, forks: usize) -> Outcome {
+pub(super) async fn run(runs: &[HostRun], graph: &Graph, forks: usize) -> Outcome {
     let mut run = Run {
         runs,
         plans: Vec::with_capacity(runs.len()),
-        mode,
         forks: Semaphore::new(forks.max(1)),
         failed: Mutex::default(),
         oneshots_created: Mutex::default(),
