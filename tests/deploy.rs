@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::util::{copy_tree, engines, kollars, reference, root, stderr};
+use crate::util::{copy_tree, engines, kollars, root, site_inputs, stderr};
 
 const NAMESPACE: &str = "kollars";
 const TAG: &str = "latest";
@@ -86,30 +86,15 @@ impl Site {
     /// Two hosts on two engines, cron and kolla-toolbox on both.
     fn new(engines: &[String]) -> Site {
         let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("config");
-        std::fs::create_dir_all(&conf).unwrap();
-        std::fs::copy(
-            reference().join("inputs/passwords.yml"),
-            conf.join("passwords.yml"),
-        )
-        .unwrap();
-        copy_tree(&reference().join("inputs/facts"), &dir.path().join("facts"));
-        for h in ["node1", "node2"] {
-            std::fs::copy(
-                reference().join("inputs/facts/localhost.json"),
-                dir.path().join(format!("facts/{h}.json")),
-            )
-            .unwrap();
-        }
-        std::fs::write(
-            conf.join("globals.yml"),
-            format!(
+        site_inputs(
+            dir.path(),
+            &["node1", "node2"],
+            &format!(
                 "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: {NAMESPACE}\nopenstack_tag: {TAG}\n\
                  network_interface: eth0\nkolla_internal_vip_address: 192.0.2.250\n\
                  kollars_privileged_containers: false\ndefault_container_dimensions: {{}}\ndocker_graceful_timeout: 2\n"
             ),
-        )
-        .unwrap();
+        );
         let mut inv = String::from("[common]\n");
         for (i, h) in ["node1", "node2"].iter().enumerate() {
             inv.push_str(&format!(

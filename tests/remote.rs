@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::util::{engines, files_under, kollars, reference, root, stderr};
+use crate::util::{engines, files_under, kollars, root, site_inputs, stderr};
 
 const NAMESPACE: &str = "kollars";
 const TAG: &str = "latest";
@@ -52,22 +52,16 @@ impl Site {
     /// `hosts`: (name, engine endpoint, extra host variables).
     fn new(hosts: &[(&str, &str, &str)]) -> Site {
         let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("config");
-        std::fs::create_dir_all(&conf).unwrap();
-        std::fs::copy(
-            reference().join("inputs/passwords.yml"),
-            conf.join("passwords.yml"),
-        )
-        .unwrap();
-        std::fs::write(
-            conf.join("globals.yml"),
-            format!(
+        let names: Vec<&str> = hosts.iter().map(|(h, _, _)| *h).collect();
+        site_inputs(
+            dir.path(),
+            &names,
+            &format!(
                 "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: {NAMESPACE}\n\
                  openstack_tag: {TAG}\nnetwork_interface: lo\n\
                  kolla_internal_vip_address: 127.0.0.1\n"
             ),
-        )
-        .unwrap();
+        );
         let mut inv = String::from("[common]\n");
         for (h, engine, extra) in hosts {
             inv.push_str(&format!(
@@ -375,17 +369,8 @@ fn a_host_written_through_its_engine_has_the_tree_a_local_write_gives() {
         ("node2", &engines[1], via_engine),
     ])
     .with_dirs_project();
-    // The same facts for both writes, so only the way of writing differs.
-    let facts = site.dir.path().join("facts");
-    std::fs::create_dir_all(&facts).unwrap();
-    for h in ["node1", "node2"] {
-        std::fs::copy(
-            reference().join("inputs/facts/localhost.json"),
-            facts.join(format!("{h}.json")),
-        )
-        .unwrap();
-    }
-    let facts = facts.display().to_string();
+    // The same facts for both writes (the site's), so only the way of writing differs.
+    let facts = site.dir.path().join("facts").display().to_string();
     let out = site.dir.path().join("out");
     site.ok("genconfig", &["--facts", &facts]);
     site.ok(

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::util::{copy_tree, engines, kollars, reference, stderr};
+use crate::util::{engines, kollars, site_inputs, stderr};
 
 const CONTAINERS: &[&str] = &[
     "memcached",
@@ -59,29 +59,14 @@ impl Site {
     /// node1 and node2, each on its own engine; `node1_vars` are extra host vars for node1.
     fn new(engines: &[String], node1_vars: &str) -> Site {
         let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("config");
-        std::fs::create_dir_all(&conf).unwrap();
-        std::fs::copy(
-            reference().join("inputs/passwords.yml"),
-            conf.join("passwords.yml"),
-        )
-        .unwrap();
-        copy_tree(&reference().join("inputs/facts"), &dir.path().join("facts"));
-        for h in ["node1", "node2"] {
-            std::fs::copy(
-                reference().join("inputs/facts/localhost.json"),
-                dir.path().join(format!("facts/{h}.json")),
-            )
-            .unwrap();
-        }
-        std::fs::write(
-            conf.join("globals.yml"),
+        site_inputs(
+            dir.path(),
+            &["node1", "node2"],
             "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: kollars\n\
              openstack_tag: latest\nnetwork_interface: lo\n\
              kolla_internal_vip_address: 192.0.2.250\nkollars_privileged_containers: false\n\
              default_container_dimensions: {}\ndocker_graceful_timeout: 2\n",
-        )
-        .unwrap();
+        );
         let mut inv = String::from("[control]\n");
         for (i, h) in ["node1", "node2"].iter().enumerate() {
             inv.push_str(&format!(

@@ -112,3 +112,25 @@ pub fn engines() -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// A site's inputs under `dir`: `config/passwords.yml` (the reference's), `config/globals.yml`
+/// holding `globals`, and `facts/` with the reference's facts plus a copy of its
+/// `localhost.json` for each of `hosts`.
+pub fn site_inputs(dir: &Path, hosts: &[&str], globals: &str) {
+    let conf = dir.join("config");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::copy(
+        reference().join("inputs/passwords.yml"),
+        conf.join("passwords.yml"),
+    )
+    .unwrap();
+    std::fs::write(conf.join("globals.yml"), globals).unwrap();
+    copy_tree(&reference().join("inputs/facts"), &dir.join("facts"));
+    for h in hosts {
+        std::fs::copy(
+            reference().join("inputs/facts/localhost.json"),
+            dir.join(format!("facts/{h}.json")),
+        )
+        .unwrap();
+    }
+}

@@ -157,6 +157,29 @@ struct Needs {
     survey: bool,
 }
 
+impl Needs {
+    /// deploy, reconfigure: decides, then changes.
+    const DECIDE_AND_CHANGE: Needs = Needs {
+        lock: true,
+        survey: true,
+    };
+    /// plan: decides, changes nothing.
+    const DECIDE: Needs = Needs {
+        lock: false,
+        survey: true,
+    };
+    /// restart, pull, stop, destroy: changes without deciding.
+    const CHANGE: Needs = Needs {
+        lock: true,
+        survey: false,
+    };
+    /// check: reads.
+    const READ: Needs = Needs {
+        lock: false,
+        survey: false,
+    };
+}
+
 /// Everything a command acts on, ready; nothing on any host has changed.
 struct Prepared {
     ws: Workspace,
@@ -415,10 +438,7 @@ pub fn deploy(args: &DeployArgs) -> Result<ExitStatus> {
         &args.engine,
         &rt,
         reporter.clone(),
-        Needs {
-            lock: true,
-            survey: true,
-        },
+        Needs::DECIDE_AND_CHANGE,
     )?;
     let graph = Graph::new(&ws.catalogue);
     let results = rt.block_on(schedule::run(&runs, &graph, args.engine.forks));
@@ -460,15 +480,7 @@ fn mask(text: &str, secrets: &[String]) -> String {
 pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     let rt = runtime()?;
     let reporter = CliReporter::new(args.engine.output);
-    let Prepared { ws, runs, .. } = prepare(
-        &args.engine,
-        &rt,
-        reporter,
-        Needs {
-            lock: false,
-            survey: true,
-        },
-    )?;
+    let Prepared { ws, runs, .. } = prepare(&args.engine, &rt, reporter, Needs::DECIDE)?;
     let secrets = ws.config.secret_values();
     let results = rt.block_on(for_hosts(&runs, args.engine.forks, |run| async move {
         // Hosts written through their engine are read through it too (read-only).
@@ -576,15 +588,7 @@ pub fn restart(args: &RestartArgs) -> Result<ExitStatus> {
     engine.input.tags.extend(args.services.iter().cloned());
     let rt = runtime()?;
     let reporter = CliReporter::new(engine.output);
-    let Prepared { runs, .. } = prepare(
-        &engine,
-        &rt,
-        reporter,
-        Needs {
-            lock: true,
-            survey: false,
-        },
-    )?;
+    let Prepared { runs, .. } = prepare(&engine, &rt, reporter, Needs::CHANGE)?;
     let wanted: Vec<String> = args.services.iter().map(|s| s.replace('_', "-")).collect();
     let results = rt.block_on(for_hosts(&runs, engine.forks, |run| {
         let wanted = wanted.clone();
@@ -611,15 +615,7 @@ pub fn restart(args: &RestartArgs) -> Result<ExitStatus> {
 pub fn check(args: &EngineArgs) -> Result<ExitStatus> {
     let rt = runtime()?;
     let reporter = CliReporter::new(args.output);
-    let Prepared { runs, .. } = prepare(
-        args,
-        &rt,
-        reporter,
-        Needs {
-            lock: false,
-            survey: false,
-        },
-    )?;
+    let Prepared { runs, .. } = prepare(args, &rt, reporter, Needs::READ)?;
     let results = rt.block_on(for_hosts(&runs, args.forks, |run| async move {
         let names: Vec<String> = run
             .rendered
@@ -672,15 +668,7 @@ pub fn check(args: &EngineArgs) -> Result<ExitStatus> {
 pub fn pull(args: &EngineArgs) -> Result<ExitStatus> {
     let rt = runtime()?;
     let reporter = CliReporter::new(args.output);
-    let Prepared { runs, .. } = prepare(
-        args,
-        &rt,
-        reporter,
-        Needs {
-            lock: true,
-            survey: false,
-        },
-    )?;
+    let Prepared { runs, .. } = prepare(args, &rt, reporter, Needs::CHANGE)?;
     let results = rt.block_on(for_hosts(&runs, args.forks, |run| async move {
         for svc in run.rendered.services.iter().filter(|s| has_container(s)) {
             let spec = container_spec(&run.rendered.host, svc, run.unprivileged)?;
@@ -701,15 +689,7 @@ pub fn stop(args: &DangerArgs, destroy: bool) -> Result<ExitStatus> {
     }
     let rt = runtime()?;
     let reporter = CliReporter::new(args.engine.output);
-    let Prepared { runs, .. } = prepare(
-        &args.engine,
-        &rt,
-        reporter,
-        Needs {
-            lock: true,
-            survey: false,
-        },
-    )?;
+    let Prepared { runs, .. } = prepare(&args.engine, &rt, reporter, Needs::CHANGE)?;
     let results = rt.block_on(for_hosts(&runs, args.engine.forks, |run| async move {
         if destroy {
             for c in run.engine.list_managed().await? {
