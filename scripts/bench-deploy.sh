@@ -21,7 +21,7 @@ cp demo/passwords.yml "$conf/passwords.yml"
 ./target/release/kollars genpwd -p "$conf/passwords.yml" >/dev/null 2>&1
 
 python3 - "$base" "$conf" "$runs" "${engines[@]}" <<'PY'
-import json, os, re, statistics, subprocess, sys, time
+import json, os, re, resource, statistics, subprocess, sys, time
 base, conf, runs, engines = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 kollars = os.path.abspath("target/release/kollars")
 
@@ -57,13 +57,40 @@ def facts(hosts):
         json.dump(f, open(f"{d}/{h}.json", "w"))
     return d
 
+def dockerd_cpu():
+    """CPU seconds the engines' dockerd processes have used so far."""
+    total = 0
+    for e in engines:
+        pid = open(os.path.join(os.path.dirname(e.removeprefix("unix://")), "docker.pid")).read().strip()
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+cpu = {"kollars": 0.0, "dockerd": 0.0}
+
 def k(cmd, inv, fdir):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    d0 = dockerd_cpu()
     t = time.perf_counter()
     r = sh([kollars, cmd, "-i", inv, "--configdir", conf, "--facts", fdir], check=False)
     dt = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu["kollars"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    cpu["dockerd"] = dockerd_cpu() - d0
     if r.returncode != 0:
         sys.exit(f"kollars {cmd} failed:\n{r.stderr[-3000:]}")
     return dt, r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
+
+def noop(inv, fdir):
+    """RUNS no-op reconfigures: (median wall, median kollars CPU, median dockerd CPU, summary)."""
+    walls, ours, theirs, last = [], [], [], ""
+    for _ in range(runs):
+        dt, last = k("reconfigure", inv, fdir)
+        walls.append(dt)
+        ours.append(cpu["kollars"])
+        theirs.append(cpu["dockerd"])
+    m = statistics.median
+    return m(walls), m(ours), m(theirs), last
 
 one = [("host1", engines[0])]
 three = [(f"host{i+1}", e) for i, e in enumerate(engines)]
@@ -87,8 +114,9 @@ print(f"docker create+start of {len(pairs)} containers, 8-way: {docker_t:.2f} s"
 # 2. kollars first deploy, 3. no-op reconfigure
 dt, summary = k("deploy", inv1, f1)
 print(f"kollars deploy, 1 host: {dt:.2f} s ({summary}); ratio to docker {dt / docker_t:.2f}")
-noop = [k("reconfigure", inv1, f1) for _ in range(runs)]
-print(f"kollars reconfigure (no-op), 1 host: median {statistics.median(t for t, _ in noop):.3f} s over {runs} runs ({noop[-1][1]})")
+m1, c1, d1, last = noop(inv1, f1)
+print(f"kollars reconfigure (no-op), 1 host: median {m1:.3f} s over {runs} runs ({last}); "
+      f"CPU: kollars {c1 * 1000:.0f} ms, dockerd {d1 * 1000:.0f} ms")
 
 # 4. three hosts
 for e in engines:
@@ -96,8 +124,8 @@ for e in engines:
 inv3 = inventory(three)
 dt, summary = k("deploy", inv3, f1)
 print(f"kollars deploy, 3 hosts: {dt:.2f} s ({summary})")
-noop3 = [k("reconfigure", inv3, f1) for _ in range(runs)]
-m1 = statistics.median(t for t, _ in noop)
-m3 = statistics.median(t for t, _ in noop3)
-print(f"kollars reconfigure (no-op), 3 hosts: median {m3:.3f} s over {runs} runs ({noop3[-1][1]}); ratio to 1 host {m3 / m1:.2f}")
+m3, c3, d3, last = noop(inv3, f1)
+print(f"kollars reconfigure (no-op), 3 hosts: median {m3:.3f} s over {runs} runs ({last}); "
+      f"ratio to 1 host {m3 / m1:.2f}; CPU: kollars {c3 * 1000:.0f} ms, dockerd {d3 * 1000:.0f} ms "
+      f"(all of it on this machine's {os.cpu_count()} cores)")
 PY
