@@ -122,9 +122,10 @@ pub fn read_var_file(path: &Path) -> Result<VarMap, InputError> {
     parse_var_text(path, &text)
 }
 
-/// Parses YAML text holding a mapping of variables.
+/// Parses YAML (or JSON) text holding a mapping of variables, with YAML 1.1's rules
+/// (see [`crate::yaml`]).
 pub fn parse_var_text(path: &Path, text: &str) -> Result<VarMap, InputError> {
-    let doc: Value = serde_yaml::from_str(text).map_err(|e| InputError::yaml(path, &e))?;
+    let doc = crate::yaml::parse(path, text)?;
     match doc {
         Value::Null => Ok(VarMap::new()),
         Value::Mapping(m) => Ok(m
@@ -173,8 +174,9 @@ pub fn parse_extra_var(arg: &str) -> Result<VarMap, InputError> {
     Ok(out)
 }
 
-/// A `-e key=value` value: a string tagged `!!str`, so that nothing later reads `yes` or `on`
-/// as a YAML 1.1 boolean (only YAML files and inline YAML follow YAML's rules).
+/// A `-e key=value` value: a string, whatever it looks like (Ansible keeps `-e k=v` values as
+/// given; only YAML files and inline YAML follow YAML's rules). It carries the `!!str` tag so
+/// that its origin stays visible to later layers.
 pub fn kv_string(v: &str) -> Value {
     Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
         tag: serde_yaml::value::Tag::new("!!str"),

@@ -74,15 +74,4 @@ impl InputError {
             message: message.into(),
         }
     }
-
-    pub(crate) fn yaml(path: &Path, e: &serde_yaml::Error) -> InputError {
-        let line = e.location().map(|l| l.line()).unwrap_or(0);
-        let msg = e.to_string();
-        // serde_yaml appends " at line X column Y"; the location already says it.
-        let msg = match msg.find(" at line ") {
-            Some(i) => msg[..i].to_string(),
-            None => msg,
-        };
-        InputError::syntax(Location::new(path, line), format!("malformed YAML: {msg}"))
-    }
 }

@@ -237,7 +237,7 @@ impl Inventory {
     }
 
     fn parse_yaml(&mut self, path: &Path, text: &str) -> Result<(), InputError> {
-        let doc: Value = serde_yaml::from_str(text).map_err(|e| InputError::yaml(path, &e))?;
+        let doc = crate::yaml::parse(path, text)?;
         let Value::Mapping(top) = doc else {
             if doc.is_null() {
                 return Ok(());

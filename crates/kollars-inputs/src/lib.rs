@@ -2,6 +2,8 @@
 //! the configuration directory (`globals.yml`, `globals.d/`, `passwords.yml`), `-e` extra
 //! variables, and host facts.
 //!
+//! Every YAML input is read by [`yaml`], with PyYAML's (YAML 1.1) rules, as Ansible reads it.
+//!
 //! Nothing here evaluates Jinja: values stay as written, so the variable layer can evaluate
 //! them lazily per host with kolla-ansible's precedence.
 
@@ -12,6 +14,7 @@ pub mod error;
 pub mod facts;
 pub mod facts_text;
 pub mod inventory;
+pub mod yaml;
 
 pub use configdir::{ConfigDir, VarMap};
 pub use error::{InputError, Location};

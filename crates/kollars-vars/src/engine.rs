@@ -20,31 +20,28 @@ pub struct VarsBuilder {
     facts: IndexMap<String, Facts>,
 }
 
-/// Converts YAML as an operator wrote it: YAML 1.1 booleans (`yes`, `no`, `on`, `off`) are
-/// booleans, as PyYAML reads them for Ansible; a `!!str`-tagged value (`-e key=value`, see
-/// [`kollars_inputs::configdir::kv_string`]) stays a string.
+/// Converts an operator's value (as `kollars_inputs` read it) to a Jinja value. Types are
+/// already YAML 1.1's, as PyYAML reads them for Ansible (`yes` a boolean, `'yes'` a string: see
+/// [`kollars_inputs::yaml`]), so only tags are dropped here: a `!!str`-tagged value (`-e
+/// key=value`, see [`kollars_inputs::configdir::kv_string`]) is its string, any other tag
+/// (`!unsafe`, `!vault`) its value.
 pub fn operator_value(v: &serde_yaml::Value) -> Value {
-    fn fix(v: &serde_yaml::Value) -> serde_yaml::Value {
+    fn untag(v: &serde_yaml::Value) -> serde_yaml::Value {
         match v {
-            serde_yaml::Value::String(s) => match s.as_str() {
-                "yes" | "Yes" | "YES" | "on" | "On" | "ON" => serde_yaml::Value::Bool(true),
-                "no" | "No" | "NO" | "off" | "Off" | "OFF" => serde_yaml::Value::Bool(false),
-                _ => v.clone(),
-            },
             serde_yaml::Value::Sequence(s) => {
-                serde_yaml::Value::Sequence(s.iter().map(fix).collect())
+                serde_yaml::Value::Sequence(s.iter().map(untag).collect())
             }
             serde_yaml::Value::Mapping(m) => {
-                serde_yaml::Value::Mapping(m.iter().map(|(k, v)| (k.clone(), fix(v))).collect())
+                serde_yaml::Value::Mapping(m.iter().map(|(k, v)| (k.clone(), untag(v))).collect())
             }
             serde_yaml::Value::Tagged(t) => match kollars_inputs::configdir::tagged_string(v) {
                 Some(s) => serde_yaml::Value::String(s.to_string()),
-                None => fix(&t.value),
+                None => untag(&t.value),
             },
             other => other.clone(),
         }
     }
-    Value::from_serialize(fix(v))
+    Value::from_serialize(untag(v))
 }
 
 fn layer_from_yaml(map: &IndexMap<String, serde_yaml::Value>) -> IndexMap<String, Value> {

@@ -300,3 +300,61 @@ fn extra_vars_key_value_stay_strings() {
     assert_eq!(h.get("from_file_str").unwrap(), Value::from("text"));
     assert_eq!(h.get("inline").unwrap(), Value::from(true));
 }
+
+/// Quoting decides the type, as PyYAML (YAML 1.1) reads operator files for Ansible: a plain
+/// `yes`/`On` is a boolean, a quoted `'yes'`/`"on"` a string, in globals.yml, passwords.yml,
+/// inline `-e` YAML and YAML inventories alike; a host-line `k=yes` is a string (Ansible's INI).
+#[test]
+fn quoted_yaml_booleans_stay_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("globals.yml"),
+        "a: yes\nb: 'yes'\nc: \"on\"\nd: On\nnested: {l: [off, 'off'], m: {x: YES, y: \"YES\"}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("passwords.yml"),
+        "p_plain: no\np_quoted: 'no'\n",
+    )
+    .unwrap();
+    let config = ConfigDir::load(
+        dir.path(),
+        None,
+        &["{e_plain: on, e_quoted: 'on', e_json: \"on\"}".to_string()],
+    )
+    .unwrap();
+    let inv = Inventory::parse(
+        Path::new("inventory.yml"),
+        "all:\n  vars:\n    g_plain: yes\n    g_quoted: 'yes'\n  hosts:\n    ctl1:\n      h_plain: Off\n      h_quoted: 'Off'\n",
+    )
+    .unwrap();
+    let vars = VarsBuilder::new().build(&inv, &config);
+    let h = vars.host("ctl1").unwrap();
+    let get = |k: &str| h.get(k).unwrap();
+    assert_eq!(get("a"), Value::from(true));
+    assert_eq!(get("b"), Value::from("yes"));
+    assert_eq!(get("c"), Value::from("on"));
+    assert_eq!(get("d"), Value::from(true));
+    let nested = get("nested");
+    let l = nested.get_attr("l").unwrap();
+    assert_eq!(l.get_item(&Value::from(0)).unwrap(), Value::from(false));
+    assert_eq!(l.get_item(&Value::from(1)).unwrap(), Value::from("off"));
+    let m = nested.get_attr("m").unwrap();
+    assert_eq!(m.get_attr("x").unwrap(), Value::from(true));
+    assert_eq!(m.get_attr("y").unwrap(), Value::from("YES"));
+    assert_eq!(get("p_plain"), Value::from(false));
+    assert_eq!(get("p_quoted"), Value::from("no"));
+    assert_eq!(get("e_plain"), Value::from(true));
+    assert_eq!(get("e_quoted"), Value::from("on"));
+    assert_eq!(get("e_json"), Value::from("on"));
+    assert_eq!(get("g_plain"), Value::from(true));
+    assert_eq!(get("g_quoted"), Value::from("yes"));
+    assert_eq!(get("h_plain"), Value::from(false));
+    assert_eq!(get("h_quoted"), Value::from("Off"));
+    let ini = Inventory::parse(Path::new("inventory"), "[control]\nctl1 k=yes\n").unwrap();
+    let vars = VarsBuilder::new().build(&ini, &ConfigDir::default());
+    assert_eq!(
+        vars.host("ctl1").unwrap().get("k").unwrap(),
+        Value::from("yes")
+    );
+}
