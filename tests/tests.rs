@@ -23,3 +23,6 @@ mod switches;
 
 /// The deploy graph across hosts: dependencies, run-once bootstraps, failed hosts.
 mod schedule;
+
+/// Operator YAML read with YAML 1.1's (PyYAML's) types; our definitions read the same.
+mod yaml11;
