@@ -183,7 +183,7 @@ pub fn tree(rendered: &RenderedHost) -> (Vec<TreeDir>, Vec<TreeFile>) {
             TreeFile::new(
                 format!("{}/{}", svc.name, f.path),
                 f.mode,
-                f.content.as_bytes(),
+                f.content.as_slice(),
             )
         }));
     }

@@ -8,6 +8,11 @@
 //!
 //! Each file and each service directory gets a content hash, which the deploy step records on
 //! containers to know what changed.
+//!
+//! A file's content is bytes ([`RenderedFile::content`]): templates, merges and `json` produce
+//! text, but a `copy` entry copies whatever it finds byte for byte, as kolla-ansible's copy
+//! does (a PNG logo in a horizon theme, a binary keyring). Hashes are over those bytes, so a
+//! text file hashes exactly as it did when contents were strings.
 
 #![deny(missing_docs)]
 
@@ -101,10 +106,28 @@ pub struct RenderedFile {
     pub path: String,
     /// Mode (e.g. 0o660).
     pub mode: u32,
-    /// Content.
-    pub content: String,
+    /// Content, byte for byte: UTF-8 text for everything rendered, any bytes for a copy.
+    pub content: Vec<u8>,
     /// sha256 of the content, hex.
     pub hash: String,
+}
+
+impl RenderedFile {
+    /// A file with this content; its hash is the sha256 of the bytes.
+    pub fn new(path: String, mode: u32, content: Vec<u8>) -> RenderedFile {
+        let hash = hex(&Sha256::digest(&content));
+        RenderedFile {
+            path,
+            mode,
+            content,
+            hash,
+        }
+    }
+
+    /// The content as text, or `None` when it is not UTF-8 (a copied binary file).
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.content).ok()
+    }
 }
 
 /// One service's rendered config directory.
@@ -629,11 +652,10 @@ impl FileCtx<'_> {
                 Ok(m) if m.is_dir() => copy_tree(&mut out, src, dest)?,
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound && e.optional => {}
                 _ => {
-                    let content = read_text(src)?;
                     out.push_file(
                         dest,
                         key.mode,
-                        content,
+                        read_bytes(src)?,
                         dir_mode.unwrap_or(0o770),
                         dir_mode.is_some(),
                     );
@@ -647,7 +669,7 @@ impl FileCtx<'_> {
                     if m.is_dir() {
                         copy_tree(&mut out, m, &to)?;
                     } else {
-                        out.push_file(&to, key.mode, read_text(m)?, tree_mode, dir_mode.is_some());
+                        out.push_file(&to, key.mode, read_bytes(m)?, tree_mode, dir_mode.is_some());
                     }
                 }
             }
@@ -656,7 +678,7 @@ impl FileCtx<'_> {
                 out.push_file(
                     dest,
                     key.mode,
-                    content,
+                    content.into_bytes(),
                     dir_mode.unwrap_or(0o770),
                     dir_mode.is_some(),
                 );
@@ -753,17 +775,19 @@ impl FileCtx<'_> {
 
 impl Output {
     /// A file at `path`, its parents with `dir_mode` (asked for by the entry: `explicit`).
-    fn push_file(&mut self, path: &str, mode: u32, content: String, dir_mode: u32, explicit: bool) {
+    fn push_file(
+        &mut self,
+        path: &str,
+        mode: u32,
+        content: Vec<u8>,
+        dir_mode: u32,
+        explicit: bool,
+    ) {
         if let Some((parent, _)) = path.rsplit_once('/') {
             push_dirs(&mut self.dirs, parent, dir_mode, explicit);
         }
-        let hash = hex(&Sha256::digest(content.as_bytes()));
-        self.files.push(RenderedFile {
-            path: path.to_string(),
-            mode,
-            content,
-            hash,
-        });
+        self.files
+            .push(RenderedFile::new(path.to_string(), mode, content));
     }
 }
 
@@ -781,9 +805,9 @@ fn push_dirs(dirs: &mut Vec<(String, u32, bool)>, path: &str, mode: u32, explici
     }
 }
 
-/// A copied file's text (config files are text; the rendered tree holds strings).
-fn read_text(path: &Path) -> Result<String, RenderError> {
-    std::fs::read_to_string(path).map_err(|source| RenderError::Io {
+/// A copied file's bytes, whatever they are (kolla copies binary files too).
+fn read_bytes(path: &Path) -> Result<Vec<u8>, RenderError> {
+    std::fs::read(path).map_err(|source| RenderError::Io {
         path: path.to_path_buf(),
         source,
     })
@@ -821,14 +845,8 @@ fn copy_dir(
         if p.is_dir() {
             copy_dir(&p, &rel, mode, dir_mode, explicit, out)?;
         } else {
-            let content = read_text(&p)?;
-            let hash = hex(&Sha256::digest(content.as_bytes()));
-            out.files.push(RenderedFile {
-                path: rel,
-                mode,
-                content,
-                hash,
-            });
+            out.files
+                .push(RenderedFile::new(rel, mode, read_bytes(&p)?));
         }
     }
     Ok(())
@@ -1066,7 +1084,7 @@ impl Writer {
                 .open(path)
             {
                 Ok(mut file) => {
-                    file.write_all(f.content.as_bytes()).map_err(io(path))?;
+                    file.write_all(&f.content).map_err(io(path))?;
                     file.set_permissions(perms).map_err(io(path))?;
                     return Ok(true);
                 }
@@ -1078,7 +1096,7 @@ impl Writer {
             if meta.permissions().mode() & 0o7777 == f.mode && meta.len() == f.content.len() as u64
             {
                 if let Ok(existing) = std::fs::read(path) {
-                    if existing == f.content.as_bytes() {
+                    if existing == f.content {
                         return Ok(false);
                     }
                 }
@@ -1086,7 +1104,7 @@ impl Writer {
         }
         let parent = path.parent().expect("file has a parent");
         let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
-        tmp.write_all(f.content.as_bytes()).map_err(io(path))?;
+        tmp.write_all(&f.content).map_err(io(path))?;
         tmp.as_file().set_permissions(perms).map_err(io(path))?;
         tmp.persist(path).map_err(|e| RenderError::Io {
             path: path.to_path_buf(),

@@ -56,7 +56,14 @@ services:
         copy: "demo/ca/{{ item }}"
         mode: "0644"
         dir_mode: "0755"
+      # a binary file copied on its own, with its mode
+      - dest: keyring.gpg
+        copy: demo/keyring.gpg
+        mode: "0600"
 "#;
+
+/// Not UTF-8: a PNG header, then bytes no UTF-8 text holds.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xfe\xff\x00\xc3\x28";
 
 #[test]
 fn config_entries_vars_dirs_and_copies() {
@@ -74,6 +81,9 @@ fn config_entries_vars_dirs_and_copies() {
         "<svg/>\n",
     );
     std::fs::create_dir_all(custom.join("demo/themes/blue/empty")).unwrap();
+    std::fs::write(custom.join("demo/themes/blue/static/img/logo.png"), PNG).unwrap();
+    let keyring: Vec<u8> = (0..=255u8).rev().collect();
+    std::fs::write(custom.join("demo/keyring.gpg"), &keyring).unwrap();
     write(
         &custom.join("demo/services.d/a.cfg"),
         "a {{ not rendered }}\n",
@@ -146,6 +156,35 @@ fn config_entries_vars_dirs_and_copies() {
         assert_eq!(mode(&svc.join(d)), 0o755, "{d}");
     }
     assert!(!svc.join("themes/missing").exists());
+    // binary files are copied byte for byte, with the entry's mode
+    assert_eq!(
+        std::fs::read(svc.join("themes/blue/static/img/logo.png")).unwrap(),
+        PNG
+    );
+    assert_eq!(mode(&svc.join("themes/blue/static/img/logo.png")), 0o660);
+    assert_eq!(std::fs::read(svc.join("keyring.gpg")).unwrap(), keyring);
+    assert_eq!(mode(&svc.join("keyring.gpg")), 0o600);
+    let file = |path: &str| {
+        rendered[0].services[0]
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .unwrap()
+    };
+    let png = file("themes/blue/static/img/logo.png");
+    assert_eq!(png.text(), None);
+    // hashes are sha256 of the bytes, text and binary alike (text hashes as when contents
+    // were strings: containers recording them must not restart)
+    assert_eq!(
+        png.hash,
+        "760f17dbe136987d09a05c76299bca70a4f2b2209de9aad9efce8798ecb3c90d"
+    );
+    let chained = file("chained.conf");
+    assert_eq!(chained.text(), Some("hello|hello world|HELLO WORLD\n"));
+    assert_eq!(
+        chained.hash,
+        "d4d651d66f70b4789ffba0d776c5c7f382005382ff68e49aa2a90d787bae1d8e"
+    );
     // dir_mode
     assert_eq!(mode(&svc.join("ca-certificates")), 0o755);
     assert_eq!(mode(&svc.join("ca-certificates/root.crt")), 0o644);

@@ -501,19 +501,25 @@ pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                     .node_config_directory
                     .join(&svc.name)
                     .join(&f.path);
+                // Bytes: a copied file may be binary, on either side.
                 let old = match &remote {
                     Some(tree) => tree
                         .files
                         .get(&format!("{}/{}", svc.name, f.path))
-                        .map(|t| String::from_utf8_lossy(&t.content).into_owned())
+                        .map(|t| t.content.clone())
                         .unwrap_or_default(),
-                    None => std::fs::read_to_string(&path).unwrap_or_default(),
+                    None => std::fs::read(&path).unwrap_or_default(),
                 };
                 if old != f.content {
-                    let d = similar::TextDiff::from_lines(&old, &f.content)
-                        .unified_diff()
-                        .header(&path.display().to_string(), &path.display().to_string())
-                        .to_string();
+                    let shown = path.display().to_string();
+                    // A unified diff of text; one line when either side is not UTF-8.
+                    let d = match (std::str::from_utf8(&old), f.text()) {
+                        (Ok(old), Some(new)) => similar::TextDiff::from_lines(old, new)
+                            .unified_diff()
+                            .header(&shown, &shown)
+                            .to_string(),
+                        _ => format!("binary file {shown} differs\n"),
+                    };
                     diffs.entry(&svc.name).or_default().push(d);
                     rewritten
                         .entry(svc.name.clone())
