@@ -26,3 +26,6 @@ mod schedule;
 
 /// Operator YAML read with YAML 1.1's (PyYAML's) types; our definitions read the same.
 mod yaml11;
+
+/// `copy:` entries byte for byte: binary files written locally and through engines, and in plan.
+mod copies;
