@@ -27,8 +27,8 @@
 //!   `config/horizon/themes/<name>`); or a **glob** in the last path component
 //!   (`config/haproxy/services.d/*.cfg`): every match is copied into the directory `dest`
 //!   (a matching directory recursively), and no match copies nothing. With `optional`, a
-//!   missing file or directory is skipped. Copied files must be UTF-8 text (the rendered tree
-//!   holds strings); a binary file is an error naming it;
+//!   missing file or directory is skipped. Copies are byte for byte, as kolla-ansible's:
+//!   a binary file (a PNG logo in a theme, a keyring) is copied as it is, never rendered;
 //! - `directory: true`: `dest` is created as a directory, even when nothing else goes in it
 //!   (kolla's `file: state=directory`, e.g. haproxy's `services.d/`, proxysql's `users/` and
 //!   `rules/`); its mode is `mode` (default 0770).
