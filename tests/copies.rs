@@ -5,13 +5,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::util::{engines, kollars, root, site_inputs, stderr};
-
-const NAMESPACE: &str = "kollars";
-const TAG: &str = "latest";
-const TOOLBOX: &str = "kollars/kolla-toolbox:latest";
+use crate::util::{
+    engines, ensure_images, kollars, root, site_inputs, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
+};
 
 /// A project with a copied theme directory and a single copied file, both holding binary
 /// files.
@@ -67,8 +65,8 @@ impl Site {
             dir.path(),
             &names,
             &format!(
-                "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: {NAMESPACE}\n\
-                 openstack_tag: {TAG}\nnetwork_interface: lo\n\
+                "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: {IMAGE_NAMESPACE}\n\
+                 openstack_tag: {IMAGE_TAG}\nnetwork_interface: lo\n\
                  kolla_internal_vip_address: 127.0.0.1\n"
             ),
         );
@@ -173,30 +171,6 @@ fn genconfig_output_copies_binary_files_byte_for_byte() {
     assert!(log.contains("(0 changed)"), "{log}");
 }
 
-/// The kolla-toolbox image (the helper image for the engine transfer) on `engine`.
-fn ensure_toolbox(engine: &str) {
-    let present = Command::new("docker")
-        .env("DOCKER_HOST", engine)
-        .args(["image", "inspect", TOOLBOX])
-        .output()
-        .expect("run docker")
-        .status
-        .success();
-    if present {
-        return;
-    }
-    let o = Command::new(root().join("images/build.sh"))
-        .env("DOCKER_HOST", engine)
-        .args(["--namespace", NAMESPACE, "--tag", TAG, "kolla-toolbox"])
-        .output()
-        .expect("run images/build.sh");
-    assert!(
-        o.status.success(),
-        "images/build.sh failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 /// Every host's `copydemo` config diffs from `plan --output json`, by host.
 fn plan_diffs(site: &Site) -> std::collections::BTreeMap<String, Vec<String>> {
     let plan = site.ok("plan", &["--output", "json"]);
@@ -219,7 +193,7 @@ fn plan_diffs(site: &Site) -> std::collections::BTreeMap<String, Vec<String>> {
 fn binary_files_through_engines_and_in_plan() {
     let engines = engines();
     for e in &engines[..2] {
-        ensure_toolbox(e);
+        ensure_images(e, &["kolla-toolbox"]);
     }
     // node1 is written on this machine's filesystem, node2 through its engine.
     let site = Site::new(&[

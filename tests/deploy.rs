@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::util::{copy_tree, engines, kollars, root, site_inputs, stderr};
-
-const NAMESPACE: &str = "kollars";
-const TAG: &str = "latest";
+use crate::util::{
+    copy_tree, engines, ensure_images, kollars, site_args, site_inputs, stderr, IMAGE_NAMESPACE,
+    IMAGE_TAG,
+};
 
 fn docker(engine: &str, args: &[&str]) -> Output {
     Command::new("docker")
@@ -18,33 +18,6 @@ fn docker(engine: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run docker")
-}
-
-fn ensure_images(engine: &str) {
-    for svc in ["cron", "kolla-toolbox"] {
-        let img = format!("{NAMESPACE}/{svc}:{TAG}");
-        if docker(engine, &["image", "inspect", &img]).status.success() {
-            continue;
-        }
-        let o = Command::new(root().join("images/build.sh"))
-            .env("DOCKER_HOST", engine)
-            .args([
-                "--namespace",
-                NAMESPACE,
-                "--tag",
-                TAG,
-                "cron",
-                "kolla-toolbox",
-            ])
-            .output()
-            .expect("run images/build.sh");
-        assert!(
-            o.status.success(),
-            "images/build.sh failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        return;
-    }
 }
 
 /// (id, StartedAt, running) of a container, or None.
@@ -90,7 +63,7 @@ impl Site {
             dir.path(),
             &["node1", "node2"],
             &format!(
-                "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: {NAMESPACE}\nopenstack_tag: {TAG}\n\
+                "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: {IMAGE_NAMESPACE}\nopenstack_tag: {IMAGE_TAG}\n\
                  network_interface: eth0\nkolla_internal_vip_address: 192.0.2.250\n\
                  kollars_privileged_containers: false\ndefault_container_dimensions: {{}}\ndocker_graceful_timeout: 2\n"
             ),
@@ -119,19 +92,7 @@ impl Site {
     }
 
     fn args(&self, cmd: &str, extra: &[&str]) -> Vec<String> {
-        let mut a: Vec<String> = vec![
-            cmd.into(),
-            "-i".into(),
-            self.path("inventory").display().to_string(),
-            "--configdir".into(),
-            self.path("config").display().to_string(),
-            "--facts".into(),
-            self.path("facts").display().to_string(),
-            "-t".into(),
-            "cron,kolla-toolbox".into(),
-        ];
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
+        site_args(self.dir.path(), cmd, "cron,kolla-toolbox", extra)
     }
 
     fn run(&self, cmd: &str, extra: &[&str]) -> Output {
@@ -184,7 +145,7 @@ fn lifecycle_on_real_engines() {
     guard.lock().unwrap();
     let engines = engines();
     for e in &engines[..2] {
-        ensure_images(e);
+        ensure_images(e, &["cron", "kolla-toolbox"]);
     }
     let site = Site::new(&engines);
 
@@ -312,8 +273,8 @@ fn lifecycle_on_real_engines() {
             e,
             &[
                 "tag",
-                &format!("{NAMESPACE}/cron:{TAG}"),
-                &format!("{NAMESPACE}/cron:other"),
+                &format!("{IMAGE_NAMESPACE}/cron:{IMAGE_TAG}"),
+                &format!("{IMAGE_NAMESPACE}/cron:other"),
             ],
         );
         assert!(o.status.success());

@@ -8,37 +8,12 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::util::{engines, files_under, kollars, root, site_inputs, stderr};
-
-const NAMESPACE: &str = "kollars";
-const TAG: &str = "latest";
-const TOOLBOX: &str = "kollars/kolla-toolbox:latest";
-
-/// The kolla-toolbox image (helper and fact probe image) on `engine`, built if missing.
-fn ensure_toolbox(engine: &str) {
-    let present = Command::new("docker")
-        .env("DOCKER_HOST", engine)
-        .args(["image", "inspect", TOOLBOX])
-        .output()
-        .expect("run docker")
-        .status
-        .success();
-    if present {
-        return;
-    }
-    let o = Command::new(root().join("images/build.sh"))
-        .env("DOCKER_HOST", engine)
-        .args(["--namespace", NAMESPACE, "--tag", TAG, "kolla-toolbox"])
-        .output()
-        .expect("run images/build.sh");
-    assert!(
-        o.status.success(),
-        "images/build.sh failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+use crate::util::{
+    engines, ensure_images, files_under, kollars, root, site_inputs, stderr, IMAGE_NAMESPACE,
+    IMAGE_TAG,
+};
 
 struct Site {
     dir: tempfile::TempDir,
@@ -57,8 +32,8 @@ impl Site {
             dir.path(),
             &names,
             &format!(
-                "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: {NAMESPACE}\n\
-                 openstack_tag: {TAG}\nnetwork_interface: lo\n\
+                "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: {IMAGE_NAMESPACE}\n\
+                 openstack_tag: {IMAGE_TAG}\nnetwork_interface: lo\n\
                  kolla_internal_vip_address: 127.0.0.1\n"
             ),
         );
@@ -242,7 +217,7 @@ fn mode(p: &Path) -> u32 {
 fn genconfig_writes_remote_hosts_through_their_engines() {
     let engines = engines();
     for e in &engines[..2] {
-        ensure_toolbox(e);
+        ensure_images(e, &["kolla-toolbox"]);
     }
     let via_engine = "kollars_config_transfer=engine";
     let site = Site::new(&[
@@ -326,7 +301,7 @@ fn genconfig_writes_remote_hosts_through_their_engines() {
 #[test]
 fn unreachable_remote_engine_names_host_and_endpoint() {
     let engines = engines();
-    ensure_toolbox(&engines[0]);
+    ensure_images(&engines[0], &["kolla-toolbox"]);
     let dead = "unix:///tmp/kollars-no-such-engine/docker.sock";
     let site = Site::new(&[("node1", &engines[0], ""), ("node2", dead, "")]);
     let o = site.run("genconfig", &[]);
@@ -361,7 +336,7 @@ fn bad_transfer_setting_is_bad_input_and_writes_nothing() {
 fn a_host_written_through_its_engine_has_the_tree_a_local_write_gives() {
     let engines = engines();
     for e in &engines[..2] {
-        ensure_toolbox(e);
+        ensure_images(e, &["kolla-toolbox"]);
     }
     let via_engine = "kollars_config_transfer=engine";
     let site = Site::new(&[

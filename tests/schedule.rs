@@ -6,12 +6,11 @@
 //! one-shots) → horizon (after keystone), from the real catalogue with `-t`. The events of
 //! `--output json` arrive in the order the engine calls completed, which is what is checked.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::util::{engines, kollars, site_inputs, stderr};
+use crate::util::{engines, kollars, site_args, site_inputs, stderr};
 
 const CONTAINERS: &[&str] = &[
     "memcached",
@@ -94,25 +93,14 @@ impl Site {
         }
     }
 
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
     /// `kollars deploy --output json`: its output and its events.
     fn deploy(&self) -> (Output, Vec<Value>) {
-        let o = kollars([
-            "deploy".to_string(),
-            "-i".into(),
-            self.path("inventory").display().to_string(),
-            "--configdir".into(),
-            self.path("config").display().to_string(),
-            "--facts".into(),
-            self.path("facts").display().to_string(),
-            "-t".into(),
-            "memcached,keystone,horizon".into(),
-            "--output".into(),
-            "json".into(),
-        ]);
+        let o = kollars(site_args(
+            self.dir.path(),
+            "deploy",
+            "memcached,keystone,horizon",
+            &["--output", "json"],
+        ));
         let events = String::from_utf8_lossy(&o.stdout)
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())

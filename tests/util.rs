@@ -134,3 +134,58 @@ pub fn site_inputs(dir: &Path, hosts: &[&str], globals: &str) {
         .unwrap();
     }
 }
+
+/// The namespace and tag of the stand-in images the engine tests deploy (`images/build.sh`).
+pub const IMAGE_NAMESPACE: &str = "kollars";
+/// See [`IMAGE_NAMESPACE`].
+pub const IMAGE_TAG: &str = "latest";
+
+/// The stand-in images of `services` (`cron`, `kolla-toolbox`, …) on `engine`, built by
+/// `images/build.sh` when one is missing.
+pub fn ensure_images(engine: &str, services: &[&str]) {
+    let missing = services.iter().any(|svc| {
+        !Command::new("docker")
+            .env("DOCKER_HOST", engine)
+            .args([
+                "image",
+                "inspect",
+                &format!("{IMAGE_NAMESPACE}/{svc}:{IMAGE_TAG}"),
+            ])
+            .output()
+            .expect("run docker")
+            .status
+            .success()
+    });
+    if !missing {
+        return;
+    }
+    let o = Command::new(root().join("images/build.sh"))
+        .env("DOCKER_HOST", engine)
+        .args(["--namespace", IMAGE_NAMESPACE, "--tag", IMAGE_TAG])
+        .args(services)
+        .output()
+        .expect("run images/build.sh");
+    assert!(
+        o.status.success(),
+        "images/build.sh failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `kollars CMD` arguments for a site under `dir` (see [`site_inputs`]): its `inventory`,
+/// `config/`, `facts/`, `-t tags`, then `extra`.
+pub fn site_args(dir: &Path, cmd: &str, tags: &str, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        cmd.into(),
+        "-i".into(),
+        dir.join("inventory").display().to_string(),
+        "--configdir".into(),
+        dir.join("config").display().to_string(),
+        "--facts".into(),
+        dir.join("facts").display().to_string(),
+        "-t".into(),
+        tags.into(),
+    ];
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
