@@ -742,16 +742,16 @@ impl FileCtx<'_> {
                         doc.write()
                     }
                     Some(MergeKind::Yaml) => {
+                        // YAML 1.1, as kolla's merge_yaml reads both sides with PyYAML
                         let parse =
                             |text: &str, path: String| -> Result<serde_yaml::Value, RenderError> {
-                                serde_yaml::from_str::<serde_yaml::Value>(text).map_err(|err| {
-                                    RenderError::Yaml {
+                                kollars_inputs::yaml::parse(std::path::Path::new(&path), text)
+                                    .map_err(|err| RenderError::Yaml {
                                         host: self.host.to_string(),
                                         service: self.def.name.clone(),
                                         path,
                                         message: err.to_string(),
-                                    }
-                                })
+                                    })
                             };
                         let mut doc = parse(&base, e.template.clone().unwrap_or_default())?;
                         if doc.is_null() {

@@ -60,6 +60,11 @@ services:
       - dest: keyring.gpg
         copy: demo/keyring.gpg
         mode: "0600"
+      # YAML merged as kolla's merge_yaml (PyYAML, YAML 1.1): plain yes is true, 'yes' a string
+      - dest: settings.yml
+        template: demo/settings.yml.j2
+        merge: yaml
+        overrides: ["demo/settings.yml"]
 "#;
 
 /// Not UTF-8: a PNG header, then bytes no UTF-8 text holds.
@@ -92,6 +97,14 @@ fn config_entries_vars_dirs_and_copies() {
     write(&custom.join("demo/services.d/b.txt"), "not a cfg\n");
     write(&custom.join("demo/services.d/.hidden.cfg"), "hidden\n");
     write(&custom.join("demo/ca/root.crt"), "CERT\n");
+    write(
+        &data.join("templates/demo/settings.yml.j2"),
+        "base: on\nkept: 'on'\n",
+    );
+    write(
+        &custom.join("demo/settings.yml"),
+        "plain: yes\nquoted: 'yes'\nmode: 0755\n",
+    );
 
     let catalogue = Catalogue::load(&data.join("services")).unwrap();
     let inv = Inventory::parse(Path::new("inventory"), "[control]\nctl1\n").unwrap();
@@ -117,6 +130,13 @@ fn config_entries_vars_dirs_and_copies() {
         std::fs::read_to_string(svc.join("chained.conf")).unwrap(),
         "hello|hello world|HELLO WORLD\n"
     );
+    let settings: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(svc.join("settings.yml")).unwrap()).unwrap();
+    assert_eq!(settings["base"], serde_yaml::Value::Bool(true));
+    assert_eq!(settings["kept"].as_str(), Some("on"));
+    assert_eq!(settings["plain"], serde_yaml::Value::Bool(true));
+    assert_eq!(settings["quoted"].as_str(), Some("yes"));
+    assert_eq!(settings["mode"].as_u64(), Some(493));
     // the service directory and directories for rendered files: 0770
     assert_eq!(mode(&svc), 0o770);
     // directory entries, empty or not

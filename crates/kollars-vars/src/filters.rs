@@ -547,10 +547,12 @@ fn to_nice_yaml(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
     to_yaml(v)
 }
 
+/// YAML 1.1, as Ansible's `from_yaml` (PyYAML) reads it: plain `yes` is a boolean, `'yes'` a
+/// string.
 fn from_yaml(v: String) -> Result<Value, Error> {
-    let y: serde_yaml::Value =
-        serde_yaml::from_str(&v).map_err(|e| err(format!("from_yaml: {e}")))?;
-    Ok(Value::from_serialize(&y))
+    let y = kollars_inputs::yaml::parse(std::path::Path::new("from_yaml"), &v)
+        .map_err(|e| err(format!("from_yaml: {e}")))?;
+    Ok(crate::engine::operator_value(&y))
 }
 
 fn from_json(v: String) -> Result<Value, Error> {

@@ -152,6 +152,12 @@ fn ansible_filters() {
         eval("{{ 'abc-def' | regex_replace('-(\\\\w+)$', '_\\\\1') }}").as_str(),
         Some("abc_def")
     );
+    // from_yaml reads YAML 1.1, as PyYAML: plain yes is a boolean, quoted 'yes' a string
+    assert_eq!(eval("{{ ('a: yes' | from_yaml).a }}"), Value::from(true));
+    assert_eq!(
+        eval("{{ (\"a: 'yes'\" | from_yaml).a }}").as_str(),
+        Some("yes")
+    );
     let combined = eval("{{ {'a': {'x': 1}} | combine({'a': {'y': 2}}, recursive=true) }}");
     assert_eq!(combined.to_string(), r#"{"a": {"x": 1, "y": 2}}"#);
     assert_eq!(
