@@ -95,11 +95,18 @@ impl Site {
 
     /// `kollars deploy --output json`: its output and its events.
     fn deploy(&self) -> (Output, Vec<Value>) {
+        self.deploy_with(&[])
+    }
+
+    /// [`Site::deploy`] with more arguments (`--limit`).
+    fn deploy_with(&self, extra: &[&str]) -> (Output, Vec<Value>) {
+        let mut args = vec!["--output", "json"];
+        args.extend(extra);
         let o = kollars(site_args(
             self.dir.path(),
             "deploy",
             "memcached,keystone,horizon",
-            &["--output", "json"],
+            &args,
         ));
         let events = String::from_utf8_lossy(&o.stdout)
             .lines()
@@ -240,5 +247,41 @@ fn a_failed_host_drops_out_of_later_projects_and_the_others_go_on() {
         "horizon",
     ] {
         assert_eq!(status(e2, c).as_deref(), Some("running"), "{c} on node2");
+    }
+}
+
+/// A host added later gets its containers, but the bootstrap one-shots run on the first host
+/// that runs the service (kolla's `run_once` delegated to `groups[<group>][0]`), not on the
+/// newcomer: its database sync or fernet key setup must not happen apart from the first host.
+#[test]
+fn a_host_added_later_does_not_bootstrap_on_its_own() {
+    let _serial = ENGINES_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    let engines = engines();
+    let site = Site::new(&engines, "");
+    let (o, _) = site.deploy_with(&["--limit", "node1"]);
+    assert!(o.status.success(), "deploy node1: {}", stderr(&o));
+    assert_eq!(status(&site.engines[1], "keystone"), None);
+
+    let (o, ev) = site.deploy();
+    assert!(o.status.success(), "deploy both: {}", stderr(&o));
+    for b in ["bootstrap_keystone", "bootstrap_keystone_fernet"] {
+        let runs = find(&ev, None, b, "oneshot", "finished");
+        assert_eq!(runs.len(), 1, "{b} ran {} times: {ev:#?}", runs.len());
+        assert_eq!(ev[runs[0]]["host"], "node1", "{b} ran on the new host");
+    }
+    // node1 kept its containers; node2 got them all
+    assert!(find(&ev, Some("node1"), "keystone", "create", "finished").is_empty());
+    for c in [
+        "memcached",
+        "keystone",
+        "keystone_fernet",
+        "keystone_ssh",
+        "horizon",
+    ] {
+        assert_eq!(
+            status(&site.engines[1], c).as_deref(),
+            Some("running"),
+            "{c} on node2"
+        );
     }
 }

@@ -222,18 +222,32 @@ impl Run<'_> {
         .await;
     }
 
-    /// The bootstrap one-shots of `project`: each service that gets a new container and has
-    /// one, once, on the first live host that creates it.
+    /// The bootstrap one-shots of `project`: for each service that gets a new container on
+    /// some live host and has one, once, on the first live host that runs the service — as
+    /// kolla delegates its `run_once` bootstrap to `groups[<group>][0]`, so a host added later
+    /// does not bootstrap (fernet keys, database) on its own when the first host is there.
     fn oneshots(&self, project: &str) -> Vec<(usize, &Decision<'_>, ContainerSpec)> {
+        let created: BTreeSet<&str> = self
+            .changes(project)
+            .into_iter()
+            .flat_map(|(_, changes)| changes)
+            .filter(|d| matches!(d.action, Action::Create))
+            .map(|d| d.svc.name.as_str())
+            .collect();
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
-        for (i, changes) in self.changes(project) {
-            for d in changes {
-                if !matches!(d.action, Action::Create) || seen.contains(&d.svc.name) {
+        for (i, plan) in self.plans.iter().enumerate() {
+            let Some(plan) = plan else { continue };
+            if !self.is_live(i) {
+                continue;
+            }
+            for d in plan.values() {
+                let name = d.svc.name.as_str();
+                if d.svc.project != project || !created.contains(name) || seen.contains(name) {
                     continue;
                 }
                 if let Some(b) = bootstrap_spec(&d.spec, &d.svc.container) {
-                    seen.insert(d.svc.name.clone());
+                    seen.insert(name);
                     out.push((i, d, b));
                 }
             }
