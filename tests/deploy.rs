@@ -401,19 +401,25 @@ fn lifecycle_on_real_engines() {
         "{out}"
     );
 
-    // an engine that is down: clear error naming host and endpoint, exit 1
+    // an engine that is down: that host fails with a clear error naming host and endpoint,
+    // the other host is still deployed (cron removed on node1 comes back), exit 3
     let inv = std::fs::read_to_string(site.path("inventory")).unwrap();
     std::fs::write(
         site.path("inventory"),
         inv.replace(&engines[1], "unix:///nonexistent/kollars.sock"),
     )
     .unwrap();
+    remove(&engines[0], &["cron"]);
     let o = kollars(site.args("deploy", &[]));
-    assert!(!o.status.success());
     let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(
         err.contains("node2") && err.contains("/nonexistent/kollars.sock"),
         "{err}"
+    );
+    assert!(
+        state(&engines[0], "cron").is_some_and(|s| s.2),
+        "node1 was not deployed: {err}"
     );
 
     for e in &engines[..2] {

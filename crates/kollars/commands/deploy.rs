@@ -184,6 +184,9 @@ impl Needs {
 struct Prepared {
     ws: Workspace,
     runs: Vec<HostRun>,
+    /// Hosts whose engine did not answer: they fail, the others go on (kolla's
+    /// `max_fail_percentage: 100`); see [`finish`].
+    unreachable: Vec<(String, anyhow::Error)>,
     /// Held until the command is done.
     _lock: Option<std::fs::File>,
 }
@@ -222,16 +225,20 @@ fn prepare(
         .map(|(host, ep, tls, common, via_engine, tz, unprivileged)| {
             let reporter = reporter.clone();
             rt.spawn(async move {
-                let mut e = Engine::connect(&host, &ep, tls.as_deref()).await?;
-                if let Some(tz) = tz {
-                    e = e.with_timezone(tz);
-                }
+                let e = match Engine::connect(&host, &ep, tls.as_deref()).await {
+                    Ok(e) => e,
+                    Err(err) => return (host, Err(err)),
+                };
+                let e = match tz {
+                    Some(tz) => e.with_timezone(tz),
+                    None => e,
+                };
                 let e = e.with_common_options(common).with_reporter(reporter);
                 if needs.survey {
                     // a failed survey only costs the shortcut: decisions list again
                     let _ = e.survey().await;
                 }
-                Ok::<_, kollars_docker::DockerError>((host, e, via_engine, unprivileged))
+                (host, Ok((e, via_engine, unprivileged)))
             })
         })
         .collect();
@@ -244,16 +251,24 @@ fn prepare(
         }
     };
     let mut engines = BTreeMap::new();
+    let mut unreachable = Vec::new();
     for joined in rt.block_on(join_all(connecting)) {
-        let (host, engine, via_engine, unprivileged) =
-            joined.context("engine connection task failed")??;
-        engines.insert(host, (engine, via_engine, unprivileged));
+        match joined.context("engine connection task failed")? {
+            (host, Ok(connected)) => {
+                engines.insert(host, connected);
+            }
+            // a host that does not answer fails alone; a wrong endpoint is the operator's
+            (host, Err(e @ kollars_docker::DockerError::Unreachable { .. })) => {
+                unreachable.push((host, anyhow::Error::new(e)));
+            }
+            (_, Err(e)) => return Err(BadInput::from_err(e)),
+        }
     }
     let mut runs = Vec::new();
     for rendered in rendered {
-        let (engine, via_engine, unprivileged) = engines
-            .remove(&rendered.host)
-            .with_context(|| format!("host {}: no engine connected", rendered.host))?;
+        let Some((engine, via_engine, unprivileged)) = engines.remove(&rendered.host) else {
+            continue;
+        };
         runs.push(HostRun {
             unprivileged,
             rendered,
@@ -264,6 +279,7 @@ fn prepare(
     Ok(Prepared {
         ws,
         runs,
+        unreachable,
         _lock: lock,
     })
 }
@@ -406,7 +422,13 @@ where
     .await
 }
 
-fn finish<T>(results: Vec<(String, Result<T>)>) -> ExitStatus {
+/// Reports failed hosts (those that failed acting, then those whose engine did not answer)
+/// and says how the run ended: success, some hosts failed (3), or every host failed.
+fn finish<T>(
+    mut results: Vec<(String, Result<T>)>,
+    unreachable: Vec<(String, anyhow::Error)>,
+) -> ExitStatus {
+    results.extend(unreachable.into_iter().map(|(h, e)| (h, Err(e))));
     let failed: Vec<_> = results.iter().filter(|(_, r)| r.is_err()).collect();
     for (host, r) in &results {
         if let Err(e) = r {
@@ -434,7 +456,12 @@ pub fn deploy(args: &DeployArgs) -> Result<ExitStatus> {
     }
     let rt = runtime()?;
     let reporter = CliReporter::new(args.engine.output);
-    let Prepared { ws, runs, .. } = prepare(
+    let Prepared {
+        ws,
+        runs,
+        unreachable,
+        ..
+    } = prepare(
         &args.engine,
         &rt,
         reporter.clone(),
@@ -462,7 +489,7 @@ pub fn deploy(args: &DeployArgs) -> Result<ExitStatus> {
                 .join(", ")
         ));
     }
-    Ok(finish(results))
+    Ok(finish(results, unreachable))
 }
 
 /// Replaces every secret from passwords.yml with `********`.
@@ -480,7 +507,12 @@ fn mask(text: &str, secrets: &[String]) -> String {
 pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     let rt = runtime()?;
     let reporter = CliReporter::new(args.engine.output);
-    let Prepared { ws, runs, .. } = prepare(&args.engine, &rt, reporter, Needs::DECIDE)?;
+    let Prepared {
+        ws,
+        runs,
+        unreachable,
+        ..
+    } = prepare(&args.engine, &rt, reporter, Needs::DECIDE)?;
     let secrets = ws.config.secret_values();
     let results = rt.block_on(for_hosts(&runs, args.engine.forks, |run| async move {
         // Hosts written through their engine are read through it too (read-only).
@@ -570,7 +602,7 @@ pub fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     if args.engine.output == OutputFormat::Text {
         println!("{changes} change(s) planned on {} host(s)", results.len());
     }
-    Ok(finish(results))
+    Ok(finish(results, unreachable))
 }
 
 fn describe(a: &Action) -> String {
@@ -594,7 +626,9 @@ pub fn restart(args: &RestartArgs) -> Result<ExitStatus> {
     engine.input.tags.extend(args.services.iter().cloned());
     let rt = runtime()?;
     let reporter = CliReporter::new(engine.output);
-    let Prepared { runs, .. } = prepare(&engine, &rt, reporter, Needs::CHANGE)?;
+    let Prepared {
+        runs, unreachable, ..
+    } = prepare(&engine, &rt, reporter, Needs::CHANGE)?;
     let wanted: Vec<String> = args.services.iter().map(|s| s.replace('_', "-")).collect();
     let results = rt.block_on(for_hosts(&runs, engine.forks, |run| {
         let wanted = wanted.clone();
@@ -614,14 +648,16 @@ pub fn restart(args: &RestartArgs) -> Result<ExitStatus> {
             Ok(())
         }
     }));
-    Ok(finish(results))
+    Ok(finish(results, unreachable))
 }
 
 /// `kollars check`.
 pub fn check(args: &EngineArgs) -> Result<ExitStatus> {
     let rt = runtime()?;
     let reporter = CliReporter::new(args.output);
-    let Prepared { runs, .. } = prepare(args, &rt, reporter, Needs::READ)?;
+    let Prepared {
+        runs, unreachable, ..
+    } = prepare(args, &rt, reporter, Needs::READ)?;
     let results = rt.block_on(for_hosts(&runs, args.forks, |run| async move {
         let names: Vec<String> = run
             .rendered
@@ -663,7 +699,7 @@ pub fn check(args: &EngineArgs) -> Result<ExitStatus> {
             }
         }
     }
-    let status = finish(results);
+    let status = finish(results, unreachable);
     if status == ExitStatus::Success && bad > 0 {
         return Ok(ExitStatus::Failure);
     }
@@ -674,7 +710,9 @@ pub fn check(args: &EngineArgs) -> Result<ExitStatus> {
 pub fn pull(args: &EngineArgs) -> Result<ExitStatus> {
     let rt = runtime()?;
     let reporter = CliReporter::new(args.output);
-    let Prepared { runs, .. } = prepare(args, &rt, reporter, Needs::CHANGE)?;
+    let Prepared {
+        runs, unreachable, ..
+    } = prepare(args, &rt, reporter, Needs::CHANGE)?;
     let results = rt.block_on(for_hosts(&runs, args.forks, |run| async move {
         for svc in run.rendered.services.iter().filter(|s| has_container(s)) {
             let spec = container_spec(&run.rendered.host, svc, run.unprivileged)?;
@@ -682,7 +720,7 @@ pub fn pull(args: &EngineArgs) -> Result<ExitStatus> {
         }
         Ok(())
     }));
-    Ok(finish(results))
+    Ok(finish(results, unreachable))
 }
 
 /// `kollars stop` and `kollars destroy`.
@@ -695,7 +733,9 @@ pub fn stop(args: &DangerArgs, destroy: bool) -> Result<ExitStatus> {
     }
     let rt = runtime()?;
     let reporter = CliReporter::new(args.engine.output);
-    let Prepared { runs, .. } = prepare(&args.engine, &rt, reporter, Needs::CHANGE)?;
+    let Prepared {
+        runs, unreachable, ..
+    } = prepare(&args.engine, &rt, reporter, Needs::CHANGE)?;
     let results = rt.block_on(for_hosts(&runs, args.engine.forks, |run| async move {
         if destroy {
             for c in run.engine.list_managed().await? {
@@ -721,5 +761,5 @@ pub fn stop(args: &DangerArgs, destroy: bool) -> Result<ExitStatus> {
         }
         Ok(())
     }));
-    Ok(finish(results))
+    Ok(finish(results, unreachable))
 }
