@@ -106,35 +106,7 @@ pub fn gather_local() -> Facts {
         }
     }
     let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
-    let osv: BTreeMap<&str, String> = os
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k, v.trim_matches('"').to_string()))
-        .collect();
-    let dist = match osv.get("ID").map(String::as_str) {
-        Some("debian") => "Debian",
-        Some("ubuntu") => "Ubuntu",
-        Some("rocky") => "Rocky",
-        Some("centos") => "CentOS",
-        _ => "Linux",
-    };
-    f.insert("ansible_distribution".into(), json!(dist));
-    f.insert(
-        "ansible_distribution_release".into(),
-        json!(osv.get("VERSION_CODENAME").cloned().unwrap_or_default()),
-    );
-    f.insert(
-        "ansible_distribution_version".into(),
-        json!(osv.get("VERSION_ID").cloned().unwrap_or_default()),
-    );
-    f.insert(
-        "ansible_os_family".into(),
-        json!(match dist {
-            "Debian" | "Ubuntu" => "Debian",
-            "Rocky" | "CentOS" => "RedHat",
-            _ => "Linux",
-        }),
-    );
+    insert_os_release(&mut f, os.lines());
     f.insert("ansible_architecture".into(), json!(std::env::consts::ARCH));
     if let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
         f.insert("ansible_kernel".into(), json!(release.trim()));
@@ -179,6 +151,40 @@ fn gather_interfaces(f: &mut Facts) {
         }
     }
     insert_interfaces(f, ifaces);
+}
+
+/// The distribution facts from `/etc/os-release` lines (`ID=debian`, `VERSION_ID="12"`, …),
+/// as Ansible's setup module names them. One home for local gathering and the engine probe.
+pub(crate) fn insert_os_release<'a>(f: &mut Facts, lines: impl IntoIterator<Item = &'a str>) {
+    let osv: BTreeMap<&str, String> = lines
+        .into_iter()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim().trim_matches('"').to_string()))
+        .collect();
+    let dist = match osv.get("ID").map(String::as_str) {
+        Some("debian") => "Debian",
+        Some("ubuntu") => "Ubuntu",
+        Some("rocky") => "Rocky",
+        Some("centos") => "CentOS",
+        _ => "Linux",
+    };
+    f.insert("ansible_distribution".into(), json!(dist));
+    f.insert(
+        "ansible_distribution_release".into(),
+        json!(osv.get("VERSION_CODENAME").cloned().unwrap_or_default()),
+    );
+    f.insert(
+        "ansible_distribution_version".into(),
+        json!(osv.get("VERSION_ID").cloned().unwrap_or_default()),
+    );
+    f.insert(
+        "ansible_os_family".into(),
+        json!(match dist {
+            "Debian" | "Ubuntu" => "Debian",
+            "Rocky" | "CentOS" => "RedHat",
+            _ => "Linux",
+        }),
+    );
 }
 
 /// Ansible's scope of an IPv6 address: host (loopback), link (fe80::/10) or global.

@@ -16,7 +16,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde_json::{json, Map, Value};
 
-use crate::facts::{insert_interfaces, v6_scope, Facts};
+use crate::facts::{insert_interfaces, insert_os_release, v6_scope, Facts};
 
 /// Where the probe container sees the host's files ([`GATHER_BINDS`]).
 pub const HOST_ROOT: &str = "/kollars-host";
@@ -130,38 +130,13 @@ pub fn parse(text: &str) -> Result<Facts, FactsTextError> {
         f.insert("ansible_memtotal_mb".into(), json!(mem / 1024));
     }
 
-    let osv: BTreeMap<&str, String> = s
-        .get("os-release")
-        .map(|l| {
-            l.iter()
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.trim(), v.trim().trim_matches('"').to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let dist = match osv.get("ID").map(String::as_str) {
-        Some("debian") => "Debian",
-        Some("ubuntu") => "Ubuntu",
-        Some("rocky") => "Rocky",
-        Some("centos") => "CentOS",
-        _ => "Linux",
-    };
-    f.insert("ansible_distribution".into(), json!(dist));
-    f.insert(
-        "ansible_distribution_release".into(),
-        json!(osv.get("VERSION_CODENAME").cloned().unwrap_or_default()),
-    );
-    f.insert(
-        "ansible_distribution_version".into(),
-        json!(osv.get("VERSION_ID").cloned().unwrap_or_default()),
-    );
-    f.insert(
-        "ansible_os_family".into(),
-        json!(match dist {
-            "Debian" | "Ubuntu" => "Debian",
-            "Rocky" | "CentOS" => "RedHat",
-            _ => "Linux",
-        }),
+    insert_os_release(
+        &mut f,
+        s.get("os-release")
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .copied(),
     );
     if let Some(arch) = first(&s, "arch") {
         f.insert("ansible_architecture".into(), json!(arch));
