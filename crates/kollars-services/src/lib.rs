@@ -371,6 +371,25 @@ fn parse_project(f: &Path) -> Result<Parsed, ServiceError> {
     }))
 }
 
+/// Records that `file` defines `name` (a `what`: variable, service); a second definition is
+/// an error naming both files.
+fn claim(
+    origin: &mut IndexMap<String, PathBuf>,
+    what: &'static str,
+    name: &str,
+    file: &Path,
+) -> Result<(), ServiceError> {
+    match origin.insert(name.to_owned(), file.to_path_buf()) {
+        Some(first) => Err(ServiceError::Duplicate {
+            what,
+            name: name.to_owned(),
+            first,
+            second: file.to_path_buf(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Every `after` names a project of a lower order: so the dependencies form no cycle and
 /// agree with kolla's sequence.
 fn check_after(projects: &[Project]) -> Result<(), ServiceError> {
@@ -454,39 +473,18 @@ impl Catalogue {
             match parsed? {
                 Parsed::Globals(vars) => {
                     for (k, v) in vars {
-                        if let Some(first) = origin.insert(k.clone(), f.clone()) {
-                            return Err(ServiceError::Duplicate {
-                                what: "variable",
-                                name: k,
-                                first,
-                                second: f,
-                            });
-                        }
+                        claim(&mut origin, "variable", &k, &f)?;
                         cat.global_defaults.insert(k, v);
                     }
                 }
                 Parsed::Project(pp) => {
                     for (k, v) in pp.defaults {
-                        if let Some(first) = origin.insert(k.clone(), f.clone()) {
-                            return Err(ServiceError::Duplicate {
-                                what: "variable",
-                                name: k,
-                                first,
-                                second: f,
-                            });
-                        }
+                        claim(&mut origin, "variable", &k, &f)?;
                         cat.project_defaults.insert(k, v);
                     }
                     let mut services = Vec::new();
                     for (name, def) in pp.services {
-                        if let Some(first) = service_origin.insert(name.clone(), f.clone()) {
-                            return Err(ServiceError::Duplicate {
-                                what: "service",
-                                name,
-                                first,
-                                second: f,
-                            });
-                        }
+                        claim(&mut service_origin, "service", &name, &f)?;
                         services.push(def?);
                     }
                     // kolla's `<project>_services` variable, so that templates (haproxy,
@@ -496,14 +494,7 @@ impl Catalogue {
                         .iter()
                         .map(|s| (s.name.clone(), s.raw.clone()))
                         .collect();
-                    if let Some(first) = origin.insert(services_var.clone(), f.clone()) {
-                        return Err(ServiceError::Duplicate {
-                            what: "variable",
-                            name: services_var,
-                            first,
-                            second: f,
-                        });
-                    }
+                    claim(&mut origin, "variable", &services_var, &f)?;
                     cat.project_defaults
                         .insert(services_var, Value::from_iter(dict));
                     cat.projects.push(Project {
@@ -649,6 +640,40 @@ mod tests {
         assert_eq!(cat.dependencies("api"), vec!["db"]);
         assert_eq!(cat.dependencies("ui"), vec!["db", "cache", "api"]);
         assert!(cat.dependencies("db").is_empty());
+    }
+
+    #[test]
+    fn a_second_definition_names_both_files() {
+        let cases: [(&[(&str, &str)], &str); 3] = [
+            (
+                &[
+                    ("a.yml", "defaults:\n  x: 1\n"),
+                    ("b.yml", "defaults:\n  x: 2\n"),
+                ],
+                "variable \"x\"",
+            ),
+            (
+                &[
+                    ("a.yml", "services:\n  s:\n    enabled: true\n"),
+                    ("b.yml", "services:\n  s:\n    enabled: true\n"),
+                ],
+                "service \"s\"",
+            ),
+            (
+                &[
+                    ("a.yml", "defaults:\n  b_services: {}\n"),
+                    ("b.yml", "{}\n"),
+                ],
+                "variable \"b_services\"",
+            ),
+        ];
+        for (files, what) in cases {
+            let msg = catalogue(files).unwrap_err().to_string();
+            assert!(
+                msg.contains(what) && msg.contains("a.yml") && msg.contains("b.yml"),
+                "{msg}"
+            );
+        }
     }
 
     #[test]
