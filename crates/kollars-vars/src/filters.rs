@@ -1062,18 +1062,26 @@ fn to_uuid(name: String, namespace: Option<String>) -> Result<String, Error> {
         );
     }
     data.extend_from_slice(name.as_bytes());
-    let mut b = sha1(&data);
-    b[6] = (b[6] & 0x0f) | 0x50;
+    let digest = sha1(&data);
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    Ok(uuid_text(b, 5))
+}
+
+/// 16 bytes as an RFC 4122 UUID of `version` (variant bits set), in its dashed hex text:
+/// the one formatter for name-based UUIDs here and `genpwd`'s random ones.
+pub fn uuid_text(mut b: [u8; 16], version: u8) -> String {
+    b[6] = (b[6] & 0x0f) | (version << 4);
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b[..16].iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
         &h[8..12],
         &h[12..16],
         &h[16..20],
         &h[20..32]
-    ))
+    )
 }
 
 /// SHA-1 (FIPS 180-4), only for name-based UUIDs.

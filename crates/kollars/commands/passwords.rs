@@ -76,18 +76,9 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn uuid4() -> Result<String> {
-    let mut b = random_bytes(16)?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex(&b);
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&random_bytes(16)?);
+    Ok(kollars_vars::filters::uuid_text(b, 4))
 }
 
 /// URL-safe base64 with padding (Python's `base64.urlsafe_b64encode`).
