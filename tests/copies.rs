@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::util::{
-    engines, ensure_images, kollars, root, site_inputs, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
+    engines, ensure_images, kollars, root, site_inputs, site_inventory, stderr, IMAGE_NAMESPACE,
+    IMAGE_TAG,
 };
 
 /// A project with a copied theme directory and a single copied file, both holding binary
@@ -70,14 +71,7 @@ impl Site {
                  kolla_internal_vip_address: 127.0.0.1\n"
             ),
         );
-        let mut inv = String::from("[copydemo]\n");
-        for (h, engine, extra) in hosts {
-            inv.push_str(&format!(
-                "{h} kollars_engine={engine} node_config_directory={} {extra}\n",
-                dir.path().join(format!("etc-{h}")).display()
-            ));
-        }
-        std::fs::write(dir.path().join("inventory"), inv).unwrap();
+        site_inventory(dir.path(), "copydemo", hosts, &[]);
         // The real catalogue (symlinks to this tree's services/ and templates/) plus PROJECT.
         let data = dir.path().join("data");
         let services = data.join("services");

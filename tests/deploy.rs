@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::util::{
-    copy_tree, engines, ensure_images, kollars, site_args, site_inputs, stderr, IMAGE_NAMESPACE,
-    IMAGE_TAG,
+    copy_tree, engines, ensure_images, kollars, site_args, site_inputs, site_inventory, stderr,
+    IMAGE_NAMESPACE, IMAGE_TAG,
 };
 
 fn docker(engine: &str, args: &[&str]) -> Output {
@@ -68,16 +68,12 @@ impl Site {
                  kollars_privileged_containers: false\ndefault_container_dimensions: {{}}\ndocker_graceful_timeout: 2\n"
             ),
         );
-        let mut inv = String::from("[common]\n");
-        for (i, h) in ["node1", "node2"].iter().enumerate() {
-            inv.push_str(&format!(
-                "{h} kollars_engine={} node_config_directory={}\n",
-                engines[i],
-                dir.path().join(format!("etc-{h}")).display()
-            ));
-        }
-        inv.push_str("[cron:children]\ncommon\n[kolla-toolbox:children]\ncommon\n[kolla_toolbox:children]\ncommon\n");
-        std::fs::write(dir.path().join("inventory"), inv).unwrap();
+        site_inventory(
+            dir.path(),
+            "common",
+            &[("node1", &engines[0], ""), ("node2", &engines[1], "")],
+            &["cron", "kolla-toolbox", "kolla_toolbox"],
+        );
         for e in &engines[..2] {
             remove(e, &["cron", "kolla_toolbox"]);
         }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::util::{
-    engines, ensure_images, files_under, kollars, root, site_inputs, stderr, IMAGE_NAMESPACE,
-    IMAGE_TAG,
+    engines, ensure_images, files_under, kollars, root, site_inputs, site_inventory, stderr,
+    IMAGE_NAMESPACE, IMAGE_TAG,
 };
 
 struct Site {
@@ -37,18 +37,12 @@ impl Site {
                  kolla_internal_vip_address: 127.0.0.1\n"
             ),
         );
-        let mut inv = String::from("[common]\n");
-        for (h, engine, extra) in hosts {
-            inv.push_str(&format!(
-                "{h} kollars_engine={engine} node_config_directory={} {extra}\n",
-                dir.path().join(format!("etc-{h}")).display()
-            ));
-        }
-        inv.push_str(
-            "[cron:children]\ncommon\n[kolla-toolbox:children]\ncommon\n\
-             [kolla_toolbox:children]\ncommon\n",
+        site_inventory(
+            dir.path(),
+            "common",
+            hosts,
+            &["cron", "kolla-toolbox", "kolla_toolbox"],
         );
-        std::fs::write(dir.path().join("inventory"), inv).unwrap();
         Site {
             dir,
             tags: "cron,kolla-toolbox".into(),

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::util::{engines, kollars, site_args, site_inputs, stderr};
+use crate::util::{engines, kollars, site_args, site_inputs, site_inventory, stderr};
 
 const CONTAINERS: &[&str] = &[
     "memcached",
@@ -66,26 +66,22 @@ impl Site {
              kolla_internal_vip_address: 192.0.2.250\nkollars_privileged_containers: false\n\
              default_container_dimensions: {}\ndocker_graceful_timeout: 2\n",
         );
-        let mut inv = String::from("[control]\n");
-        for (i, h) in ["node1", "node2"].iter().enumerate() {
-            inv.push_str(&format!(
-                "{h} kollars_engine={} node_config_directory={} {}\n",
-                engines[i],
-                dir.path().join(format!("etc-{h}")).display(),
-                if i == 0 { node1_vars } else { "" }
-            ));
-        }
-        for g in [
-            "memcached",
-            "keystone",
-            "horizon",
-            "rabbitmq",
-            "mariadb",
-            "loadbalancer",
-        ] {
-            inv.push_str(&format!("[{g}:children]\ncontrol\n"));
-        }
-        std::fs::write(dir.path().join("inventory"), inv).unwrap();
+        site_inventory(
+            dir.path(),
+            "control",
+            &[
+                ("node1", &engines[0], node1_vars),
+                ("node2", &engines[1], ""),
+            ],
+            &[
+                "memcached",
+                "keystone",
+                "horizon",
+                "rabbitmq",
+                "mariadb",
+                "loadbalancer",
+            ],
+        );
         clean(&engines[..2]);
         Site {
             dir,

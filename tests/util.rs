@@ -189,3 +189,20 @@ pub fn site_args(dir: &Path, cmd: &str, tags: &str, extra: &[&str]) -> Vec<Strin
     a.extend(extra.iter().map(|s| s.to_string()));
     a
 }
+
+/// `inventory` under `dir`: group `group` holding `hosts` — (name, engine endpoint, extra host
+/// variables), each with its own `node_config_directory` `dir/etc-<name>` — and every group of
+/// `children` with `group` as its child.
+pub fn site_inventory(dir: &Path, group: &str, hosts: &[(&str, &str, &str)], children: &[&str]) {
+    let mut inv = format!("[{group}]\n");
+    for (h, engine, extra) in hosts {
+        inv.push_str(&format!(
+            "{h} kollars_engine={engine} node_config_directory={} {extra}\n",
+            dir.join(format!("etc-{h}")).display()
+        ));
+    }
+    for c in children {
+        inv.push_str(&format!("[{c}:children]\n{group}\n"));
+    }
+    std::fs::write(dir.join("inventory"), inv).unwrap();
+}
