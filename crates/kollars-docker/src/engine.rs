@@ -170,21 +170,11 @@ impl Engine {
                 // `/version` (bollard's negotiation) by running `runc --version` and friends,
                 // ~8 ms of its CPU per connect, while `/_ping` is answered in well under 1 ms.
                 let version = ping_api_version(path).await.map_err(unreachable)?;
-                let docker =
+                (
                     Docker::connect_with_unix(&path.to_string_lossy(), CONNECT_TIMEOUT, &version)
-                        .map_err(unreachable)?;
-                let docker =
-                    docker.with_timeout(std::time::Duration::from_secs(common.client_timeout));
-                return Ok(Engine {
-                    host: host.to_owned(),
-                    endpoint: endpoint.to_owned(),
-                    docker,
-                    common,
-                    timezone: local_timezone(),
-                    reporter: Arc::new(NoopReporter),
-                    records: Arc::default(),
-                    survey: Arc::default(),
-                });
+                        .map_err(unreachable)?,
+                    local_timezone(),
+                )
             }
             Endpoint::TcpTls { addr, cert_dir } => {
                 let file = |name: &str| -> Result<PathBuf> {
@@ -200,26 +190,29 @@ impl Engine {
                     }
                 };
                 let (key, cert, ca) = (file("key.pem")?, file("cert.pem")?, file("ca.pem")?);
+                let docker = Docker::connect_with_ssl(
+                    &format!("tcp://{addr}"),
+                    &key,
+                    &cert,
+                    &ca,
+                    CONNECT_TIMEOUT,
+                    API_DEFAULT_VERSION,
+                )
+                .map_err(unreachable)?;
                 (
-                    Docker::connect_with_ssl(
-                        &format!("tcp://{addr}"),
-                        &key,
-                        &cert,
-                        &ca,
-                        CONNECT_TIMEOUT,
-                        API_DEFAULT_VERSION,
-                    )
-                    .map_err(unreachable)?,
+                    docker.negotiate_version().await.map_err(unreachable)?,
                     "UTC".to_owned(),
                 )
             }
-            Endpoint::Ssh(url) => (
-                Docker::connect_with_ssh(url, CONNECT_TIMEOUT, API_DEFAULT_VERSION)
-                    .map_err(unreachable)?,
-                "UTC".to_owned(),
-            ),
+            Endpoint::Ssh(url) => {
+                let docker = Docker::connect_with_ssh(url, CONNECT_TIMEOUT, API_DEFAULT_VERSION)
+                    .map_err(unreachable)?;
+                (
+                    docker.negotiate_version().await.map_err(unreachable)?,
+                    "UTC".to_owned(),
+                )
+            }
         };
-        let docker = docker.negotiate_version().await.map_err(unreachable)?;
         Ok(Engine {
             host: host.to_owned(),
             endpoint: endpoint.to_owned(),
