@@ -583,7 +583,7 @@ impl Engine {
         // a failed listing only costs the shortcut
         let survey = match taken {
             Some(s) => Some(s),
-            None => self.take_survey().await.ok(),
+            None => self.list_survey().await.ok(),
         };
         let survey = survey.as_ref();
         futures_util::future::join_all(items.iter().map(|&(spec, hash)| async move {
@@ -602,12 +602,13 @@ impl Engine {
     /// allows (kollars does while it renders), so the engine answers while the CPU renders.
     /// Any change through this engine ([`Engine::apply`] and the actions it uses) drops it.
     pub async fn survey(&self) -> Result<()> {
-        let survey = self.take_survey().await?;
+        let survey = self.list_survey().await?;
         *self.survey.lock().expect("survey lock") = Some(survey);
         Ok(())
     }
 
-    async fn take_survey(&self) -> Result<Survey> {
+    /// The two listings of a survey, made now.
+    async fn list_survey(&self) -> Result<Survey> {
         let list = |e| DockerError::List {
             host: self.host.clone(),
             source: Box::new(e),
