@@ -28,8 +28,9 @@ use crate::ExitStatus;
 /// One host ready to act on: its rendered services and its engine.
 pub(super) struct HostRun {
     pub(super) rendered: RenderedHost,
-    /// `kollars_privileged_containers: false`: create privileged services unprivileged.
-    pub(super) unprivileged: bool,
+    /// The container spec of each service that runs one, by service name, as validated
+    /// before anything happened (`kollars_privileged_containers` applied).
+    pub(super) specs: BTreeMap<String, ContainerSpec>,
     pub(super) engine: Engine,
     /// Config files go through the engine, with helper containers of this image (see
     /// `crate::hosts`); `None`: written on this machine's filesystem.
@@ -217,12 +218,11 @@ fn prepare(
             .then(|| ws.timezones.get(host).cloned())
             .flatten();
         let common = common_options(&ws, host)?;
-        let unprivileged = unprivileged(&ws, host)?;
-        targets.push((host.clone(), ep, tls, common, via_engine, tz, unprivileged));
+        targets.push((host.clone(), ep, tls, common, via_engine, tz));
     }
     let connecting: Vec<_> = targets
         .into_iter()
-        .map(|(host, ep, tls, common, via_engine, tz, unprivileged)| {
+        .map(|(host, ep, tls, common, via_engine, tz)| {
             let reporter = reporter.clone();
             rt.spawn(async move {
                 let e = match Engine::connect(&host, &ep, tls.as_deref()).await {
@@ -238,7 +238,7 @@ fn prepare(
                     // a failed survey only costs the shortcut: decisions list again
                     let _ = e.survey().await;
                 }
-                (host, Ok((e, via_engine, unprivileged)))
+                (host, Ok((e, via_engine)))
             })
         })
         .collect();
@@ -265,12 +265,12 @@ fn prepare(
         }
     }
     let mut runs = Vec::new();
-    for rendered in rendered {
-        let Some((engine, via_engine, unprivileged)) = engines.remove(&rendered.host) else {
+    for (rendered, specs) in rendered {
+        let Some((engine, via_engine)) = engines.remove(&rendered.host) else {
             continue;
         };
         runs.push(HostRun {
-            unprivileged,
+            specs,
             rendered,
             engine,
             via_engine,
@@ -284,17 +284,23 @@ fn prepare(
     })
 }
 
-/// Renders every selected host and checks every container spec; bad input stops here.
-fn render_and_validate(ws: &Workspace) -> Result<Vec<RenderedHost>> {
+/// Renders every selected host and builds every container spec (kept for the run, by
+/// service name); bad input stops here.
+fn render_and_validate(
+    ws: &Workspace,
+) -> Result<Vec<(RenderedHost, BTreeMap<String, ContainerSpec>)>> {
     let rendered = kollars_render::render_all(&ws.vars, &ws.catalogue, &ws.selection())
         .map_err(BadInput::from_err)?;
-    for h in &rendered {
+    let mut out = Vec::with_capacity(rendered.len());
+    for h in rendered {
         let unprivileged = unprivileged(ws, &h.host)?;
+        let mut specs = BTreeMap::new();
         for s in h.services.iter().filter(|s| has_container(s)) {
-            container_spec(&h.host, s, unprivileged)?;
+            specs.insert(s.name.clone(), container_spec(&h.host, s, unprivileged)?);
         }
+        out.push((h, specs));
     }
-    Ok(rendered)
+    Ok(out)
 }
 
 /// Decides what every container of a host needs (read-only).
@@ -306,13 +312,15 @@ pub(super) async fn decide_host<'a>(
     rewritten: &BTreeMap<String, Vec<String>>,
 ) -> Result<BTreeMap<String, Decision<'a>>> {
     let host = &run.rendered.host;
-    let mut specs = Vec::new();
-    for svc in run.rendered.services.iter().filter(|s| has_container(s)) {
-        specs.push((svc, container_spec(host, svc, run.unprivileged)?));
-    }
+    let specs: Vec<(&RenderedService, &ContainerSpec)> = run
+        .rendered
+        .services
+        .iter()
+        .filter_map(|svc| Some((svc, run.specs.get(&svc.name)?)))
+        .collect();
     let items: Vec<(&ContainerSpec, Option<&str>)> = specs
         .iter()
-        .map(|(svc, spec)| (spec, Some(svc.hash.as_str())))
+        .map(|(svc, spec)| (*spec, Some(svc.hash.as_str())))
         .collect();
     let actions = run.engine.decide_many(&items).await;
     let mut out = BTreeMap::new();
@@ -322,7 +330,7 @@ pub(super) async fn decide_host<'a>(
             .map(Vec::as_slice)
             .unwrap_or_default();
         let action = action
-            .and_then(|a| run.engine.after_rewrite(&spec, a, files))
+            .and_then(|a| run.engine.after_rewrite(spec, a, files))
             .with_context(|| format!("host {host}, service {}", svc.name))?;
         out.insert(svc.name.clone(), Decision { svc, spec, action });
     }
@@ -714,8 +722,7 @@ pub fn pull(args: &EngineArgs) -> Result<ExitStatus> {
         runs, unreachable, ..
     } = prepare(args, &rt, reporter, Needs::CHANGE)?;
     let results = rt.block_on(for_hosts(&runs, args.forks, |run| async move {
-        for svc in run.rendered.services.iter().filter(|s| has_container(s)) {
-            let spec = container_spec(&run.rendered.host, svc, run.unprivileged)?;
+        for spec in run.specs.values() {
             run.engine.ensure_image(&spec.image).await?;
         }
         Ok(())

@@ -38,8 +38,8 @@ use super::deploy::{bootstrap_spec, decide_host, write_configs, HostRun};
 pub(super) struct Decision<'a> {
     /// Its rendered service (name, project, config hash, container dict).
     pub svc: &'a RenderedService,
-    /// Its container spec.
-    pub spec: ContainerSpec,
+    /// Its container spec (the one validated before the run).
+    pub spec: &'a ContainerSpec,
     /// What it needs.
     pub action: Action,
 }
@@ -190,7 +190,7 @@ impl Run<'_> {
                 let containers = join_all(
                     creates
                         .iter()
-                        .map(|d| engine.create_stopped(&d.spec, Some(&d.svc.hash))),
+                        .map(|d| engine.create_stopped(d.spec, Some(&d.svc.hash))),
                 );
                 let bootstraps =
                     join_all(oneshots.iter().map(|(_, spec)| engine.create_oneshot(spec)));
@@ -246,7 +246,7 @@ impl Run<'_> {
                 if d.svc.project != project || !created.contains(name) || seen.contains(name) {
                     continue;
                 }
-                if let Some(b) = bootstrap_spec(&d.spec, &d.svc.container) {
+                if let Some(b) = bootstrap_spec(d.spec, &d.svc.container) {
                     seen.insert(name);
                     out.push((i, d, b));
                 }
@@ -277,8 +277,8 @@ impl Run<'_> {
             let engine = &self.runs[*i].engine;
             let results = join_all(changes.iter().map(|d| async move {
                 match &d.action {
-                    Action::Create => engine.start_created(&d.spec).await,
-                    action => engine.apply(&d.spec, Some(&d.svc.hash), action).await,
+                    Action::Create => engine.start_created(d.spec).await,
+                    action => engine.apply(d.spec, Some(&d.svc.hash), action).await,
                 }
                 .with_context(|| format!("service {}", d.svc.name))
             }))
