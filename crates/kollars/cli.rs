@@ -49,7 +49,7 @@ pub struct InputArgs {
     #[arg(short = 'i', long = "inventory", required = true)]
     pub inventory: Vec<PathBuf>,
     /// Configuration directory with globals.yml, passwords.yml and config/ overrides.
-    #[arg(long, default_value = "/etc/kolla", env = "KOLLA_CONFIG_PATH")]
+    #[arg(long, default_value = "/etc/kolla", env = crate::env::KOLLA_CONFIG_PATH)]
     pub configdir: PathBuf,
     /// passwords.yml to use instead of <configdir>/passwords.yml.
     #[arg(long)]
@@ -67,7 +67,7 @@ pub struct InputArgs {
     #[arg(short = 'l', long = "limit", value_delimiter = ',')]
     pub limit: Vec<String>,
     /// Where services/ and templates/ are (default: next to the binary, or the source tree).
-    #[arg(long, env = "KOLLARS_DATA_DIR")]
+    #[arg(long, env = crate::env::KOLLARS_DATA_DIR)]
     pub data_dir: Option<PathBuf>,
 }
 

@@ -1,14 +1,23 @@
 //! kollars: deploy OpenStack services as containers the way kolla-ansible does, without
 //! Ansible.
 //!
-//! The library behind the binary: argument parsing ([`cli`]), loading the operator's inputs
-//! into one [`workspace::Workspace`], and one module per command. Exit codes are decided in
-//! one place, [`ExitStatus`].
+//! The library behind the binary. A run goes: arguments ([`cli`]) → the operator's inputs
+//! loaded and checked into one [`workspace::Workspace`], with each host's
+//! [`settings::HostSettings`] (facts of remote hosts from [`facts`]) → the command
+//! ([`commands`]), which renders, types each service's containers ([`containers`]), writes
+//! config trees ([`configs`]) and drives the engines, reporting progress through
+//! [`reporter`]. How it ends is decided in one place, [`error`]; every environment variable
+//! read is in [`env`].
 
 pub mod cli;
 pub mod commands;
-pub mod hosts;
+pub mod configs;
+pub mod containers;
+pub mod env;
+pub mod error;
+pub mod facts;
 pub mod reporter;
+pub mod settings;
 pub mod workspace;
 
 use std::ffi::OsString;
@@ -16,20 +25,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// How a run ended, as the process exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// Everything done.
-    Success = 0,
-    /// Something failed while acting on hosts.
-    Failure = 1,
-    /// The inputs are wrong; nothing was changed.
-    BadInput = 2,
-    /// Some hosts failed, others succeeded.
-    HostFailed = 3,
-}
+pub use error::{BadInput, ExitStatus};
 
 /// Runs kollars with these arguments (the first is the program name). Callable many times.
+///
+/// One async runtime serves the whole command; it is built after the arguments are parsed, so
+/// `--help` and argument errors never start one.
 pub fn run<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
@@ -43,16 +44,24 @@ where
             return ExitCode::from(code);
         }
     };
-    match commands::dispatch(cli) {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(ExitStatus::Failure as u8);
+        }
+    };
+    let outcome = runtime.block_on(commands::dispatch(cli));
+    // Requests nobody waits for any more (an aborted connection) must not hold up the exit.
+    runtime.shutdown_background();
+    match outcome {
         Ok(status) => ExitCode::from(status as u8),
         Err(err) => {
             eprintln!("error: {err:#}");
-            let status = if err.downcast_ref::<commands::BadInput>().is_some() {
-                ExitStatus::BadInput
-            } else {
-                ExitStatus::Failure
-            };
-            ExitCode::from(status as u8)
+            ExitCode::from(ExitStatus::of_error(&err) as u8)
         }
     }
 }

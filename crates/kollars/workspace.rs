@@ -3,19 +3,22 @@
 //!
 //! Facts come from `--facts DIR`, else from this machine for local hosts. Commands that talk to
 //! engines ([`Workspace::load_with_engines`]) gather the facts of the other hosts through
-//! their engines, once, all hosts at once, after every input has been read and checked.
+//! their engines ([`crate::facts`]), once, all hosts at once, after every input has been read
+//! and checked, and resolve each selected host's [`HostSettings`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use kollars_inputs::{facts, ConfigDir, Inventory};
+use kollars_docker::Engine;
+use kollars_inputs::{ConfigDir, Facts, Inventory};
 use kollars_services::Catalogue;
 use kollars_vars::{Vars, VarsBuilder};
 
 use crate::cli::InputArgs;
-use crate::commands::BadInput;
-use crate::hosts;
+use crate::error::BadInput;
+use crate::facts;
+use crate::settings::{self, HostSettings, Reach, Transfer};
 
 /// Everything a command needs, loaded and validated.
 pub struct Workspace {
@@ -31,8 +34,11 @@ pub struct Workspace {
     pub hosts: Vec<String>,
     /// Selected services/projects (after -t; empty = all).
     pub services: Vec<String>,
-    /// Time zones of the hosts whose facts were gathered through their engines.
-    pub timezones: BTreeMap<String, String>,
+    /// Each selected host's settings (commands that talk to engines; empty otherwise).
+    pub settings: BTreeMap<String, HostSettings>,
+    /// Engines connected while gathering facts, by host: the command reuses them, so each
+    /// host is connected once per run.
+    pub connected: BTreeMap<String, Engine>,
 }
 
 /// Finds the directory holding `services/` and `templates/`.
@@ -68,52 +74,98 @@ impl Workspace {
     /// Loads and validates every input named on the command line. Remote hosts need
     /// `--facts`.
     pub fn load(args: &InputArgs) -> Result<Workspace> {
-        Workspace::load_inner(args, None)
+        let inputs = Inputs::load(args)?;
+        if let Some(host) = inputs.missing.first() {
+            return Err(BadInput::new(format!(
+                "no facts for host {host}: pass --facts DIR with {host}.json (commands that \
+                 talk to engines gather them through the host's engine)"
+            ))
+            .into());
+        }
+        let vars = inputs.vars();
+        Ok(inputs.into_workspace(vars, BTreeMap::new(), BTreeMap::new()))
     }
 
     /// Like [`Workspace::load`], for commands that talk to engines: the facts of remote hosts
     /// that `--facts` does not give are gathered through their engines (all inventory hosts,
-    /// as templates read other hosts' facts too), once, in parallel.
-    pub fn load_with_engines(args: &InputArgs, rt: &tokio::runtime::Runtime) -> Result<Workspace> {
-        Workspace::load_inner(args, Some(rt))
+    /// as templates read other hosts' facts too), once, in parallel; then every selected
+    /// host's [`HostSettings`] is resolved, and the engines connected for facts are kept.
+    pub async fn load_with_engines(args: &InputArgs) -> Result<Workspace> {
+        let mut inputs = Inputs::load(args)?;
+        let mut reach = BTreeMap::new();
+        let mut timezones = BTreeMap::new();
+        let mut connected = BTreeMap::new();
+        if !inputs.missing.is_empty() {
+            // Where each host's engine is and which image probes it come from the inputs
+            // alone (no facts yet): bad input stops here, before any engine is contacted.
+            let pre = inputs.vars();
+            let mut targets = Vec::new();
+            for host in &inputs.missing {
+                let r = Reach::resolve(&pre, &inputs.inventory, host)?;
+                let image = match &r.transfer {
+                    Transfer::Engine(image) => image.clone(),
+                    Transfer::Local => settings::helper_image(&pre, host)?,
+                };
+                targets.push(facts::FactsTarget {
+                    host: host.clone(),
+                    reach: r,
+                    image,
+                });
+            }
+            for g in facts::gather(targets).await? {
+                if let Some(tz) = g.timezone {
+                    timezones.insert(g.host.clone(), tz);
+                }
+                inputs.known.insert(g.host.clone(), g.facts);
+                reach.insert(g.host.clone(), g.reach);
+                connected.insert(g.host, g.engine);
+            }
+        }
+        let vars = inputs.vars();
+        let mut settings = BTreeMap::new();
+        for host in &inputs.hosts {
+            let r = match reach.remove(host) {
+                Some(r) => r,
+                None => Reach::resolve(&vars, &inputs.inventory, host)?,
+            };
+            let s = HostSettings::resolve(&vars, host, r, timezones.remove(host))?;
+            settings.insert(host.clone(), s);
+        }
+        Ok(inputs.into_workspace(vars, settings, connected))
     }
 
-    fn load_inner(args: &InputArgs, rt: Option<&tokio::runtime::Runtime>) -> Result<Workspace> {
+    /// The selection for the renderer.
+    pub fn selection(&self) -> kollars_render::Selection {
+        kollars_render::Selection {
+            hosts: self.hosts.clone(),
+            services: self.services.clone(),
+        }
+    }
+}
+
+/// The inputs read and checked, before the variables are built (which needs every host's
+/// facts).
+struct Inputs {
+    inventory: Inventory,
+    config: ConfigDir,
+    catalogue: Catalogue,
+    templates: PathBuf,
+    hosts: Vec<String>,
+    services: Vec<String>,
+    /// Facts known so far, by host.
+    known: BTreeMap<String, Facts>,
+    /// Hosts with no facts yet, whose facts only their engine can tell.
+    missing: Vec<String>,
+}
+
+impl Inputs {
+    fn load(args: &InputArgs) -> Result<Inputs> {
         let inventory = Inventory::load(&args.inventory).map_err(BadInput::from_err)?;
         let config = ConfigDir::load(&args.configdir, args.passwords.as_deref(), &args.extra_vars)
             .map_err(BadInput::from_err)?;
         let data = data_dir(args.data_dir.as_deref())?;
         let catalogue = Catalogue::load(&data.join("services")).map_err(BadInput::from_err)?;
-
-        let mut hosts: Vec<String> = Vec::new();
-        if args.limit.is_empty() {
-            hosts = inventory.hosts.keys().cloned().collect();
-        } else {
-            for l in &args.limit {
-                if inventory.hosts.contains_key(l) {
-                    if !hosts.contains(l) {
-                        hosts.push(l.clone());
-                    }
-                } else if inventory.groups.contains_key(l) {
-                    for h in inventory.group_hosts(l) {
-                        if !hosts.contains(&h) {
-                            hosts.push(h);
-                        }
-                    }
-                } else {
-                    return Err(BadInput::new(format!(
-                        "--limit {l}: no such host or group in the inventory ({})",
-                        inventory
-                            .sources
-                            .iter()
-                            .map(|p| p.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                    .into());
-                }
-            }
-        }
+        let hosts = select_hosts(&inventory, &args.limit)?;
         for t in &args.tags {
             let dashed = t.replace('_', "-");
             let known = catalogue
@@ -124,22 +176,13 @@ impl Workspace {
                 return Err(BadInput::new(format!("-t {t}: no such service or project")).into());
             }
         }
-
-        let build = |facts: &BTreeMap<String, kollars_inputs::Facts>| {
-            let mut builder = VarsBuilder::new()
-                .templates_dir(data.join("templates"))
-                .global_defaults(catalogue.global_defaults.clone())
-                .project_defaults(catalogue.project_defaults.clone());
-            for (host, f) in facts {
-                builder = builder.facts(host, f.clone());
-            }
-            builder.build(&inventory, &config)
-        };
         let mut known = BTreeMap::new();
         let mut missing = Vec::new();
         for host in inventory.hosts.keys() {
             let f = match &args.facts {
-                Some(dir) => facts::load_facts(dir, host).map_err(BadInput::from_err)?,
+                Some(dir) => {
+                    kollars_inputs::facts::load_facts(dir, host).map_err(BadInput::from_err)?
+                }
                 None => None,
             };
             match f {
@@ -147,59 +190,83 @@ impl Workspace {
                     known.insert(host.clone(), f);
                 }
                 None if is_local(&inventory, host) => {
-                    known.insert(host.clone(), facts::gather_local());
+                    known.insert(host.clone(), kollars_inputs::facts::gather_local());
                 }
                 None => missing.push(host.clone()),
             }
         }
-        let mut timezones = BTreeMap::new();
-        if let Some(host) = missing.first() {
-            let Some(rt) = rt else {
-                return Err(BadInput::new(format!(
-                    "no facts for host {host}: pass --facts DIR with {host}.json (commands that \
-                     talk to engines gather them through the host's engine)"
-                ))
-                .into());
-            };
-            // Where each host's engine is and which image probes it come from the inputs
-            // alone (no facts yet): bad input stops here, before any engine is contacted.
-            let pre = build(&known);
-            let mut targets = Vec::new();
-            for host in &missing {
-                let (endpoint, tls) = hosts::endpoint(&pre, &inventory, host)?;
-                hosts::through_engine(&pre, host, &endpoint, tls.as_deref())?;
-                let image = hosts::helper_image(&pre, host)?;
-                targets.push(hosts::FactsTarget {
-                    host: host.clone(),
-                    endpoint,
-                    tls,
-                    image,
-                });
-            }
-            for g in rt.block_on(hosts::gather_facts(targets))? {
-                if let Some(tz) = g.timezone {
-                    timezones.insert(g.host.clone(), tz);
-                }
-                known.insert(g.host, g.facts);
-            }
-        }
-        let vars = build(&known);
-        Ok(Workspace {
+        Ok(Inputs {
             inventory,
             config,
             catalogue,
-            vars,
+            templates: data.join("templates"),
             hosts,
             services: args.tags.clone(),
-            timezones,
+            known,
+            missing,
         })
     }
 
-    /// The selection for the renderer.
-    pub fn selection(&self) -> kollars_render::Selection {
-        kollars_render::Selection {
-            hosts: self.hosts.clone(),
-            services: self.services.clone(),
+    /// Every host's variables, with the facts known so far.
+    fn vars(&self) -> Vars {
+        let mut builder = VarsBuilder::new()
+            .templates_dir(self.templates.clone())
+            .global_defaults(self.catalogue.global_defaults.clone())
+            .project_defaults(self.catalogue.project_defaults.clone());
+        for (host, f) in &self.known {
+            builder = builder.facts(host, f.clone());
+        }
+        builder.build(&self.inventory, &self.config)
+    }
+
+    fn into_workspace(
+        self,
+        vars: Vars,
+        settings: BTreeMap<String, HostSettings>,
+        connected: BTreeMap<String, Engine>,
+    ) -> Workspace {
+        Workspace {
+            inventory: self.inventory,
+            config: self.config,
+            catalogue: self.catalogue,
+            vars,
+            hosts: self.hosts,
+            services: self.services,
+            settings,
+            connected,
         }
     }
+}
+
+/// The hosts `--limit` selects (hosts or groups), in inventory order without it.
+fn select_hosts(inventory: &Inventory, limit: &[String]) -> Result<Vec<String>> {
+    if limit.is_empty() {
+        return Ok(inventory.hosts.keys().cloned().collect());
+    }
+    let mut hosts: Vec<String> = Vec::new();
+    for l in limit {
+        if inventory.hosts.contains_key(l) {
+            if !hosts.contains(l) {
+                hosts.push(l.clone());
+            }
+        } else if inventory.groups.contains_key(l) {
+            for h in inventory.group_hosts(l) {
+                if !hosts.contains(&h) {
+                    hosts.push(h);
+                }
+            }
+        } else {
+            return Err(BadInput::new(format!(
+                "--limit {l}: no such host or group in the inventory ({})",
+                inventory
+                    .sources
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .into());
+        }
+    }
+    Ok(hosts)
 }

@@ -1,44 +1,41 @@
-//! One module per command, and the error type that marks bad input (exit code 2).
+//! One module per command, and the steps they share.
+//!
+//! - [`prepare`]: what every command that talks to engines does first (load, render,
+//!   validate, lock, connect) and how it ends (failed hosts, exit status).
+//! - [`converge`]: one host brought to what was rendered for it: configs written, a decision
+//!   per container. `schedule` builds on it; nothing here depends on `schedule`.
+//! - `schedule`: deploy's dependency graph of projects across hosts.
+//! - one file per verb: [`genconfig`], [`deploy`] (and reconfigure), [`plan`], [`restart`],
+//!   [`check`], [`pull`], [`stop`] (and destroy), [`passwords`] (genpwd, mergepwd).
 
+pub mod check;
+pub mod converge;
 pub mod deploy;
 pub mod genconfig;
 pub mod passwords;
+pub mod plan;
+pub mod prepare;
+pub mod pull;
+pub mod restart;
 mod schedule;
+pub mod stop;
 
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
-use crate::ExitStatus;
-
-/// An error in the operator's inputs: reported with exit code 2, and nothing was changed.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BadInput(pub String);
-
-impl BadInput {
-    /// A bad-input error with this message.
-    pub fn new(msg: impl Into<String>) -> BadInput {
-        BadInput(msg.into())
-    }
-
-    /// Wraps a library error as bad input, keeping its message.
-    pub fn from_err<E: std::fmt::Display>(e: E) -> anyhow::Error {
-        anyhow::Error::new(BadInput(e.to_string()))
-    }
-}
+use crate::error::ExitStatus;
 
 /// Runs the chosen command.
-pub fn dispatch(cli: Cli) -> Result<ExitStatus> {
+pub async fn dispatch(cli: Cli) -> Result<ExitStatus> {
     match cli.command {
-        Command::Genconfig(a) => genconfig::run(&a),
-        Command::Deploy(a) => deploy::deploy(&a),
-        Command::Reconfigure(a) => deploy::deploy(&a),
-        Command::Plan(a) => deploy::plan(&a),
-        Command::Restart(a) => deploy::restart(&a),
-        Command::Check(a) => deploy::check(&a),
-        Command::Pull(a) => deploy::pull(&a),
-        Command::Stop(a) => deploy::stop(&a, false),
-        Command::Destroy(a) => deploy::stop(&a, true),
+        Command::Genconfig(a) => genconfig::genconfig(&a).await,
+        Command::Deploy(a) | Command::Reconfigure(a) => deploy::deploy(&a).await,
+        Command::Plan(a) => plan::plan(&a).await,
+        Command::Restart(a) => restart::restart(&a).await,
+        Command::Check(a) => check::check(&a).await,
+        Command::Pull(a) => pull::pull(&a).await,
+        Command::Stop(a) => stop::stop(&a, false).await,
+        Command::Destroy(a) => stop::stop(&a, true).await,
         Command::Genpwd(a) => passwords::genpwd(&a),
         Command::Mergepwd(a) => passwords::mergepwd(&a),
     }

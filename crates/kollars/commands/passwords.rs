@@ -23,7 +23,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_yaml::{Mapping, Value};
 
 use crate::cli::{GenpwdArgs, MergepwdArgs};
-use crate::ExitStatus;
+use crate::error::ExitStatus;
 
 const UUID_KEYS: &[&str] = &[
     "rbd_secret_uuid",

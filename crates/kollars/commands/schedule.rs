@@ -28,21 +28,11 @@ use std::sync::Mutex;
 use anyhow::{anyhow, Context, Result};
 use futures_util::future::{join_all, FutureExt, LocalBoxFuture, Shared};
 use kollars_docker::{Action, ContainerSpec};
-use kollars_render::RenderedService;
 use kollars_services::Catalogue;
 use tokio::sync::Semaphore;
 
-use super::deploy::{bootstrap_spec, decide_host, write_configs, HostRun};
-
-/// What one container of a host needs, decided before anything changes.
-pub(super) struct Decision<'a> {
-    /// Its rendered service (name, project, config hash, container dict).
-    pub svc: &'a RenderedService,
-    /// Its container spec (the one validated before the run).
-    pub spec: &'a ContainerSpec,
-    /// What it needs.
-    pub action: Action,
-}
+use super::converge::{decide_host, write_configs, Decision};
+use super::prepare::HostTarget;
 
 /// Projects in kolla's order, each with the projects it waits for.
 pub(super) struct Graph {
@@ -72,10 +62,10 @@ impl Graph {
 /// Per host: what was decided for each container, or why the host failed.
 pub(super) type Outcome = Vec<(String, Result<Vec<(String, Action)>>)>;
 
-/// The shared state of one run.
-struct Run<'a> {
-    runs: &'a [HostRun],
-    /// Per host (same index as `runs`): its decisions, by service name; `None`: the host
+/// The shared state of one deploy across hosts.
+struct Schedule<'a> {
+    targets: &'a [HostTarget],
+    /// Per host (same index as `targets`): its decisions, by service name; `None`: the host
     /// failed before deciding.
     plans: Vec<Option<BTreeMap<String, Decision<'a>>>>,
     forks: Semaphore,
@@ -89,7 +79,7 @@ struct Run<'a> {
     deferred: Mutex<BTreeMap<(usize, String), anyhow::Error>>,
 }
 
-impl Run<'_> {
+impl Schedule<'_> {
     fn fail(&self, host: usize, e: anyhow::Error) {
         self.failed
             .lock()
@@ -127,7 +117,7 @@ impl Run<'_> {
                 .filter(|d| d.svc.project == project && d.action.is_change())
                 .collect();
             changes.sort_by_key(|d| {
-                self.runs[i]
+                self.targets[i]
                     .rendered
                     .services
                     .iter()
@@ -142,11 +132,11 @@ impl Run<'_> {
 
     /// Steps 1 and 2: configs, decisions, new containers created.
     async fn prepare(&mut self) {
-        let runs = self.runs;
-        let decided = join_all(runs.iter().map(|run| async {
+        let targets = self.targets;
+        let decided = join_all(targets.iter().map(|target| async {
             let _fork = self.forks.acquire().await.expect("forks open");
-            let rewritten = write_configs(run).await?;
-            decide_host(run, &rewritten).await
+            let rewritten = write_configs(target).await?;
+            decide_host(target, &rewritten).await
         }))
         .await;
         for (i, d) in decided.into_iter().enumerate() {
@@ -186,11 +176,11 @@ impl Run<'_> {
                     return;
                 }
                 let _fork = this.forks.acquire().await.expect("forks open");
-                let engine = &this.runs[i].engine;
+                let engine = &this.targets[i].engine;
                 let containers = join_all(
                     creates
                         .iter()
-                        .map(|d| engine.create_stopped(d.spec, Some(&d.svc.hash))),
+                        .map(|d| engine.create_stopped(d.spec(), Some(&d.svc.hash))),
                 );
                 let bootstraps =
                     join_all(oneshots.iter().map(|(_, spec)| engine.create_oneshot(spec)));
@@ -246,9 +236,9 @@ impl Run<'_> {
                 if d.svc.project != project || !created.contains(name) || seen.contains(name) {
                     continue;
                 }
-                if let Some(b) = bootstrap_spec(d.spec, &d.svc.container) {
+                if let Some(b) = &d.containers.bootstrap {
                     seen.insert(name);
-                    out.push((i, d, b));
+                    out.push((i, d, b.clone()));
                 }
             }
         }
@@ -274,11 +264,11 @@ impl Run<'_> {
         let changes = self.changes(project);
         join_all(changes.iter().map(|(i, changes)| async move {
             let _fork = self.forks.acquire().await.expect("forks open");
-            let engine = &self.runs[*i].engine;
+            let engine = &self.targets[*i].engine;
             let results = join_all(changes.iter().map(|d| async move {
                 match &d.action {
-                    Action::Create => engine.start_created(d.spec).await,
-                    action => engine.apply(d.spec, Some(&d.svc.hash), action).await,
+                    Action::Create => engine.start_created(d.spec()).await,
+                    action => engine.apply(d.spec(), Some(&d.svc.hash), action).await,
                 }
                 .with_context(|| format!("service {}", d.svc.name))
             }))
@@ -296,7 +286,7 @@ impl Run<'_> {
         let oneshots = self.oneshots(project);
         let results = join_all(oneshots.iter().map(|(i, d, spec)| async move {
             let _fork = self.forks.acquire().await.expect("forks open");
-            let engine = &self.runs[*i].engine;
+            let engine = &self.targets[*i].engine;
             let created = self
                 .oneshots_created
                 .lock()
@@ -307,7 +297,7 @@ impl Run<'_> {
                 false => engine.run_oneshot(spec).await,
             }
             .map_err(|e| {
-                let host = &self.runs[*i].rendered.host;
+                let host = &self.targets[*i].rendered.host;
                 anyhow!("bootstrap of {} on host {host} failed: {e}", d.svc.name)
             })
         }))
@@ -323,17 +313,17 @@ impl Run<'_> {
 }
 
 /// Deploys or reconfigures every host (see the module docs).
-pub(super) async fn run(runs: &[HostRun], graph: &Graph, forks: usize) -> Outcome {
-    let mut run = Run {
-        runs,
-        plans: Vec::with_capacity(runs.len()),
+pub(super) async fn deploy_all(targets: &[HostTarget], graph: &Graph, forks: usize) -> Outcome {
+    let mut schedule = Schedule {
+        targets,
+        plans: Vec::with_capacity(targets.len()),
         forks: Semaphore::new(forks.max(1)),
         failed: Mutex::default(),
         oneshots_created: Mutex::default(),
         deferred: Mutex::default(),
     };
-    run.prepare().await;
-    let run = &run;
+    schedule.prepare().await;
+    let schedule = &schedule;
     let mut done: HashMap<&str, Shared<LocalBoxFuture<'_, ()>>> = HashMap::new();
     for (project, deps) in &graph.projects {
         let waits: Vec<_> = deps
@@ -342,7 +332,7 @@ pub(super) async fn run(runs: &[HostRun], graph: &Graph, forks: usize) -> Outcom
             .collect();
         let step = async move {
             join_all(waits).await;
-            run.project(project).await;
+            schedule.project(project).await;
         }
         .boxed_local()
         .shared();
@@ -350,12 +340,13 @@ pub(super) async fn run(runs: &[HostRun], graph: &Graph, forks: usize) -> Outcom
     }
     join_all(done.into_values()).await;
 
-    let Run { plans, failed, .. } = run;
+    let Schedule { plans, failed, .. } = schedule;
     let mut failed = std::mem::take(&mut *failed.lock().expect("failure lock"));
-    runs.iter()
+    targets
+        .iter()
         .zip(plans)
         .enumerate()
-        .map(|(i, (r, plan))| {
+        .map(|(i, (t, plan))| {
             let outcome = match failed.remove(&i) {
                 Some(e) => Err(e),
                 None => Ok(plan
@@ -364,7 +355,7 @@ pub(super) async fn run(runs: &[HostRun], graph: &Graph, forks: usize) -> Outcom
                     .map(|d| (d.svc.name.clone(), d.action.clone()))
                     .collect()),
             };
-            (r.rendered.host.clone(), outcome)
+            (t.host().to_owned(), outcome)
         })
         .collect()
 }

@@ -1,0 +1,103 @@
+//! Bringing one host to what was rendered for it: its config files written, and for every
+//! container a decision of what it needs.
+//!
+//! Everything here is per host and knows nothing of the order across hosts and projects:
+//! [`super::schedule`] builds the deploy's graph on top of it, and `plan` calls the same
+//! decision code read-only, so what plan says is what deploy does. What changed is known from
+//! two content hashes recorded on each container (its spec, its rendered config directory),
+//! so a second run changes nothing, and a run that died after writing configs is finished by
+//! the next one.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use kollars_docker::{Action, ContainerSpec};
+use kollars_render::RenderedService;
+
+use crate::commands::prepare::HostTarget;
+use crate::containers::Containers;
+
+/// What one container of a host needs, decided before anything changes.
+pub struct Decision<'a> {
+    /// Its rendered service (name, project, config hash).
+    pub svc: &'a RenderedService,
+    /// Its containers (the ones validated before the run).
+    pub containers: &'a Containers,
+    /// What it needs.
+    pub action: Action,
+}
+
+impl Decision<'_> {
+    /// The service's container spec.
+    pub fn spec(&self) -> &ContainerSpec {
+        &self.containers.main
+    }
+}
+
+/// Rewritten config files by service: the files this run found different on the host,
+/// relative to the service's directory.
+pub type Rewritten = BTreeMap<String, Vec<String>>;
+
+/// Decides what every container of a host needs (read-only); `rewritten` are the files this
+/// run found different on the host (see `Engine::after_rewrite`).
+pub async fn decide_host<'a>(
+    target: &'a HostTarget,
+    rewritten: &Rewritten,
+) -> Result<BTreeMap<String, Decision<'a>>> {
+    let host = target.host();
+    let services: Vec<(&RenderedService, &Containers)> = target
+        .rendered
+        .services
+        .iter()
+        .filter_map(|svc| Some((svc, target.containers.get(&svc.name)?)))
+        .collect();
+    let items: Vec<(&ContainerSpec, Option<&str>)> = services
+        .iter()
+        .map(|(svc, c)| (&c.main, Some(svc.hash.as_str())))
+        .collect();
+    let actions = target.engine.decide_many(&items).await;
+    let mut out = BTreeMap::new();
+    for ((svc, containers), action) in services.into_iter().zip(actions) {
+        let files = rewritten
+            .get(&svc.name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let action = action
+            .and_then(|a| target.engine.after_rewrite(&containers.main, a, files))
+            .with_context(|| format!("host {host}, service {}", svc.name))?;
+        out.insert(
+            svc.name.clone(),
+            Decision {
+                svc,
+                containers,
+                action,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Writes a host's config directories where they go (see [`crate::configs`]); returns the
+/// files that changed, by service.
+pub async fn write_configs(target: &HostTarget) -> Result<Rewritten> {
+    let changed = target.destination().write(&target.rendered).await?;
+    Ok(by_service(changed.iter().map(|p| p.as_path())))
+}
+
+/// Paths relative to `node_config_directory` (`<service>/<file>`), grouped by service.
+pub fn by_service<'p>(paths: impl Iterator<Item = &'p std::path::Path>) -> Rewritten {
+    let mut out: Rewritten = BTreeMap::new();
+    for rel in paths {
+        let mut parts = rel.components();
+        let Some(service) = parts.next() else {
+            continue;
+        };
+        let file = parts.as_path().display().to_string();
+        if !file.is_empty() {
+            out.entry(service.as_os_str().to_string_lossy().into_owned())
+                .or_default()
+                .push(file);
+        }
+    }
+    out
+}

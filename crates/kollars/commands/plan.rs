@@ -1,0 +1,122 @@
+//! `kollars plan`: per host and container, the action deploy would take and why, plus the
+//! config files it would rewrite, as unified diffs. Changes nothing; secrets from
+//! passwords.yml are masked in everything it prints.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use kollars_docker::Action;
+
+use crate::cli::{OutputFormat, PlanArgs};
+use crate::commands::converge::{decide_host, Rewritten};
+use crate::commands::prepare::{finish, for_hosts, prepare, Needs};
+use crate::error::ExitStatus;
+use crate::reporter::CliReporter;
+
+/// `kollars plan`.
+pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
+    let reporter = CliReporter::new(args.engine.output);
+    let prepared = prepare(&args.engine, reporter, Needs::DECIDE).await?;
+    let secrets = prepared.ws.config.secret_values();
+    let results = for_hosts(&prepared.targets, args.engine.forks, |target| async move {
+        // Read where deploy writes: this machine's filesystem, or through the engine.
+        let current = target.destination().read(&target.rendered).await?;
+        let root = &target.rendered.node_config_directory;
+        let mut diffs: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        let mut rewritten: Rewritten = BTreeMap::new();
+        for svc in &target.rendered.services {
+            for f in &svc.files {
+                // Bytes: a copied file may be binary, on either side.
+                let old = current
+                    .get(&format!("{}/{}", svc.name, f.path))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                if old != f.content.as_slice() {
+                    let shown = root.join(&svc.name).join(&f.path).display().to_string();
+                    // A unified diff of text; one line when either side is not UTF-8.
+                    let d = match (std::str::from_utf8(old), f.text()) {
+                        (Ok(old), Some(new)) => similar::TextDiff::from_lines(old, new)
+                            .unified_diff()
+                            .header(&shown, &shown)
+                            .to_string(),
+                        _ => format!("binary file {shown} differs\n"),
+                    };
+                    diffs.entry(&svc.name).or_default().push(d);
+                    rewritten
+                        .entry(svc.name.clone())
+                        .or_default()
+                        .push(f.path.clone());
+                }
+            }
+        }
+        let mut decisions = decide_host(target, &rewritten).await?;
+        let mut out = Vec::new();
+        for svc in &target.rendered.services {
+            let action = decisions
+                .remove(&svc.name)
+                .map(|d| d.action)
+                .unwrap_or(Action::Nothing);
+            let diffs = diffs.remove(svc.name.as_str()).unwrap_or_default();
+            out.push((svc.name.clone(), action, diffs));
+        }
+        Ok(out)
+    })
+    .await;
+    let mut changes = 0;
+    for (host, r) in &results {
+        let Ok(items) = r else { continue };
+        for (svc, action, diffs) in items {
+            if action.is_change() || !diffs.is_empty() {
+                changes += 1;
+            }
+            if args.engine.output == OutputFormat::Json {
+                let j = serde_json::json!({
+                    "host": host, "service": svc, "action": action.name(),
+                    "detail": mask(&format!("{action:?}"), &secrets),
+                    "diffs": diffs.iter().map(|d| mask(d, &secrets)).collect::<Vec<_>>(),
+                });
+                println!("{j}");
+                continue;
+            }
+            if !action.is_change() && diffs.is_empty() {
+                continue;
+            }
+            println!("{host}: {svc}: {}", mask(&describe(action), &secrets));
+            if !args.no_diff {
+                for d in diffs {
+                    print!("{}", mask(d, &secrets));
+                }
+            }
+        }
+    }
+    if args.engine.output == OutputFormat::Text {
+        println!("{changes} change(s) planned on {} host(s)", results.len());
+    }
+    Ok(finish(results, prepared.unreachable))
+}
+
+/// Replaces every secret from passwords.yml with `********`.
+fn mask(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "********");
+        }
+    }
+    out
+}
+
+fn describe(a: &Action) -> String {
+    match a {
+        Action::Recreate { reasons } => format!(
+            "recreate ({})",
+            reasons
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        Action::Restart { reason } => format!("restart ({reason})"),
+        other => other.name().to_string(),
+    }
+}

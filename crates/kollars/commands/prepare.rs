@@ -1,0 +1,285 @@
+//! What every command that talks to engines does before it acts, and how it ends.
+//!
+//! [`prepare`] loads and renders everything in memory (bad input stops here, before any host
+//! is touched), takes the run lock when the command changes hosts, and connects to every
+//! selected host's engine — once: engines connected to gather facts are reused. Connecting
+//! (and surveying, for commands that decide) only reads from the engines, so it runs while
+//! the CPU renders: an SSH engine's handshake or a busy engine's container listing costs no
+//! wall time of its own. A render or validation error still wins over anything an engine
+//! said. [`for_hosts`] then acts on every host (`--forks` at a time) and [`finish`] reports
+//! the hosts that failed and turns the outcome into an exit status.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use futures_util::future::join_all;
+use kollars_docker::Engine;
+use kollars_render::RenderedHost;
+
+use crate::cli::EngineArgs;
+use crate::configs::Destination;
+use crate::containers::{self, Containers};
+use crate::error::{BadInput, ExitStatus};
+use crate::reporter::CliReporter;
+use crate::settings::{HostSettings, Transfer};
+use crate::workspace::Workspace;
+
+/// One host ready to act on: its rendered services, their containers, its engine.
+pub struct HostTarget {
+    /// What was rendered for it.
+    pub rendered: RenderedHost,
+    /// The containers of each service that runs one, by service name, as validated before
+    /// anything happened (`kollars_privileged_containers` applied).
+    pub containers: BTreeMap<String, Containers>,
+    /// Its engine, connected, with its common options, time zone and the reporter.
+    pub engine: Engine,
+    /// Its settings.
+    pub settings: HostSettings,
+}
+
+impl HostTarget {
+    /// The inventory host name.
+    pub fn host(&self) -> &str {
+        &self.rendered.host
+    }
+
+    /// Where its config tree is written (and read back).
+    pub fn destination(&self) -> Destination<'_> {
+        match &self.settings.reach.transfer {
+            Transfer::Engine(image) => Destination::Engine(&self.engine, image),
+            Transfer::Local => Destination::Local(self.rendered.node_config_directory.clone()),
+        }
+    }
+
+    /// Container names of the services that run one, in service order.
+    pub fn container_names(&self) -> Vec<&str> {
+        self.rendered
+            .services
+            .iter()
+            .filter_map(|s| self.containers.get(&s.name))
+            .map(|c| c.main.name.as_str())
+            .collect()
+    }
+}
+
+/// What a command needs from [`prepare`] besides rendered hosts and connected engines.
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    /// It changes hosts: hold the run lock (taken before anything is read from an engine,
+    /// so what is read is not stale by the time it acts).
+    pub lock: bool,
+    /// It decides per container: survey each engine while rendering.
+    pub survey: bool,
+}
+
+impl Needs {
+    /// deploy, reconfigure: decides, then changes.
+    pub const DECIDE_AND_CHANGE: Needs = Needs {
+        lock: true,
+        survey: true,
+    };
+    /// plan: decides, changes nothing.
+    pub const DECIDE: Needs = Needs {
+        lock: false,
+        survey: true,
+    };
+    /// restart, pull, stop, destroy: changes without deciding.
+    pub const CHANGE: Needs = Needs {
+        lock: true,
+        survey: false,
+    };
+    /// check: reads.
+    pub const READ: Needs = Needs {
+        lock: false,
+        survey: false,
+    };
+}
+
+/// Everything a command acts on, ready; nothing on any host has changed.
+pub struct Prepared {
+    /// The loaded inputs.
+    pub ws: Workspace,
+    /// The hosts whose engine answered, in inventory order.
+    pub targets: Vec<HostTarget>,
+    /// Hosts whose engine did not answer: they fail, the others go on (kolla's
+    /// `max_fail_percentage: 100`); see [`finish`].
+    pub unreachable: Vec<(String, anyhow::Error)>,
+    /// The run lock, held until the command is done (dropped with this value: bind the
+    /// value to a name, do not destructure it with `..`, which drops the lock at once).
+    _lock: Option<std::fs::File>,
+}
+
+/// Loads, renders, validates and connects; nothing on any host has changed when this returns.
+pub async fn prepare(
+    args: &EngineArgs,
+    reporter: Arc<CliReporter>,
+    needs: Needs,
+) -> Result<Prepared> {
+    let mut ws = Workspace::load_with_engines(&args.input).await?;
+    let lock = needs.lock.then(|| lock(&ws.config.path)).transpose()?;
+    let connecting: Vec<_> = ws
+        .hosts
+        .iter()
+        .map(|host| {
+            let settings = ws.settings[host].clone();
+            let connected = ws.connected.remove(host);
+            let host = host.clone();
+            let reporter = reporter.clone();
+            tokio::spawn(async move {
+                let e = match connected {
+                    Some(e) => e,
+                    None => {
+                        let r = &settings.reach;
+                        match Engine::connect(&host, &r.endpoint, r.tls.as_deref()).await {
+                            Ok(e) => e,
+                            Err(err) => return (host, Err(err)),
+                        }
+                    }
+                };
+                let e = match &settings.timezone {
+                    Some(tz) => e.with_timezone(tz.clone()),
+                    None => e,
+                };
+                let e = e
+                    .with_common_options(settings.common.clone())
+                    .with_reporter(reporter);
+                if needs.survey {
+                    // a failed survey only costs the shortcut: decisions list again
+                    let _ = e.survey().await;
+                }
+                (host, Ok(e))
+            })
+        })
+        .collect();
+    let rendered = match tokio::task::block_in_place(|| render_and_validate(&ws)) {
+        Ok(r) => r,
+        Err(e) => {
+            connecting.iter().for_each(|c| c.abort());
+            return Err(e);
+        }
+    };
+    let mut engines = BTreeMap::new();
+    let mut unreachable = Vec::new();
+    for joined in join_all(connecting).await {
+        match joined.context("engine connection task failed")? {
+            (host, Ok(engine)) => {
+                engines.insert(host, engine);
+            }
+            // a host that does not answer fails alone; a wrong endpoint is the operator's
+            (host, Err(e @ kollars_docker::DockerError::Unreachable { .. })) => {
+                unreachable.push((host, anyhow::Error::new(e)));
+            }
+            (_, Err(e)) => return Err(BadInput::from_err(e)),
+        }
+    }
+    let mut targets = Vec::new();
+    for (rendered, containers) in rendered {
+        let Some(engine) = engines.remove(&rendered.host) else {
+            continue;
+        };
+        let settings = ws.settings[&rendered.host].clone();
+        targets.push(HostTarget {
+            rendered,
+            containers,
+            engine,
+            settings,
+        });
+    }
+    Ok(Prepared {
+        ws,
+        targets,
+        unreachable,
+        _lock: lock,
+    })
+}
+
+/// Renders every selected host and types every container (kept for the run, by service
+/// name); bad input stops here.
+fn render_and_validate(
+    ws: &Workspace,
+) -> Result<Vec<(RenderedHost, BTreeMap<String, Containers>)>> {
+    let rendered = kollars_render::render_all(&ws.vars, &ws.catalogue, &ws.selection())
+        .map_err(BadInput::from_err)?;
+    rendered
+        .into_iter()
+        .map(|h| {
+            let unprivileged = ws.settings[&h.host].unprivileged;
+            let c = containers::of_host(&h, unprivileged)?;
+            Ok((h, c))
+        })
+        .collect()
+}
+
+/// Serialises kollars runs that share a configuration directory, so two runs never
+/// interleave their actions on the same hosts.
+fn lock(configdir: &Path) -> Result<std::fs::File> {
+    let path = crate::env::lock_file().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("kollars-{}.lock", hash_path(configdir)))
+    });
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open lock file {}", path.display()))?;
+    if f.try_lock().is_err() {
+        eprintln!(
+            "waiting for another kollars run to finish (lock {})",
+            path.display()
+        );
+        f.lock()
+            .with_context(|| format!("cannot lock {}", path.display()))?;
+    }
+    Ok(f)
+}
+
+fn hash_path(p: &Path) -> String {
+    let canonical = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in canonical.to_string_lossy().bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Runs `f` on every host, at most `forks` at a time; each host's result by host name.
+pub async fn for_hosts<'a, F, Fut, T>(
+    targets: &'a [HostTarget],
+    forks: usize,
+    f: F,
+) -> Vec<(String, Result<T>)>
+where
+    F: Fn(&'a HostTarget) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let sem = Arc::new(tokio::sync::Semaphore::new(forks.max(1)));
+    join_all(targets.iter().map(|t| {
+        let sem = sem.clone();
+        let fut = f(t);
+        async move {
+            let _permit = sem.acquire().await.expect("semaphore open");
+            (t.host().to_owned(), fut.await)
+        }
+    }))
+    .await
+}
+
+/// Reports failed hosts (those that failed acting, then those whose engine did not answer)
+/// and says how the run ended: success, some hosts failed (3), or every host failed.
+pub fn finish<T>(
+    mut results: Vec<(String, Result<T>)>,
+    unreachable: Vec<(String, anyhow::Error)>,
+) -> ExitStatus {
+    results.extend(unreachable.into_iter().map(|(h, e)| (h, Err(e))));
+    let mut failed = 0;
+    for (host, r) in &results {
+        if let Err(e) = r {
+            failed += 1;
+            eprintln!("host {host} FAILED: {e:#}");
+        }
+    }
+    ExitStatus::of_hosts(failed, results.len())
+}
