@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of kollars on this machine, as CI does:
-# installs what is missing (Docker engine, busybox-static), starts the local engines the
+# installs what is missing (Docker engine, busybox-static, a registry), starts the local engines the
 # driver and in-container tests use, builds the FROM-scratch test images, then runs lint and
 # the whole workspace's tests.
 set -euo pipefail
@@ -11,6 +11,9 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v file >/dev/null 2>&1 || need+=(file)
+# the registry tests: Debian's registry with htpasswd (bcrypt) auth
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq >/dev/null
   apt-get install -y -qq "${need[@]}" >/dev/null

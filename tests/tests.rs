@@ -29,3 +29,6 @@ mod yaml11;
 
 /// `copy:` entries byte for byte: binary files written locally and through engines, and in plan.
 mod copies;
+
+/// Authenticated pulls from a real registry (Debian's docker-registry, htpasswd).
+mod registry;
