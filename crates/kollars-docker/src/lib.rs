@@ -47,5 +47,8 @@ pub use desired::{
 pub use engine::{Endpoint, Engine, DEFAULT_SOCKET};
 pub use error::{DockerError, Result};
 pub use reporter::{CollectingReporter, Event, NoopReporter, Phase, Reporter, Step};
-pub use spec::{ContainerSpec, Dimensions, HealthTest, Healthcheck, RestartPolicy, Ulimit, Volume};
+pub use spec::{
+    ContainerSpec, Dimensions, HealthTest, Healthcheck, RestartPolicy, Ulimit, UnknownRestartPolicy,
+    Volume,
+};
 pub use transfer::{Tree, TreeDir, TreeFile, Written, DIR_MODE, HELPER_MOUNT, LABEL_HELPER};

@@ -98,12 +98,8 @@ fn common_options(ws: &Workspace, host: &str) -> Result<CommonOptions> {
             BadInput::from_err(format!("host {host}: {n} must be a number, got {v:?}"))
         })
     };
-    let policy = match s("docker_restart_policy")?.as_str() {
-        "no" => RestartPolicy::No,
-        "on-failure" => RestartPolicy::OnFailure,
-        "always" => RestartPolicy::Always,
-        _ => RestartPolicy::UnlessStopped,
-    };
+    let policy = RestartPolicy::parse(&s("docker_restart_policy")?)
+        .map_err(|e| BadInput::from_err(format!("host {host}: docker_restart_policy: {e}")))?;
     Ok(CommonOptions {
         config_strategy: s("config_strategy")?,
         restart_policy: policy,
