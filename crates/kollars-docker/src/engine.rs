@@ -127,11 +127,6 @@ pub struct Engine {
     pub(crate) common: CommonOptions,
     pub(crate) timezone: String,
     pub(crate) reporter: Arc<dyn Reporter>,
-    /// Config records by container id, listed once for a round of decisions
-    /// ([`Engine::snapshot_config_records`]); `None` lists per container.
-    pub(crate) records: Arc<std::sync::Mutex<Option<crate::actions::RecordCache>>>,
-    /// The containers listed by [`Engine::survey`] for the next round of decisions.
-    pub(crate) survey: Arc<std::sync::Mutex<Option<crate::actions::Survey>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -220,8 +215,6 @@ impl Engine {
             common,
             timezone,
             reporter: Arc::new(NoopReporter),
-            records: Arc::default(),
-            survey: Arc::default(),
         })
     }
 

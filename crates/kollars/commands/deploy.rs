@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use futures_util::future::join_all;
-use kollars_docker::{Action, CommonOptions, ContainerSpec, Engine, RestartPolicy};
+use kollars_docker::{Action, CommonOptions, ContainerSpec, Engine, RestartPolicy, Survey};
 use kollars_render::{RenderedHost, RenderedService};
 use kollars_vars::Value;
 
@@ -32,6 +32,9 @@ pub(super) struct HostRun {
     /// before anything happened (`kollars_privileged_containers` applied).
     pub(super) specs: BTreeMap<String, ContainerSpec>,
     pub(super) engine: Engine,
+    /// The engine's survey, taken while rendering, for [`decide_host`] (`None`: not taken,
+    /// or the listing failed).
+    pub(super) survey: Option<Survey>,
     /// Config files go through the engine, with helper containers of this image (see
     /// `crate::hosts`); `None`: written on this machine's filesystem.
     pub(super) via_engine: Option<String>,
@@ -230,11 +233,12 @@ fn prepare(
                     None => e,
                 };
                 let e = e.with_common_options(common).with_reporter(reporter);
-                if needs.survey {
-                    // a failed survey only costs the shortcut: decisions list again
-                    let _ = e.survey().await;
-                }
-                (host, Ok((e, via_engine)))
+                // a failed survey only costs the shortcut: decisions list again
+                let survey = match needs.survey {
+                    true => e.survey().await.ok(),
+                    false => None,
+                };
+                (host, Ok((e, via_engine, survey)))
             })
         })
         .collect();
@@ -262,13 +266,14 @@ fn prepare(
     }
     let mut runs = Vec::new();
     for (rendered, specs) in rendered {
-        let Some((engine, via_engine)) = engines.remove(&rendered.host) else {
+        let Some((engine, via_engine, survey)) = engines.remove(&rendered.host) else {
             continue;
         };
         runs.push(HostRun {
             specs,
             rendered,
             engine,
+            survey,
             via_engine,
         });
     }
@@ -318,7 +323,7 @@ pub(super) async fn decide_host<'a>(
         .iter()
         .map(|(svc, spec)| (*spec, Some(svc.hash.as_str())))
         .collect();
-    let actions = run.engine.decide_many(&items).await;
+    let actions = run.engine.decide_many(run.survey.as_ref(), &items).await;
     let mut out = BTreeMap::new();
     for ((svc, spec), action) in specs.into_iter().zip(actions) {
         let files = rewritten
