@@ -155,8 +155,7 @@ impl Engine {
         let unreachable = |source: bollard::errors::Error| DockerError::Unreachable {
             host: host.to_owned(),
             endpoint: endpoint.to_owned(),
-            detail: crate::error::chain(&source),
-            source: Box::new(source),
+            source: source.into(),
         };
         let common = CommonOptions::default();
         let (docker, timezone) = match &parsed {
@@ -284,7 +283,8 @@ impl Engine {
         });
     }
 
-    /// Runs `fut` between a `Started` and a `Finished`/`Failed` event.
+    /// Runs `fut` between a `Started` and a `Finished`/`Failed` event (the error with its
+    /// causes, see [`crate::error`]).
     pub(crate) async fn step<T>(
         &self,
         subject: &str,
@@ -299,7 +299,7 @@ impl Engine {
                 subject,
                 step,
                 Phase::Failed {
-                    error: e.to_string(),
+                    error: crate::error::chain(e),
                 },
             ),
         }
@@ -437,7 +437,8 @@ mod tests {
         let endpoint = format!("unix://{}", path.display());
         let err = Engine::connect("ctl01", &endpoint, None).await.unwrap_err();
         assert!(matches!(err, DockerError::Unreachable { .. }), "{err}");
-        let msg = err.to_string();
+        // the message and its causes, as the CLI prints them
+        let msg = crate::error::chain(&err);
         assert!(msg.contains("ctl01") && msg.contains(&endpoint), "{msg}");
         assert!(msg.contains("no Docker API version"), "{msg}");
     }

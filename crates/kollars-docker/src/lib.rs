@@ -36,7 +36,7 @@
 //!   files into `node_config_directory` through a created, never started, helper container),
 //!   [`Engine::read_tree`], and [`Engine::run_probe`] (a one-shot with host network, for facts).
 //! - [`reporter`]: progress events; the crate never prints.
-//! - [`error`]: [`DockerError`].
+//! - [`error`]: [`DockerError`]; every cause is a `source()`, printed once by a chain walker.
 //!
 //! See `docs/driver.md` for the compared fields and the divergences from kolla-ansible.
 
@@ -69,7 +69,7 @@ pub use desired::{
     LABEL_KOLLA_MANAGED, LABEL_MANAGED, LABEL_SPEC_HASH,
 };
 pub use engine::{Endpoint, Engine, DEFAULT_SOCKET};
-pub use error::{DockerError, Result};
+pub use error::{DockerError, EngineError, Result};
 pub use oneshot::OneshotOutput;
 pub use primitives::ManagedContainer;
 pub use records::{LABEL_CONFIG_RECORD, LABEL_CONFIG_RECORD_NAME, LABEL_CONFIG_RECORD_SEQ};

@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::compare::parse_repository_tag;
 use crate::desired::{DesiredContainer, LABEL_KOLLA_MANAGED, LABEL_MANAGED};
 use crate::engine::Engine;
-use crate::error::{is_not_found, is_not_modified, DockerError, Result};
+use crate::error::{is_not_found, is_not_modified, DockerError, EngineError, Result};
 use crate::reporter::{Phase, Step};
 use crate::spec::ContainerSpec;
 
@@ -55,7 +55,7 @@ impl Engine {
             host: self.host.clone(),
             container,
             action,
-            source: Box::new(source),
+            source: EngineError::from(source),
         }
     }
 
@@ -69,7 +69,7 @@ impl Engine {
             host: self.host.clone(),
             image,
             action,
-            source: Box::new(source),
+            source: EngineError::from(source),
         }
     }
 
@@ -83,14 +83,14 @@ impl Engine {
             host: self.host.clone(),
             volume,
             action,
-            source: Box::new(source),
+            source: EngineError::from(source),
         }
     }
 
     pub(crate) fn list_err(&self) -> impl FnOnce(bollard::errors::Error) -> DockerError + '_ {
         move |source| DockerError::List {
             host: self.host.clone(),
-            source: Box::new(source),
+            source: EngineError::from(source),
         }
     }
 

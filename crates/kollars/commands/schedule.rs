@@ -308,7 +308,9 @@ impl Run<'_> {
             }
             .map_err(|e| {
                 let host = &self.runs[*i].rendered.host;
-                anyhow!("bootstrap of {} on host {host} failed: {e}", d.svc.name)
+                // the driver's error keeps its causes (printed with `{:#}`)
+                anyhow::Error::new(e)
+                    .context(format!("bootstrap of {} on host {host} failed", d.svc.name))
             })
         }))
         .await;
