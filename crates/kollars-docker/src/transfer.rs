@@ -21,7 +21,7 @@
 //! A host written through its engine must end up with exactly the tree the local writer
 //! (`kollars_render::write_host`) leaves: same paths, contents, file modes, directory modes,
 //! and empty directories (haproxy's `services.d/`, proxysql's `users/` and `rules/`). So the
-//! directories are part of what is written ([`TreeDir`]), and [`dir_changes`] replays the
+//! directories are part of what is written ([`TreeDir`]), and `dir_changes` replays the
 //! local writer's directory rules on the downloaded tree instead of inventing its own:
 //!
 //! - declared directories, in the order given, get their mode: created when missing (even
