@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-use crate::util::{copy_tree, files_under, genconfig, kollars, reference, stderr};
+use crate::util::{
+    copy_tree, engines, files_under, genconfig, kollars, reference, site_args, site_inputs,
+    site_inventory, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
+};
 
 struct Case {
     dir: tempfile::TempDir,
@@ -172,4 +175,83 @@ fn unreadable_configdir() {
 fn unknown_subcommand_is_a_usage_error() {
     let o = kollars(["frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// `(id, StartedAt)` of every container `deploy -t cron,kolla-toolbox` manages, on `engines`.
+fn lifecycle_containers(engines: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in engines {
+        for name in ["cron", "kolla_toolbox"] {
+            let o = std::process::Command::new("docker")
+                .env("DOCKER_HOST", e)
+                .args(["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", name])
+                .output()
+                .expect("run docker");
+            out.push(format!(
+                "{e} {name}: {}",
+                String::from_utf8_lossy(&o.stdout).trim()
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn unknown_docker_restart_policy_names_host_and_variable_and_changes_nothing() {
+    // the lifecycle test (tests/deploy.rs) deploys the same containers on the same engines
+    let guard = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("kollars-deploy-test.lock"))
+        .unwrap();
+    guard.lock().unwrap();
+    let engines = engines();
+    let dir = tempfile::tempdir().unwrap();
+    site_inputs(
+        dir.path(),
+        &["node1", "node2"],
+        &format!(
+            "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: {IMAGE_NAMESPACE}\n\
+             openstack_tag: {IMAGE_TAG}\nnetwork_interface: eth0\n\
+             kolla_internal_vip_address: 192.0.2.250\nkollars_privileged_containers: false\n\
+             docker_restart_policy: sometimes\n"
+        ),
+    );
+    site_inventory(
+        dir.path(),
+        "common",
+        &[("node1", &engines[0], ""), ("node2", &engines[1], "")],
+        &["cron", "kolla-toolbox", "kolla_toolbox"],
+    );
+    let before = lifecycle_containers(&engines[..2]);
+    for cmd in ["deploy", "reconfigure"] {
+        let o = kollars(site_args(dir.path(), cmd, "cron,kolla-toolbox", &[]));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
+        for needle in [
+            "node1",
+            "docker_restart_policy",
+            "`sometimes`",
+            "unless-stopped",
+        ] {
+            assert!(
+                err.contains(needle),
+                "{cmd}: {needle:?} missing from: {err}"
+            );
+        }
+    }
+    assert_eq!(
+        lifecycle_containers(&engines[..2]),
+        before,
+        "containers changed"
+    );
+    for h in ["node1", "node2"] {
+        let etc = dir.path().join(format!("etc-{h}"));
+        assert!(
+            files_under(&etc).is_empty(),
+            "configs written to {}",
+            etc.display()
+        );
+    }
 }

@@ -119,9 +119,17 @@ fn has_image(engine: &str, config: &Path, image: &str) -> bool {
 
 /// A one-host site pulling memcached from `registry` as `user`, with `password` in
 /// passwords.yml.
-fn site(engine: &str, registry: &str, user: Option<&str>, password: &str, tag: &str) -> tempfile::TempDir {
+fn site(
+    engine: &str,
+    registry: &str,
+    user: Option<&str>,
+    password: &str,
+    tag: &str,
+) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let user = user.map(|u| format!("docker_registry_username: {u}\n")).unwrap_or_default();
+    let user = user
+        .map(|u| format!("docker_registry_username: {u}\n"))
+        .unwrap_or_default();
     site_inputs(
         dir.path(),
         &["node1"],
@@ -137,9 +145,17 @@ fn site(engine: &str, registry: &str, user: Option<&str>, password: &str, tag: &
         "docker_registry_password: null",
         &format!("docker_registry_password: {password}"),
     );
-    assert!(text.contains(password), "passwords.yml has docker_registry_password");
+    assert!(
+        text.contains(password),
+        "passwords.yml has docker_registry_password"
+    );
     std::fs::write(&pw, text).unwrap();
-    site_inventory(dir.path(), "control", &[("node1", engine, "")], &["memcached"]);
+    site_inventory(
+        dir.path(),
+        "control",
+        &[("node1", engine, "")],
+        &["memcached"],
+    );
     dir
 }
 
@@ -154,33 +170,67 @@ fn pull_authenticates_to_the_registry_and_never_shows_the_password() {
     let remote = format!("{}/{IMAGE_NAMESPACE}/memcached:{tag}", registry.addr);
 
     // Put the image in the registry, then take the tag off the engine.
-    let o = docker(&engine, cfg, &["login", &registry.addr, "-u", USER, "--password-stdin"], Some(PASSWORD));
+    let o = docker(
+        &engine,
+        cfg,
+        &["login", &registry.addr, "-u", USER, "--password-stdin"],
+        Some(PASSWORD),
+    );
     assert!(o.status.success(), "docker login: {}", stderr(&o));
     let local = format!("{IMAGE_NAMESPACE}/memcached:{IMAGE_TAG}");
-    assert!(docker(&engine, cfg, &["tag", &local, &remote], None).status.success());
+    assert!(docker(&engine, cfg, &["tag", &local, &remote], None)
+        .status
+        .success());
     let o = docker(&engine, cfg, &["push", &remote], None);
     assert!(o.status.success(), "docker push: {}", stderr(&o));
-    assert!(docker(&engine, cfg, &["rmi", &remote], None).status.success());
+    assert!(docker(&engine, cfg, &["rmi", &remote], None)
+        .status
+        .success());
     assert!(!has_image(&engine, cfg, &remote));
 
     // A wrong password: the pull fails, naming host and image, and no password is shown.
     let bad = site(&engine, &registry.addr, Some(USER), WRONG, &tag);
-    let o = kollars(site_args(bad.path(), "pull", "memcached", &["--output", "json"]));
+    let o = kollars(site_args(
+        bad.path(),
+        "pull",
+        "memcached",
+        &["--output", "json"],
+    ));
     let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
-    assert_eq!(o.status.code(), Some(1), "wrong password fails the host: {all}");
-    assert!(all.contains("node1") && all.contains(&remote), "names host and image: {all}");
-    assert!(!all.contains(WRONG) && !all.contains(PASSWORD), "no password in output: {all}");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "wrong password fails the host: {all}"
+    );
+    assert!(
+        all.contains("node1") && all.contains(&remote),
+        "names host and image: {all}"
+    );
+    assert!(
+        !all.contains(WRONG) && !all.contains(PASSWORD),
+        "no password in output: {all}"
+    );
     assert!(!has_image(&engine, cfg, &remote));
 
     // No credentials at all: the registry refuses too.
     let anon = site(&engine, &registry.addr, None, PASSWORD, &tag);
     let o = kollars(site_args(anon.path(), "pull", "memcached", &[]));
-    assert_eq!(o.status.code(), Some(1), "anonymous pull is refused: {}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "anonymous pull is refused: {}",
+        stderr(&o)
+    );
     assert!(!has_image(&engine, cfg, &remote));
 
     // The right credentials: pulled.
     let good = site(&engine, &registry.addr, Some(USER), PASSWORD, &tag);
-    let o = kollars(site_args(good.path(), "pull", "memcached", &["--output", "json"]));
+    let o = kollars(site_args(
+        good.path(),
+        "pull",
+        "memcached",
+        &["--output", "json"],
+    ));
     let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
     assert!(o.status.success(), "authenticated pull: {all}");
     assert!(!all.contains(PASSWORD), "no password in output: {all}");

@@ -137,12 +137,8 @@ impl HostSettings {
                 BadInput::from_err(format!("host {host}: {n} must be a number, got {v:?}"))
             })
         };
-        let restart_policy = match s("docker_restart_policy")?.as_str() {
-            "no" => RestartPolicy::No,
-            "on-failure" => RestartPolicy::OnFailure,
-            "always" => RestartPolicy::Always,
-            _ => RestartPolicy::UnlessStopped,
-        };
+        let restart_policy = RestartPolicy::parse(&s("docker_restart_policy")?)
+            .map_err(|e| BadInput::from_err(format!("host {host}: docker_restart_policy: {e}")))?;
         let common = CommonOptions {
             config_strategy: s("config_strategy")?,
             restart_policy,

@@ -479,22 +479,4 @@ fn health(h: Option<&HealthConfig>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repository_tag() {
-        assert_eq!(
-            parse_repository_tag("quay.io:443/kolla/nova-api"),
-            ("quay.io:443/kolla/nova-api".into(), "latest".into())
-        );
-        assert_eq!(
-            parse_repository_tag("quay.io/kolla/nova-api:master"),
-            ("quay.io/kolla/nova-api".into(), "master".into())
-        );
-        assert_eq!(
-            parse_repository_tag("busybox@sha256:abc"),
-            ("busybox".into(), "sha256:abc".into())
-        );
-    }
-}
+mod tests;

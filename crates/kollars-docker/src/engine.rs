@@ -127,11 +127,6 @@ pub struct Engine {
     pub(crate) common: CommonOptions,
     pub(crate) timezone: String,
     pub(crate) reporter: Arc<dyn Reporter>,
-    /// Config records by container id, listed once for a round of decisions
-    /// ([`Engine::snapshot_config_records`]); `None` lists per container.
-    pub(crate) records: Arc<std::sync::Mutex<Option<crate::actions::RecordCache>>>,
-    /// The containers listed by [`Engine::survey`] for the next round of decisions.
-    pub(crate) survey: Arc<std::sync::Mutex<Option<crate::actions::Survey>>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -160,8 +155,7 @@ impl Engine {
         let unreachable = |source: bollard::errors::Error| DockerError::Unreachable {
             host: host.to_owned(),
             endpoint: endpoint.to_owned(),
-            detail: crate::error::chain(&source),
-            source: Box::new(source),
+            source: source.into(),
         };
         let common = CommonOptions::default();
         let (docker, timezone) = match &parsed {
@@ -220,8 +214,6 @@ impl Engine {
             common,
             timezone,
             reporter: Arc::new(NoopReporter),
-            records: Arc::default(),
-            survey: Arc::default(),
         })
     }
 
@@ -291,7 +283,8 @@ impl Engine {
         });
     }
 
-    /// Runs `fut` between a `Started` and a `Finished`/`Failed` event.
+    /// Runs `fut` between a `Started` and a `Finished`/`Failed` event (the error with its
+    /// causes, see [`crate::error`]).
     pub(crate) async fn step<T>(
         &self,
         subject: &str,
@@ -306,7 +299,7 @@ impl Engine {
                 subject,
                 step,
                 Phase::Failed {
-                    error: e.to_string(),
+                    error: crate::error::chain(e),
                 },
             ),
         }
@@ -444,7 +437,8 @@ mod tests {
         let endpoint = format!("unix://{}", path.display());
         let err = Engine::connect("ctl01", &endpoint, None).await.unwrap_err();
         assert!(matches!(err, DockerError::Unreachable { .. }), "{err}");
-        let msg = err.to_string();
+        // the message and its causes, as the CLI prints them
+        let msg = crate::error::chain(&err);
         assert!(msg.contains("ctl01") && msg.contains(&endpoint), "{msg}");
         assert!(msg.contains("no Docker API version"), "{msg}");
     }

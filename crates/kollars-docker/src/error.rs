@@ -3,6 +3,15 @@
 //! Every variant names the host (the inventory name the caller gave the [`crate::Engine`]) and
 //! the object that failed (endpoint, container, image or volume), so a message printed by the
 //! CLI is enough to know where to look without re-running with more verbosity.
+//!
+//! **One rule for causes**, the usual Rust one: a variant with a cause returns it from
+//! [`std::error::Error::source`] and does *not* repeat it in its `Display`, so a reader that
+//! walks the chain (anyhow's `{:#}`, the CLI's error output) prints every cause exactly once.
+//! `Display` alone is the variant's own message. The engine's answers are wrapped in
+//! [`EngineError`], which holds bollard's error and presents its chain with the causes bollard
+//! already prints in its own message (`Error in the hyper legacy client: {err}` with `err` as
+//! its source) left out. Variants without a source ([`DockerError::Transfer`],
+//! [`DockerError::OneshotFailed`], ...) carry their whole detail in their own text.
 
 use std::path::PathBuf;
 
@@ -46,17 +55,16 @@ pub enum DockerError {
     },
 
     /// The engine did not answer (socket missing, daemon down, TLS or SSH failure, timeout).
-    #[error("engine for host {host} at {endpoint} is unreachable: {detail}")]
+    #[error("engine for host {host} at {endpoint} is unreachable")]
     Unreachable {
         /// Inventory host name.
         host: String,
         /// The endpoint as given.
         endpoint: String,
-        /// The whole error chain, rendered (hyper's top-level message alone says little).
-        detail: String,
-        /// What bollard reported.
+        /// What bollard reported, with its whole chain (hyper's top-level message alone says
+        /// little).
         #[source]
-        source: Box<bollard::errors::Error>,
+        source: EngineError,
     },
 
     /// The container spec is not valid (bad volume, unknown dimension, bad healthcheck, ...).
@@ -69,7 +77,7 @@ pub enum DockerError {
     },
 
     /// A Docker API call about a container failed.
-    #[error("host {host}: {action} container `{container}` failed: {source}")]
+    #[error("host {host}: {action} container `{container}` failed")]
     Container {
         /// Inventory host name.
         host: String,
@@ -79,7 +87,7 @@ pub enum DockerError {
         action: &'static str,
         /// What the engine answered.
         #[source]
-        source: Box<bollard::errors::Error>,
+        source: EngineError,
     },
 
     /// The container does not exist (for actions that need it).
@@ -92,7 +100,7 @@ pub enum DockerError {
     },
 
     /// Pulling or inspecting an image failed.
-    #[error("host {host}: {action} image `{image}` failed: {source}")]
+    #[error("host {host}: {action} image `{image}` failed")]
     Image {
         /// Inventory host name.
         host: String,
@@ -102,11 +110,11 @@ pub enum DockerError {
         action: &'static str,
         /// What the engine answered.
         #[source]
-        source: Box<bollard::errors::Error>,
+        source: EngineError,
     },
 
     /// A volume call failed.
-    #[error("host {host}: {action} volume `{volume}` failed: {source}")]
+    #[error("host {host}: {action} volume `{volume}` failed")]
     Volume {
         /// Inventory host name.
         host: String,
@@ -116,17 +124,17 @@ pub enum DockerError {
         action: &'static str,
         /// What the engine answered.
         #[source]
-        source: Box<bollard::errors::Error>,
+        source: EngineError,
     },
 
     /// Listing containers failed.
-    #[error("host {host}: listing containers failed: {source}")]
+    #[error("host {host}: listing containers failed")]
     List {
         /// Inventory host name.
         host: String,
         /// What the engine answered.
         #[source]
-        source: Box<bollard::errors::Error>,
+        source: EngineError,
     },
 
     /// A one-shot container (bootstrap, db_sync) exited non-zero.
@@ -176,7 +184,82 @@ pub enum DockerError {
 /// Result of the driver.
 pub type Result<T, E = DockerError> = std::result::Result<T, E>;
 
-/// An error and its sources, joined with `: `.
+/// What the engine (or the transport to it) answered: bollard's error, whose
+/// [`source`](std::error::Error::source) chain leaves out the causes bollard already prints in
+/// its own message (see the module docs), so each cause is printed once.
+#[derive(Debug)]
+pub struct EngineError {
+    error: Box<bollard::errors::Error>,
+    causes: Option<Box<Cause>>,
+}
+
+impl EngineError {
+    /// bollard's error, as bollard gave it.
+    pub fn bollard(&self) -> &bollard::errors::Error {
+        &self.error
+    }
+}
+
+impl From<bollard::errors::Error> for EngineError {
+    fn from(error: bollard::errors::Error) -> Self {
+        let mut shown = error.to_string();
+        let mut texts = Vec::new();
+        let mut cur = std::error::Error::source(&error);
+        while let Some(s) = cur {
+            let text = s.to_string();
+            if !shown.contains(&text) {
+                shown.push_str(&text);
+                texts.push(text);
+            }
+            cur = s.source();
+        }
+        let causes = texts.into_iter().rev().fold(None, |next, message| {
+            Some(Box::new(Cause { message, next }))
+        });
+        EngineError {
+            error: Box::new(error),
+            causes,
+        }
+    }
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for EngineError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.causes
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// One cause below bollard's error, by its text (see [`EngineError`]).
+#[derive(Debug)]
+struct Cause {
+    message: String,
+    next: Option<Box<Cause>>,
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.next
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// An error and its sources, joined with `: ` (causes whose text is already shown are left
+/// out): what the CLI prints for it.
 pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut cur = e.source();
@@ -211,4 +294,115 @@ pub(crate) fn is_not_modified(e: &bollard::errors::Error) -> bool {
             ..
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every message of `e`'s chain, top first, as anyhow's `{:#}` walks it.
+    fn walk(e: &dyn std::error::Error) -> Vec<String> {
+        let mut out = vec![e.to_string()];
+        let mut cur = e.source();
+        while let Some(s) = cur {
+            out.push(s.to_string());
+            cur = s.source();
+        }
+        out
+    }
+
+    /// Asserts that each of `texts` appears exactly once in `e`'s printed chain, and that no
+    /// message of the chain repeats its cause.
+    fn once(e: &dyn std::error::Error, texts: &[&str]) {
+        let messages = walk(e);
+        let printed = messages.join(": ");
+        for t in texts {
+            assert_eq!(printed.matches(t).count(), 1, "{t:?} in {printed:?}");
+        }
+        for pair in messages.windows(2) {
+            assert!(!pair[0].contains(&pair[1]), "{pair:?} in {printed:?}");
+        }
+    }
+
+    fn engine_said_no() -> EngineError {
+        EngineError::from(bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "engine said no".into(),
+        })
+    }
+
+    #[test]
+    fn every_variant_with_a_cause_prints_it_once() {
+        let host = || "ctl01".to_owned();
+        let errors = [
+            DockerError::Container {
+                host: host(),
+                container: "nova_api".into(),
+                action: "create",
+                source: engine_said_no(),
+            },
+            DockerError::Image {
+                host: host(),
+                image: "kolla/nova-api:1".into(),
+                action: "pull",
+                source: engine_said_no(),
+            },
+            DockerError::Volume {
+                host: host(),
+                volume: "kolla_logs".into(),
+                action: "create",
+                source: engine_said_no(),
+            },
+            DockerError::List {
+                host: host(),
+                source: engine_said_no(),
+            },
+            DockerError::Unreachable {
+                host: host(),
+                endpoint: "unix:///run/docker.sock".into(),
+                source: engine_said_no(),
+            },
+        ];
+        for e in &errors {
+            once(e, &["engine said no", "ctl01"]);
+            assert!(!e.to_string().contains("engine said no"), "{e}");
+            assert!(chain(e).contains("engine said no"), "{}", chain(e));
+        }
+        assert_eq!(
+            walk(&errors[0]).join(": "),
+            "host ctl01: create container `nova_api` failed: Docker responded with status code \
+             500: engine said no"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_transport_error_prints_each_cause_once() {
+        // A socket nobody listens on: bollard's hyper error over hyper-util's over the OS's.
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("docker.sock");
+        drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+        let docker = bollard::Docker::connect_with_unix(
+            &sock.display().to_string(),
+            5,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .unwrap();
+        let raw = docker.ping().await.unwrap_err();
+        let mut bollard_chain = walk(&raw);
+        let root = bollard_chain.pop().unwrap();
+        let e = DockerError::Container {
+            host: "ctl01".into(),
+            container: "nova_api".into(),
+            action: "inspect",
+            source: EngineError::from(raw),
+        };
+        once(&e, &[root.as_str(), "ctl01"]);
+        let printed = walk(&e).join(": ");
+        for t in &bollard_chain {
+            assert!(
+                printed.contains(t.as_str()),
+                "{t:?} missing from {printed:?}"
+            );
+        }
+    }
 }

@@ -9,43 +9,74 @@
 //!
 //! # Layout
 //! - [`spec`]: [`ContainerSpec`], the desired state as a kolla service dict gives it
-//!   (deserializable from evaluated service YAML).
+//!   (deserializable from evaluated service YAML), and [`RestartPolicy`] with its parse.
 //! - [`desired`]: [`DesiredContainer`], the spec resolved against [`CommonOptions`] and the host
 //!   (injected `KOLLA_SERVICE_NAME`, `TZ`, `KOLLA_CONFIG_STRATEGY`); both the create request and
 //!   the comparison are derived from it, and its hash is the `kollars.spec-hash` label.
-//! - [`compare`]: kolla's `check_container_differs`, field by field.
 //! - [`engine`]: connecting to an engine (`unix://`, `tcp://` with TLS, `ssh://`).
-//! - [`actions`]: the actions (`ensure_image`, `pull_image`, `create_volume`, `start`, `stop`,
-//!   `restart`, `remove`, `stop_and_remove`, one-shot runs) and the read-only
-//!   [`Engine::decide`] / mutating [`Engine::apply`] pair behind `plan`, `deploy` and
-//!   `reconfigure`.
+//! - [`primitives`]: the engine calls every operation is made of (`inspect`, `image_id`,
+//!   `pull_image`, `ensure_image`, `create_volume`, `create_container`, `start`, `stop`,
+//!   `restart`, `remove`, `stop_and_remove`, `wait_exit`, `logs`, `list_managed`), each mapping
+//!   the engine's answers to kolla's semantics.
+//! - [`compare`]: kolla's `check_container_differs`, field by field (pure).
+//! - [`decide`]: kolla's `compare_container` and the recreate/restart/start choice, as pure
+//!   functions of the desired state and what the engine showed ([`Observed`]), and the survey
+//!   shortcut ([`decide::current_in_survey`]).
+//! - [`observe`]: the engine I/O that feeds [`decide`] ([`Engine::observe`],
+//!   [`Engine::decide`], [`Engine::compare_container`], and [`Engine::decide_many`] for a
+//!   whole host).
+//! - [`survey`]: [`Survey`], an explicit snapshot of an engine's managed containers and
+//!   config records ([`Engine::survey`]) that [`Engine::decide_many`] answers from.
+//! - [`records`]: config records, the applied config hash kept in labelled empty volumes.
+//! - [`apply`]: [`Engine::apply`] (carry out an [`Action`]), [`Engine::converge`], and the
+//!   create-now/start-later halves `kollars deploy` uses.
+//! - [`oneshot`]: one-shot runs to completion (bootstrap, `db_sync`).
+//! - [`check`]: `kollars check`'s present/running/healthy report.
 //! - [`transfer`]: the host's filesystem through the engine: [`Engine::write_tree`] (config
 //!   files into `node_config_directory` through a created, never started, helper container),
 //!   [`Engine::read_tree`], and [`Engine::run_probe`] (a one-shot with host network, for facts).
 //! - [`reporter`]: progress events; the crate never prints.
+//! - [`error`]: [`DockerError`]; every cause is a `source()`, printed once by a chain walker.
 //!
 //! See `docs/driver.md` for the compared fields and the divergences from kolla-ansible.
 
-pub mod actions;
+#![warn(missing_docs)]
+
+pub mod apply;
+pub mod check;
 pub mod compare;
+pub mod decide;
 pub mod desired;
 pub mod engine;
 pub mod error;
+pub mod observe;
+pub mod oneshot;
+pub mod primitives;
+pub mod records;
 pub mod reporter;
 pub mod spec;
+pub mod survey;
 pub mod transfer;
 
-pub use actions::{
-    Action, CheckResult, CheckStatus, Comparison, ManagedContainer, OneshotOutput,
-    LABEL_CONFIG_RECORD, LABEL_CONFIG_RECORD_NAME, LABEL_CONFIG_RECORD_SEQ,
-};
+#[cfg(test)]
+mod testing;
+
+pub use check::{CheckResult, CheckStatus};
 pub use compare::{Difference, ImageFacts};
+pub use decide::{Action, Comparison, Observed};
 pub use desired::{
     local_timezone, CommonOptions, DesiredContainer, RegistryAuth, LABEL_CONFIG_HASH,
     LABEL_KOLLA_MANAGED, LABEL_MANAGED, LABEL_SPEC_HASH,
 };
 pub use engine::{Endpoint, Engine, DEFAULT_SOCKET};
-pub use error::{DockerError, Result};
+pub use error::{DockerError, EngineError, Result};
+pub use oneshot::OneshotOutput;
+pub use primitives::ManagedContainer;
+pub use records::{LABEL_CONFIG_RECORD, LABEL_CONFIG_RECORD_NAME, LABEL_CONFIG_RECORD_SEQ};
 pub use reporter::{CollectingReporter, Event, NoopReporter, Phase, Reporter, Step};
-pub use spec::{ContainerSpec, Dimensions, HealthTest, Healthcheck, RestartPolicy, Ulimit, Volume};
+pub use spec::{
+    ContainerSpec, Dimensions, HealthTest, Healthcheck, RestartPolicy, Ulimit,
+    UnknownRestartPolicy, Volume,
+};
+pub use survey::{Survey, SurveyedContainer};
 pub use transfer::{Tree, TreeDir, TreeFile, Written, DIR_MODE, HELPER_MOUNT, LABEL_HELPER};

@@ -212,6 +212,37 @@ pub enum RestartPolicy {
 }
 
 impl RestartPolicy {
+    /// Every policy with its kolla name, in the order kolla's module lists its choices.
+    pub const ALL: [(&'static str, RestartPolicy); 5] = [
+        ("no", RestartPolicy::No),
+        ("on-failure", RestartPolicy::OnFailure),
+        ("oneshot", RestartPolicy::Oneshot),
+        ("always", RestartPolicy::Always),
+        ("unless-stopped", RestartPolicy::UnlessStopped),
+    ];
+
+    /// The kolla name (`no`, `on-failure`, `oneshot`, `always`, `unless-stopped`).
+    pub fn name(self) -> &'static str {
+        RestartPolicy::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map(|(n, _)| *n)
+            .expect("every policy is in ALL")
+    }
+
+    /// Parses a kolla restart policy name, exactly as kolla's module checks its `choices`
+    /// (so `docker_restart_policy: oneshot` is accepted, as kolla accepts it). Anything else is
+    /// an [`UnknownRestartPolicy`] naming the value and the allowed ones.
+    pub fn parse(value: &str) -> Result<RestartPolicy, UnknownRestartPolicy> {
+        RestartPolicy::ALL
+            .iter()
+            .find(|(n, _)| *n == value)
+            .map(|(_, p)| *p)
+            .ok_or_else(|| UnknownRestartPolicy {
+                value: value.to_owned(),
+            })
+    }
+
     /// The Docker restart policy name this maps to (`oneshot` is Docker's `no`).
     pub fn docker_name(self) -> &'static str {
         match self {
@@ -221,6 +252,31 @@ impl RestartPolicy {
             RestartPolicy::UnlessStopped => "unless-stopped",
         }
     }
+}
+
+impl std::str::FromStr for RestartPolicy {
+    type Err = UnknownRestartPolicy;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        RestartPolicy::parse(value)
+    }
+}
+
+impl std::fmt::Display for RestartPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A restart policy name kolla does not know ([`RestartPolicy::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown restart policy `{value}`: expected one of no, on-failure, oneshot, always, \
+     unless-stopped"
+)]
+pub struct UnknownRestartPolicy {
+    /// The value as given.
+    pub value: String,
 }
 
 /// kolla's healthcheck dict: exactly `interval`, `retries`, `start_period`, `test`, `timeout`.
@@ -556,120 +612,4 @@ fn de_healthcheck<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Healthcheck>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn kolla_service_dict_deserializes() {
-        let v = json!({
-            "container_name": "nova_api",
-            "group": "nova-api",
-            "enabled": true,
-            "image": "quay.io/openstack.kolla/nova-api:master",
-            "privileged": "True",
-            "volumes": ["/etc/kolla/nova-api/:/var/lib/kolla/config_files/:ro", "", "kolla_logs:/var/log/kolla/"],
-            "environment": {"A": null, "B": 1, "C": true},
-            "dimensions": {"mem_limit": "1g", "ulimits": {"nofile": {"soft": "1024", "hard": 2048}}, "kernel_memory": "1g"},
-            "healthcheck": {"interval": "30", "retries": 3, "start_period": 5, "timeout": "30",
-                            "test": "['CMD-SHELL', 'healthcheck_curl http://x:8774']"},
-            "haproxy": {"nova_api": {"enabled": true}},
-        });
-        let s: ContainerSpec = serde_json::from_value(v).unwrap();
-        assert_eq!(s.name, "nova_api");
-        assert!(s.privileged);
-        assert_eq!(s.volumes.len(), 3);
-        assert_eq!(s.parsed_volumes().unwrap().len(), 2);
-        assert_eq!(s.environment["A"], "");
-        assert_eq!(s.environment["B"], "1");
-        assert_eq!(s.environment["C"], "True");
-        assert_eq!(s.dimensions.mem_limit, Some(1 << 30));
-        assert_eq!(
-            s.dimensions.ulimits["nofile"],
-            Ulimit {
-                soft: 1024,
-                hard: 2048
-            }
-        );
-        let hc = s.healthcheck.unwrap();
-        assert_eq!(hc.interval, 30);
-        assert_eq!(
-            hc.test,
-            HealthTest::Command(vec![
-                "CMD-SHELL".into(),
-                "healthcheck_curl http://x:8774".into()
-            ])
-        );
-    }
-
-    #[test]
-    fn healthcheck_rules() {
-        let none =
-            json!({"interval": 1, "retries": 1, "start_period": 1, "timeout": 1, "test": "NONE"});
-        assert_eq!(
-            Healthcheck::from_value(&none).unwrap().unwrap().test,
-            HealthTest::None
-        );
-        let plain =
-            json!({"interval": 1, "retries": 1, "start_period": 1, "timeout": 1, "test": "true"});
-        assert_eq!(
-            Healthcheck::from_value(&plain).unwrap().unwrap().test,
-            HealthTest::Command(vec!["CMD-SHELL".into(), "true".into()])
-        );
-        let missing = json!({"interval": 1, "retries": 1, "test": "x"});
-        assert!(Healthcheck::from_value(&missing)
-            .unwrap_err()
-            .contains("missing"));
-        let extra = json!({"interval": 1, "retries": 1, "start_period": 1, "timeout": 1, "test": "x", "foo": 1});
-        assert!(Healthcheck::from_value(&extra)
-            .unwrap_err()
-            .contains("unsupported"));
-        assert_eq!(Healthcheck::from_value(&json!({})).unwrap(), None);
-    }
-
-    #[test]
-    fn dimensions_reject_unknown_keys_and_parse_units() {
-        assert!(Dimensions::from_value(&json!({"bogus": 1})).is_err());
-        let d = Dimensions::from_value(
-            &json!({"mem_reservation": "512m", "memswap_limit": "2048k", "cpu_shares": "512"}),
-        )
-        .unwrap();
-        assert_eq!(d.mem_reservation, Some(512 << 20));
-        assert_eq!(d.memswap_limit, Some(2048 << 10));
-        assert_eq!(d.cpu_shares, Some(512));
-    }
-
-    #[test]
-    fn volumes_parse_like_generate_volumes() {
-        assert_eq!(
-            Volume::parse("kolla_logs:/var/log/kolla/")
-                .unwrap()
-                .bind()
-                .unwrap(),
-            "kolla_logs:/var/log/kolla/:rw"
-        );
-        let v = Volume::parse("/run:/run:shared").unwrap();
-        assert_eq!(v.named(), None);
-        assert_eq!(v.bind().unwrap(), "/run:/run:shared");
-        assert_eq!(
-            Volume::parse("mariadb:/var/lib/mysql").unwrap().named(),
-            Some("mariadb")
-        );
-        assert_eq!(
-            Volume::parse("/data").unwrap(),
-            Volume::Anonymous {
-                dst: "/data".into()
-            }
-        );
-        assert!(Volume::parse("a:b:c:d").is_err());
-    }
-
-    #[test]
-    fn literal_list_parser() {
-        assert_eq!(
-            parse_literal_list(r#"["CMD", 'a b', "c\"d"]"#).unwrap(),
-            vec!["CMD", "a b", "c\"d"]
-        );
-        assert!(parse_literal_list("[CMD]").is_none());
-    }
-}
+mod tests;

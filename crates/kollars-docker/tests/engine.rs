@@ -618,9 +618,9 @@ async fn many_containers_second_run_changes_nothing() {
     assert!(second.into_iter().all(|r| r.unwrap() == Action::Nothing));
     // the batched decision (survey shortcut) agrees with the one-by-one one
     let items: Vec<(&ContainerSpec, Option<&str>)> = specs.iter().map(|s| (s, Some("h"))).collect();
-    e.survey().await.unwrap();
+    let survey = e.survey().await.unwrap();
     assert!(e
-        .decide_many(&items)
+        .decide_many(Some(&survey), &items)
         .await
         .into_iter()
         .all(|r| r.unwrap() == Action::Nothing));
@@ -651,23 +651,35 @@ async fn survey_notices_a_moved_tag_and_an_applied_config() {
     s.image = tag.clone();
     assert_eq!(e.converge(&s, Some("h1")).await.unwrap(), Action::Create);
 
-    e.survey().await.unwrap();
-    let d = e.decide_many(&[(&s, Some("h1"))]).await;
+    let survey = e.survey().await.unwrap();
+    let d = e.decide_many(Some(&survey), &[(&s, Some("h1"))]).await;
     assert_eq!(d.into_iter().next().unwrap().unwrap(), Action::Nothing);
 
     // only the config changed: restart, recorded; the next survey sees the new config
-    e.survey().await.unwrap();
-    let d = e.decide_many(&[(&s, Some("h2"))]).await.remove(0).unwrap();
+    let survey = e.survey().await.unwrap();
+    let d = e
+        .decide_many(Some(&survey), &[(&s, Some("h2"))])
+        .await
+        .remove(0)
+        .unwrap();
     assert!(matches!(d, Action::Restart { .. }), "{d:?}");
     e.apply(&s, Some("h2"), &d).await.unwrap();
-    e.survey().await.unwrap();
-    let d = e.decide_many(&[(&s, Some("h2"))]).await.remove(0).unwrap();
+    let survey = e.survey().await.unwrap();
+    let d = e
+        .decide_many(Some(&survey), &[(&s, Some("h2"))])
+        .await
+        .remove(0)
+        .unwrap();
     assert_eq!(d, Action::Nothing);
 
     // the same tag now names another image: recreate, for the image
     retag(IMAGE_2).await;
-    e.survey().await.unwrap();
-    let d = e.decide_many(&[(&s, Some("h2"))]).await.remove(0).unwrap();
+    let survey = e.survey().await.unwrap();
+    let d = e
+        .decide_many(Some(&survey), &[(&s, Some("h2"))])
+        .await
+        .remove(0)
+        .unwrap();
     assert_eq!(fields(&d), vec!["image".to_owned()], "{d:?}");
 
     let _ = e

@@ -8,6 +8,7 @@ mod common;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
+use bollard::models::ContainerSummary;
 use common::{engine, IMAGE_1};
 use kollars_docker::{DockerError, Engine, TreeDir, TreeFile, Written, LABEL_HELPER};
 use kollars_inputs::facts_text;
@@ -20,8 +21,15 @@ fn inode(p: &Path) -> u64 {
     std::fs::metadata(p).unwrap().ino()
 }
 
-/// Helper containers of this test process still on the engine.
-async fn helpers_left(e: &Engine, kind: &str) -> Vec<String> {
+/// Helper containers this test made that are still on the engine: those of this process
+/// (`kollars_<kind>_<pid>_…`) that `mine` recognises. Tests run in parallel on the same
+/// engines, so a helper of another test of this process can be alive at that moment; only a
+/// test's own helpers say whether it cleaned up.
+async fn helpers_left(
+    e: &Engine,
+    kind: &str,
+    mine: impl Fn(&ContainerSummary) -> bool,
+) -> Vec<String> {
     let prefix = format!("kollars_{kind}_{}_", std::process::id());
     let filters = std::collections::HashMap::from([(
         "label".to_owned(),
@@ -36,10 +44,30 @@ async fn helpers_left(e: &Engine, kind: &str) -> Vec<String> {
         .await
         .unwrap()
         .into_iter()
+        .filter(|c| mine(c))
         .flat_map(|c| c.names.unwrap_or_default())
         .map(|n| n.trim_start_matches('/').to_owned())
         .filter(|n| n.starts_with(&prefix))
         .collect()
+}
+
+/// A helper of `write_tree`/`read_tree` on `dir` (each test has its own directory).
+fn binding(dir: &Path) -> impl Fn(&ContainerSummary) -> bool + '_ {
+    move |c| {
+        c.mounts
+            .iter()
+            .flatten()
+            .any(|m| m.source.as_deref().map(Path::new) == Some(dir))
+    }
+}
+
+/// A probe running `script`.
+fn running(script: &str) -> impl Fn(&ContainerSummary) -> bool + '_ {
+    move |c| {
+        c.command
+            .as_deref()
+            .is_some_and(|cmd| cmd.contains(script.trim()))
+    }
 }
 
 #[tokio::test]
@@ -135,7 +163,10 @@ async fn write_tree_writes_files_modes_and_only_what_changed() {
     assert_eq!(tree.files["cron/logrotate.conf"], files2[3]);
     assert_eq!(tree.dirs["keystone/federation"], 0o770);
 
-    assert_eq!(helpers_left(&e, "helper").await, Vec::<String>::new());
+    assert_eq!(
+        helpers_left(&e, "helper", binding(&root)).await,
+        Vec::<String>::new()
+    );
 }
 
 fn ctime(p: &Path) -> (i64, i64) {
@@ -247,7 +278,10 @@ async fn write_tree_makes_declared_directories_with_their_modes() {
     for needle in [e.host(), e.endpoint(), "etc-kolla", "proxysql/users"] {
         assert!(err.contains(needle), "{needle:?} missing from: {err}");
     }
-    assert_eq!(helpers_left(&e, "helper").await, Vec::<String>::new());
+    assert_eq!(
+        helpers_left(&e, "helper", binding(&root)).await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]
@@ -339,7 +373,10 @@ async fn fact_probe_gathers_the_hosts_facts() {
         facts_text::timezone(&text).unwrap_or_else(|| "UTC".into()),
         kollars_docker::local_timezone()
     );
-    assert_eq!(helpers_left(&e, "probe").await, Vec::<String>::new());
+    assert_eq!(
+        helpers_left(&e, "probe", running(facts_text::GATHER_SCRIPT)).await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]

@@ -55,7 +55,10 @@ pub async fn decide_host<'a>(
         .iter()
         .map(|(svc, c)| (&c.main, Some(svc.hash.as_str())))
         .collect();
-    let actions = target.engine.decide_many(&items).await;
+    let actions = target
+        .engine
+        .decide_many(target.survey.as_ref(), &items)
+        .await;
     let mut out = BTreeMap::new();
     for ((svc, containers), action) in services.into_iter().zip(actions) {
         let files = rewritten

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use futures_util::future::join_all;
-use kollars_docker::Engine;
+use kollars_docker::{Engine, Survey};
 use kollars_render::RenderedHost;
 
 use crate::cli::EngineArgs;
@@ -35,6 +35,9 @@ pub struct HostTarget {
     pub containers: BTreeMap<String, Containers>,
     /// Its engine, connected, with its common options, time zone and the reporter.
     pub engine: Engine,
+    /// The engine's survey, taken while rendering, for decisions (`None`: not taken, or the
+    /// listing failed: decisions then list on the spot).
+    pub survey: Option<Survey>,
     /// Its settings.
     pub settings: HostSettings,
 }
@@ -145,11 +148,12 @@ pub async fn prepare(
                 let e = e
                     .with_common_options(settings.common.clone())
                     .with_reporter(reporter);
-                if needs.survey {
-                    // a failed survey only costs the shortcut: decisions list again
-                    let _ = e.survey().await;
-                }
-                (host, Ok(e))
+                // a failed survey only costs the shortcut: decisions list again
+                let survey = match needs.survey {
+                    true => e.survey().await.ok(),
+                    false => None,
+                };
+                (host, Ok((e, survey)))
             })
         })
         .collect();
@@ -164,8 +168,8 @@ pub async fn prepare(
     let mut unreachable = Vec::new();
     for joined in join_all(connecting).await {
         match joined.context("engine connection task failed")? {
-            (host, Ok(engine)) => {
-                engines.insert(host, engine);
+            (host, Ok(connected)) => {
+                engines.insert(host, connected);
             }
             // a host that does not answer fails alone; a wrong endpoint is the operator's
             (host, Err(e @ kollars_docker::DockerError::Unreachable { .. })) => {
@@ -176,7 +180,7 @@ pub async fn prepare(
     }
     let mut targets = Vec::new();
     for (rendered, containers) in rendered {
-        let Some(engine) = engines.remove(&rendered.host) else {
+        let Some((engine, survey)) = engines.remove(&rendered.host) else {
             continue;
         };
         let settings = ws.settings[&rendered.host].clone();
@@ -184,6 +188,7 @@ pub async fn prepare(
             rendered,
             containers,
             engine,
+            survey,
             settings,
         });
     }

@@ -298,7 +298,9 @@ impl Schedule<'_> {
             }
             .map_err(|e| {
                 let host = &self.targets[*i].rendered.host;
-                anyhow!("bootstrap of {} on host {host} failed: {e}", d.svc.name)
+                // the driver's error keeps its causes (printed with `{:#}`)
+                anyhow::Error::new(e)
+                    .context(format!("bootstrap of {} on host {host} failed", d.svc.name))
             })
         }))
         .await;
