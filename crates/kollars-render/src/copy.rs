@@ -104,12 +104,13 @@ fn copy_dir(
 }
 
 /// The entries of a directory whose names match the pattern in `pattern`'s last component
-/// (`*`, `?`, `[…]`), sorted; none when the directory does not exist.
+/// (`*`, `?`, `[…]`, `[!…]`: [`kollars_glob::fnmatch`]), sorted; none when the directory does
+/// not exist.
 fn glob(pattern: &Path) -> Result<Vec<PathBuf>, RenderError> {
     let dir = pattern.parent().unwrap_or(Path::new("."));
-    let pat: Vec<char> = pattern
+    let pat = pattern
         .file_name()
-        .map(|n| n.to_string_lossy().chars().collect())
+        .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -127,49 +128,11 @@ fn glob(pattern: &Path) -> Result<Vec<PathBuf>, RenderError> {
             path: dir.to_path_buf(),
             source,
         })?;
-        let name: Vec<char> = e.file_name().to_string_lossy().chars().collect();
-        // like the shell: `*` does not match a leading dot
-        if name.first() == Some(&'.') && pat.first() != Some(&'.') {
-            continue;
-        }
-        if glob_match(&pat, &name) {
+        // Python's glob, as Ansible's fileglob: a wildcard does not match a leading dot
+        if kollars_glob::fnmatch(&pat, &e.file_name().to_string_lossy()) {
             out.push(e.path());
         }
     }
     out.sort();
     Ok(out)
-}
-
-/// fnmatch for one name: `*`, `?`, `[abc]`, `[a-z]`, `[!abc]`.
-fn glob_match(pat: &[char], name: &[char]) -> bool {
-    match pat.first() {
-        None => name.is_empty(),
-        Some('*') => (0..=name.len()).any(|i| glob_match(&pat[1..], &name[i..])),
-        Some('?') => !name.is_empty() && glob_match(&pat[1..], &name[1..]),
-        Some('[') => {
-            let Some(close) = pat.iter().skip(2).position(|c| *c == ']').map(|i| i + 2) else {
-                return name.first() == Some(&'[') && glob_match(&pat[1..], &name[1..]);
-            };
-            let Some(c) = name.first() else {
-                return false;
-            };
-            let (negate, set) = match pat[1] {
-                '!' | '^' => (true, &pat[2..close]),
-                _ => (false, &pat[1..close]),
-            };
-            let mut hit = false;
-            let mut i = 0;
-            while i < set.len() {
-                if i + 2 < set.len() && set[i + 1] == '-' {
-                    hit |= set[i] <= *c && *c <= set[i + 2];
-                    i += 3;
-                } else {
-                    hit |= set[i] == *c;
-                    i += 1;
-                }
-            }
-            hit != negate && glob_match(&pat[close + 1..], &name[1..])
-        }
-        Some(p) => name.first() == Some(p) && glob_match(&pat[1..], &name[1..]),
-    }
 }
