@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::file::{Output, Source};
-use crate::{RenderError, RenderedFile};
+use crate::{RenderError, RenderedFile, DEFAULT_DIR_MODE};
 
 /// What a `copy:` entry's `source` (a [`Source::Copy`] or [`Source::CopyGlob`]) gives at
-/// `dest`, files with `mode`. A file's directories get `dir_mode` or 0770;
+/// `dest`, files with `mode`. A file's directories get `dir_mode` or [`DEFAULT_DIR_MODE`];
 /// what a recursive or glob copy creates gets `dir_mode` or 0755, as Ansible's copy leaves
 /// it. A missing source is nothing when the entry is `optional`, else an error.
 pub(crate) fn copy_entry(
@@ -35,7 +35,7 @@ pub(crate) fn copy_entry(
                     dest,
                     mode,
                     read_bytes(src)?,
-                    dir_mode.unwrap_or(0o770),
+                    dir_mode.unwrap_or(DEFAULT_DIR_MODE),
                     dir_mode.is_some(),
                 );
             }

@@ -13,7 +13,7 @@ use kollars_vars::{HostScope, Value, VarError};
 
 use crate::copy::copy_entry;
 use crate::render::FileCache;
-use crate::{ini, yaml, RenderError, RenderedFile};
+use crate::{ini, yaml, RenderError, RenderedFile, DEFAULT_DIR_MODE};
 
 /// The inputs of one rendered file, other than what its templates read from the host scope.
 pub(crate) struct FileKey {
@@ -142,11 +142,18 @@ impl FileCtx<'_> {
                         .into(),
                 ));
             }
-            let mode = parse_mode(e.mode.as_deref().unwrap_or("0770"))?;
+            let mode = match e.mode.as_deref() {
+                Some(m) => parse_mode(m)?,
+                None => DEFAULT_DIR_MODE,
+            };
             let mut out = Output::default();
             let dest = dest.trim_matches('/');
             if let Some((parent, _)) = dest.rsplit_once('/') {
-                out.push_dirs(parent, dir_mode.unwrap_or(0o770), dir_mode.is_some());
+                out.push_dirs(
+                    parent,
+                    dir_mode.unwrap_or(DEFAULT_DIR_MODE),
+                    dir_mode.is_some(),
+                );
             }
             out.dirs.push((dest.to_string(), mode, e.mode.is_some()));
             return Ok(out);
@@ -225,7 +232,7 @@ impl FileCtx<'_> {
             dest,
             key.mode,
             content.into_bytes(),
-            dir_mode.unwrap_or(0o770),
+            dir_mode.unwrap_or(DEFAULT_DIR_MODE),
             dir_mode.is_some(),
         );
         Ok(out)

@@ -35,6 +35,8 @@ mod write;
 pub mod yaml;
 
 pub use error::RenderError;
-pub use model::{RenderedDir, RenderedFile, RenderedHost, RenderedService, Selection};
+pub use model::{
+    RenderedDir, RenderedFile, RenderedHost, RenderedService, Selection, DEFAULT_DIR_MODE,
+};
 pub use render::{render_all, render_host};
 pub use write::write_host;

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use crate::error::io;
 use crate::{RenderError, RenderedFile, RenderedHost};
 
-/// Writes a host's services under `root/<service>/`: the service directory 0770, the others
-/// (empty ones included) and files with their modes.
+/// Writes a host's services under `root/<service>/`: the directories of
+/// [`RenderedService::tree_dirs`](crate::RenderedService::tree_dirs) (empty ones included) and the files, with their modes.
 /// A file that already exists is replaced atomically (temp file, then rename) and only when
 /// its content or mode differs; a file in a directory this call created is written in place.
 /// Returns the paths that changed.
@@ -23,15 +23,13 @@ pub fn write_host(root: &Path, rendered: &RenderedHost) -> Result<Vec<PathBuf>, 
         let mut w = Writer::default();
         w.known.insert(root.to_path_buf());
         let mut changed = Vec::new();
-        let dir = root.join(&svc.name);
-        w.dir(&dir, 0o770)?;
-        for d in &svc.dirs {
-            w.dir(&dir.join(&d.path), d.mode)?;
+        for d in svc.tree_dirs() {
+            w.dir(&root.join(&d.path), d.mode)?;
         }
+        let dir = root.join(&svc.name);
         for f in &svc.files {
             let path = dir.join(&f.path);
             let parent = path.parent().expect("file has a parent");
-            w.dir(parent, 0o770)?;
             if w.write(&path, f, w.fresh.contains(parent))? {
                 changed.push(path);
             }
