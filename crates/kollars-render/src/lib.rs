@@ -2,10 +2,10 @@
 //!
 //! For each host and each service enabled and mapped to it, every
 //! [`ConfigFile`](kollars_services::ConfigFile) of the service is rendered: our template, then
-//! the operator's overrides merged the way
-//! kolla-ansible merges them (INI per key, YAML deeply, or a whole-file replacement), all
-//! rendered as Jinja in the host's context. Nothing is written until every host has rendered
-//! without error, so bad input changes nothing; then each file is written atomically.
+//! the operator's overrides merged the way kolla-ansible merges them (INI per key, YAML
+//! deeply, or a whole-file replacement), all rendered as Jinja in the host's context. Nothing
+//! is written until every host has rendered without error, so bad input changes nothing; then
+//! each file is written atomically.
 //!
 //! Each file and each service directory gets a content hash, which the deploy step records on
 //! containers to know what changed.
@@ -14,7 +14,6 @@
 //! text, but a `copy` entry copies whatever it finds byte for byte, as kolla-ansible's copy
 //! does (a PNG logo in a horizon theme, a binary keyring). Hashes are over those bytes, so a
 //! text file hashes exactly as it did when contents were strings.
-
 //!
 //! Modules, in the order data flows: [`render_all`] (`render`) runs every host's services and
 //! their entries; `file` renders one entry (with [`ini`] and [`yaml`] for merges), `copy` its
