@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build kolla-start as a static binary and the local image chain:
+# Build kolla-start and kolla-standin as static binaries and the local image chain:
 #   NS/base:TAG -> NS/service-standin:TAG -> NS/<image>:TAG (one per image of services.list)
 #
 # Usage: images/build.sh [--namespace NS] [--tag TAG] [--bin-dir DIR] [--no-services] [IMAGE...]
@@ -34,9 +34,10 @@ is_static() { # ldd fails on static binaries, saying so
 if [ -z "$bindir" ]; then
   # musl is not installable here: a static glibc binary. The explicit --target keeps
   # RUSTFLAGS away from build scripts and proc macros.
-  log "building static kolla-start"
+  # kolla-start (crates/kolla-start) and the stand-in (crates/kolla-standin, test support).
+  log "building static kolla-start and kolla-standin"
   RUSTFLAGS='-C target-feature=+crt-static' cargo build --quiet --release -p kolla-start \
-    --target x86_64-unknown-linux-gnu --manifest-path "$repo/Cargo.toml" >&2
+    -p kolla-standin --target x86_64-unknown-linux-gnu --manifest-path "$repo/Cargo.toml" >&2
   bindir=${CARGO_TARGET_DIR:-$repo/target}/x86_64-unknown-linux-gnu/release
 fi
 for b in kolla-start kolla-standin; do

@@ -14,6 +14,8 @@
 //! unchanged), 1 `--check` found a change, 2 any error. docs/kolla-start.md describes the
 //! behaviour and each place it deliberately differs from kolla's Python and bash.
 
+#![deny(missing_docs)]
+
 pub mod check;
 pub mod config;
 pub mod error;
