@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of kollars on this machine, as CI does:
 # installs what is missing (Docker engine, busybox-static, a registry), starts the local engines the
-# driver and in-container tests use, builds the FROM-scratch test images, then runs lint and
-# the whole workspace's tests.
+# driver and in-container tests use, builds the FROM-scratch test images, then runs lint
+# (fmt, clippy, rustdoc without warnings) and the whole workspace's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -27,4 +27,5 @@ for ep in ${KOLLARS_TEST_ENGINES//,/ }; do
 done
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 cargo test --workspace

@@ -1,4 +1,8 @@
 //! Command-line arguments. Raw input only: [`crate::workspace`] resolves them.
+//!
+//! The doc comments below are the `--help` text, written for the terminal: `<service>` there
+//! is a placeholder, not an HTML tag.
+#![allow(rustdoc::invalid_html_tags)]
 
 use std::path::PathBuf;
 

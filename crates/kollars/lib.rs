@@ -7,7 +7,9 @@
 //! ([`commands`]), which renders, types each service's containers ([`containers`]), writes
 //! config trees ([`configs`]) and drives the engines, reporting progress through
 //! [`reporter`]. How it ends is decided in one place, [`error`]; every environment variable
-//! read is in [`env`].
+//! read is in [`mod@env`].
+
+#![deny(missing_docs)]
 
 pub mod cli;
 pub mod commands;

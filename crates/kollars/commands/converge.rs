@@ -2,7 +2,7 @@
 //! container a decision of what it needs.
 //!
 //! Everything here is per host and knows nothing of the order across hosts and projects:
-//! [`super::schedule`] builds the deploy's graph on top of it, and `plan` calls the same
+//! `schedule` builds the deploy's graph on top of it, and `plan` calls the same
 //! decision code read-only, so what plan says is what deploy does. What changed is known from
 //! two content hashes recorded on each container (its spec, its rendered config directory),
 //! so a second run changes nothing, and a run that died after writing configs is finished by

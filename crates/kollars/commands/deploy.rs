@@ -3,7 +3,7 @@
 //! Both touch only what changed and bootstrap what is new: in kolla-ansible 49 of 51 roles'
 //! `reconfigure.yml` just imports `deploy.yml`, so a service enabled later is bootstrapped by
 //! whichever of the two the operator runs. The order across hosts and projects is
-//! [`super::schedule`]'s.
+//! `schedule`'s.
 
 use std::collections::BTreeMap;
 
