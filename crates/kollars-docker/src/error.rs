@@ -153,6 +153,39 @@ pub enum DockerError {
         logs_tail: String,
     },
 
+    /// A command run in a container ([`crate::Engine::exec_ok`]) exited non-zero. Names the
+    /// program only: its arguments and input may hold secrets.
+    #[error(
+        "host {host}: `{program}` in container `{container}` exited with {exit_code}; its last \
+         lines of stderr:\n{stderr_tail}"
+    )]
+    ExecFailed {
+        /// Inventory host name.
+        host: String,
+        /// The container.
+        container: String,
+        /// The program run.
+        program: String,
+        /// Its exit code.
+        exit_code: i64,
+        /// The last lines of its stderr.
+        stderr_tail: String,
+    },
+
+    /// Writing a command's input failed (it exited before reading it all).
+    #[error("host {host}: writing the input of `{program}` in container `{container}` failed")]
+    ExecInput {
+        /// Inventory host name.
+        host: String,
+        /// The container.
+        container: String,
+        /// The program run.
+        program: String,
+        /// What failed.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Writing or reading files on the host through a helper container, or running a probe
     /// there, failed.
     #[error("host {host} at {endpoint}: {action} {} through the engine failed: {detail}", path.display())]

@@ -31,6 +31,8 @@
 //! - [`apply`]: [`Engine::apply`] (carry out an [`Action`]), [`Engine::converge`], and the
 //!   create-now/start-later halves `kollars deploy` uses.
 //! - [`oneshot`]: one-shot runs to completion (bootstrap, `db_sync`).
+//! - [`exec`]: commands in a running container (kolla's tasks around the containers), secrets
+//!   on stdin, never on the command line.
 //! - [`check`]: `kollars check`'s present/running/healthy report.
 //! - [`transfer`]: the host's filesystem through the engine: [`Engine::write_tree`] (config
 //!   files into `node_config_directory` through a created, never started, helper container),
@@ -49,6 +51,7 @@ pub mod decide;
 pub mod desired;
 pub mod engine;
 pub mod error;
+pub mod exec;
 pub mod observe;
 pub mod oneshot;
 pub mod primitives;
@@ -70,6 +73,7 @@ pub use desired::{
 };
 pub use engine::{Endpoint, Engine, DEFAULT_SOCKET};
 pub use error::{DockerError, EngineError, Result};
+pub use exec::{ExecOutput, ExecRequest};
 pub use oneshot::OneshotOutput;
 pub use primitives::ManagedContainer;
 pub use records::{LABEL_CONFIG_RECORD, LABEL_CONFIG_RECORD_NAME, LABEL_CONFIG_RECORD_SEQ};
