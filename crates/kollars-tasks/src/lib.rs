@@ -1,0 +1,46 @@
+//! kolla-ansible's tasks around the containers, as kollars steps.
+//!
+//! Containers alone do not make a cloud: kolla-ansible creates each service's database and
+//! user before its `db_sync`, bootstraps keystone and registers every service in it, clusters
+//! MariaDB and RabbitMQ. Each of those tasks lives here as a pair — a read-only *check* (what
+//! is missing, for `kollars plan` and for a second deploy to do nothing) and an *apply* — run
+//! through the host's engine in the containers kolla's own images provide (a MariaDB client in
+//! `kolla_toolbox`, …), so they work with kolla's published images as with ours.
+//!
+//! Secrets (database and admin passwords) are [`Secret`]s: never in `Debug`, errors or
+//! command lines; they reach the programs on stdin ([`kollars_docker::ExecRequest::stdin`]).
+//!
+//! - [`sql`]: MariaDB statements and quoting, pure.
+//! - [`database`]: kolla's `mysql_db` + `mysql_user` (database, user `@'%'`, grants).
+
+#![deny(missing_docs)]
+
+pub mod database;
+pub mod sql;
+
+mod secret;
+
+pub use database::{Database, DbLogin, DbState};
+pub use secret::Secret;
+
+/// A task that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    /// The engine failed to run the command.
+    #[error("{task}")]
+    Engine {
+        /// The task, e.g. `database keystone`.
+        task: String,
+        /// What the engine said.
+        #[source]
+        source: kollars_docker::DockerError,
+    },
+    /// The command ran but its answer made no sense.
+    #[error("{task}: unexpected answer {answer:?}")]
+    Answer {
+        /// The task.
+        task: String,
+        /// What it printed.
+        answer: String,
+    },
+}
