@@ -1,16 +1,18 @@
 //! The typed boundary between what the renderer evaluated and what the driver acts on.
 //!
 //! The renderer hands each service's evaluated dict (`container_name`, `image`, `volumes`,
-//! `bootstrap`, …) as a template value. This module is the one place that reads it: every
-//! service that runs a container becomes a [`Containers`] (its main container and, when the
-//! dict asks for one, its bootstrap one-shot) before anything happens, so a bad dict is bad
-//! input before the first host is touched, and the commands only ever see typed specs.
+//! `bootstrap`, `database`, …) as a template value. This module is the one place that reads
+//! it: every service that runs a container becomes a [`Containers`] (its main container, when
+//! the dict asks for them its bootstrap one-shot and the database that bootstrap needs)
+//! before anything happens, so a bad dict is bad input before the first host is touched, and
+//! the commands only ever see typed values.
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
 use kollars_docker::{ContainerSpec, RestartPolicy};
 use kollars_render::{RenderedHost, RenderedService};
+use kollars_tasks::{Database, DbLogin, Secret};
 use kollars_vars::Value;
 
 use crate::error::BadInput;
@@ -23,6 +25,18 @@ pub struct Containers {
     /// The one-shot `bootstrap_<container>` run with `KOLLA_BOOTSTRAP` before its first start
     /// (db sync, fernet key setup and friends), when its dict has `bootstrap`.
     pub bootstrap: Option<ContainerSpec>,
+    /// The database its bootstrap needs (kolla's `mysql_db` and `mysql_user`), made before the
+    /// bootstrap runs, unless `use_preconfigured_databases`.
+    pub database: Option<DatabaseTask>,
+}
+
+/// One service's database and the login that makes it.
+#[derive(Debug, Clone)]
+pub struct DatabaseTask {
+    /// The database, its user and password.
+    pub db: Database,
+    /// The database root's login.
+    pub login: DbLogin,
 }
 
 /// The containers of every service of a host that runs one (a service without
@@ -39,7 +53,15 @@ pub fn of_host(
             main.privileged = false;
         }
         let bootstrap = bootstrap(&main, &svc.container);
-        out.insert(svc.name.clone(), Containers { main, bootstrap });
+        let database = database(&rendered.host, svc)?;
+        out.insert(
+            svc.name.clone(),
+            Containers {
+                main,
+                bootstrap,
+                database,
+            },
+        );
     }
     Ok(out)
 }
@@ -101,4 +123,52 @@ fn bootstrap(spec: &ContainerSpec, container: &Value) -> Option<ContainerSpec> {
     s.healthcheck = None;
     s.restart_policy = Some(RestartPolicy::No);
     Some(s)
+}
+
+/// The service dict's `database` (`enabled`, `name`, `user`, `password`, `login_host`,
+/// `login_port`, `login_user`, `login_password`); `None` without one or when not enabled.
+fn database(host: &str, svc: &RenderedService) -> Result<Option<DatabaseTask>> {
+    let Some(d) = svc
+        .container
+        .get_attr("database")
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_none())
+    else {
+        return Ok(None);
+    };
+    let field = |key: &str| -> Result<String> {
+        let v = d.get_attr(key).ok().filter(|v| !v.is_undefined() && !v.is_none());
+        match v.map(|v| v.to_string()).filter(|s| !s.is_empty()) {
+            Some(s) => Ok(s),
+            None => Err(BadInput::from_err(format!(
+                "host {host}, service {}: database.{key} is empty (passwords.yml or the \
+                 service's defaults must give it)",
+                svc.name
+            ))),
+        }
+    };
+    if !kollars_vars::filters::ansible_bool(&d.get_attr("enabled").unwrap_or(Value::from(true)))
+    {
+        return Ok(None);
+    }
+    let port = field("login_port")?;
+    let port = port.parse::<u16>().map_err(|_| {
+        BadInput::from_err(format!(
+            "host {host}, service {}: database port must be a number, got {port:?}",
+            svc.name
+        ))
+    })?;
+    Ok(Some(DatabaseTask {
+        db: Database {
+            name: field("name")?,
+            user: field("user")?,
+            password: Secret::new(field("password")?),
+        },
+        login: DbLogin {
+            host: field("login_host")?,
+            port,
+            user: field("login_user")?,
+            password: Secret::new(field("login_password")?),
+        },
+    }))
 }

@@ -15,7 +15,11 @@ use kollars_docker::{Action, ContainerSpec};
 use kollars_render::RenderedService;
 
 use crate::commands::prepare::HostTarget;
-use crate::containers::Containers;
+use crate::containers::{Containers, DatabaseTask};
+
+/// The container kolla runs its tasks in (`kolla_toolbox`, deployed on every host before the
+/// services that need it: kolla-toolbox is in their projects' `after`).
+pub const TOOLBOX: &str = "kolla_toolbox";
 
 /// What one container of a host needs, decided before anything changes.
 pub struct Decision<'a> {
@@ -103,4 +107,20 @@ pub fn by_service<'p>(paths: impl Iterator<Item = &'p std::path::Path>) -> Rewri
         }
     }
     out
+}
+
+/// kolla's database task for one service, on this host's toolbox: checks (read-only) and, when
+/// something is missing, makes the database, user and grants. Returns what was missing
+/// (empty: nothing to do).
+pub async fn ensure_database(
+    target: &HostTarget,
+    task: &DatabaseTask,
+) -> Result<Vec<&'static str>> {
+    let engine = &target.engine;
+    let state = kollars_tasks::database::check(engine, TOOLBOX, &task.login, &task.db).await?;
+    if state.is_complete() {
+        return Ok(Vec::new());
+    }
+    kollars_tasks::database::ensure(engine, TOOLBOX, &task.login, &task.db).await?;
+    Ok(state.missing())
 }

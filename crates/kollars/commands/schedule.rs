@@ -31,7 +31,7 @@ use kollars_docker::{Action, ContainerSpec};
 use kollars_services::Catalogue;
 use tokio::sync::Semaphore;
 
-use super::converge::{decide_host, write_configs, Decision};
+use super::converge::{decide_host, ensure_database, write_configs, Decision};
 use super::prepare::HostTarget;
 
 /// Projects in kolla's order, each with the projects it waits for.
@@ -258,7 +258,7 @@ impl Schedule<'_> {
         for (i, e) in deferred {
             self.fail(i, e);
         }
-        if !self.bootstrap(project).await {
+        if !self.databases(project).await || !self.bootstrap(project).await {
             return;
         }
         let changes = self.changes(project);
@@ -278,6 +278,49 @@ impl Schedule<'_> {
             }
         }))
         .await;
+    }
+
+    /// The databases of the project's services (kolla's `mysql_db` and `mysql_user`, before
+    /// its bootstrap), each once, on the first live host that runs the service — every run,
+    /// as kolla's, since the check is read-only and a database lost since is made again;
+    /// `false` when one failed (the project then failed on every host that runs it).
+    async fn databases(&self, project: &str) -> bool {
+        let mut seen = BTreeSet::new();
+        let mut tasks = Vec::new();
+        for (i, plan) in self.plans.iter().enumerate() {
+            let Some(plan) = plan else { continue };
+            if !self.is_live(i) {
+                continue;
+            }
+            for d in plan.values().filter(|d| d.svc.project == project) {
+                if let Some(task) = &d.containers.database {
+                    if seen.insert(d.svc.name.as_str()) {
+                        tasks.push((i, d.svc.name.as_str(), task));
+                    }
+                }
+            }
+        }
+        let results = join_all(tasks.iter().map(|(i, svc, task)| async move {
+            let _fork = self.forks.acquire().await.expect("forks open");
+            let target = &self.targets[*i];
+            ensure_database(target, task).await.with_context(|| {
+                format!("database of {svc} on host {} failed", target.host())
+            })
+        }))
+        .await;
+        let Some(e) = results.into_iter().find_map(Result::err) else {
+            return true;
+        };
+        for (i, plan) in self.plans.iter().enumerate() {
+            let runs_it = plan
+                .iter()
+                .flat_map(|p| p.values())
+                .any(|d| d.svc.project == project);
+            if runs_it {
+                self.fail(i, anyhow!("{e:#}"));
+            }
+        }
+        false
     }
 
     /// The project's bootstrap one-shots, each once, on the first host that creates its
