@@ -145,7 +145,7 @@ fn localhost_scope(args: &PostDeployArgs) -> Result<Arc<HostScope>> {
         }
     }
     let vars = builder.build(&inventory, &config);
-    Ok(vars.host(LOCALHOST).map_err(BadInput::from_err)?)
+    vars.host(LOCALHOST).map_err(BadInput::from_err)
 }
 
 /// Every file post-deploy writes for these variables, in kolla's order.
