@@ -32,3 +32,6 @@ mod copies;
 
 /// Authenticated pulls from a real registry (Debian's docker-registry, htpasswd).
 mod registry;
+
+/// `post-deploy` byte for byte against kolla-ansible's own (clouds.yaml, openrc files).
+mod post_deploy;

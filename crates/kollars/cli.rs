@@ -44,6 +44,9 @@ pub enum Command {
     Genpwd(GenpwdArgs),
     /// Merge old passwords into a new passwords template (like kolla-mergepwd).
     Mergepwd(MergepwdArgs),
+    /// Write clouds.yaml and the admin openrc files into the config dir (like kolla-ansible
+    /// post-deploy); contacts no engine.
+    PostDeploy(PostDeployArgs),
 }
 
 /// Where the inputs are: inventory, config dir, passwords, facts, extra vars, selection.
@@ -84,6 +87,14 @@ pub struct GenconfigArgs {
     /// Write every host to DIR/<host>/<service>/ instead of its node_config_directory.
     #[arg(long)]
     pub output: Option<PathBuf>,
+}
+
+/// `kollars post-deploy`.
+#[derive(Debug, Args)]
+pub struct PostDeployArgs {
+    /// Inputs (localhost's variables; -t and -l are refused).
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 /// `kollars genpwd`.

@@ -6,7 +6,8 @@
 //!   per container. `schedule` builds on it; nothing here depends on `schedule`.
 //! - `schedule`: deploy's dependency graph of projects across hosts.
 //! - one file per verb: [`genconfig`], [`deploy`] (and reconfigure), [`plan`], [`restart`],
-//!   [`check`], [`pull`], [`stop`] (and destroy), [`passwords`] (genpwd, mergepwd).
+//!   [`check`], [`pull`], [`stop`] (and destroy), [`passwords`] (genpwd, mergepwd),
+//!   [`post_deploy`].
 
 pub mod check;
 pub mod converge;
@@ -14,6 +15,7 @@ pub mod deploy;
 pub mod genconfig;
 pub mod passwords;
 pub mod plan;
+pub mod post_deploy;
 pub mod prepare;
 pub mod pull;
 pub mod restart;
@@ -38,5 +40,6 @@ pub async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Destroy(a) => stop::stop(&a, true).await,
         Command::Genpwd(a) => passwords::genpwd(&a),
         Command::Mergepwd(a) => passwords::mergepwd(&a),
+        Command::PostDeploy(a) => post_deploy::post_deploy(&a),
     }
 }
