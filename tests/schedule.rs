@@ -56,15 +56,27 @@ struct Site {
 
 impl Site {
     /// node1 and node2, each on its own engine; `node1_vars` are extra host vars for node1.
+    /// The stand-in images hold no database: the databases count as preconfigured.
     fn new(engines: &[String], node1_vars: &str) -> Site {
+        Site::with_globals(
+            engines,
+            node1_vars,
+            "use_preconfigured_databases: \"yes\"\n",
+        )
+    }
+
+    /// [`Site::new`] with `globals` added to globals.yml.
+    fn with_globals(engines: &[String], node1_vars: &str, globals: &str) -> Site {
         let dir = tempfile::tempdir().unwrap();
         site_inputs(
             dir.path(),
             &["node1", "node2"],
-            "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: kollars\n\
-             openstack_tag: latest\nnetwork_interface: lo\n\
-             kolla_internal_vip_address: 192.0.2.250\nkollars_privileged_containers: false\n\
-             default_container_dimensions: {}\ndocker_graceful_timeout: 2\n",
+            &format!(
+                "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: kollars\n\
+                 openstack_tag: latest\nnetwork_interface: lo\n\
+                 kolla_internal_vip_address: 192.0.2.250\nkollars_privileged_containers: false\n\
+                 default_container_dimensions: {{}}\ndocker_graceful_timeout: 2\n{globals}"
+            ),
         );
         site_inventory(
             dir.path(),
@@ -279,5 +291,40 @@ fn a_host_added_later_does_not_bootstrap_on_its_own() {
             Some("running"),
             "{c} on node2"
         );
+    }
+}
+
+#[test]
+fn a_database_that_cannot_be_made_fails_its_project_before_its_bootstrap() {
+    // kolla's mysql_db/mysql_user run in kolla_toolbox, which this site does not deploy (-t):
+    // keystone's database task fails, so keystone neither bootstraps nor starts, on any host,
+    // and horizon (after keystone) is never started; memcached, before it, is deployed.
+    let _serial = ENGINES_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    let engines = engines();
+    let site = Site::with_globals(&engines, "", "");
+    let (o, ev) = site.deploy();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "every host failed: {err}");
+    assert!(
+        err.contains("database of keystone on host node1 failed") && err.contains("kolla_toolbox"),
+        "names the task, host and container: {err}"
+    );
+    for h in ["node1", "node2"] {
+        assert!(err.contains(&format!("host {h} FAILED")), "{err}");
+        last(&ev, Some(h), "memcached", "start", "finished");
+        assert!(find(&ev, Some(h), "keystone", "start", "started").is_empty());
+        assert!(find(&ev, Some(h), "horizon", "start", "started").is_empty());
+    }
+    assert!(find(&ev, None, "bootstrap_keystone", "oneshot", "started").is_empty());
+    // no password reaches the output
+    let passwords = std::fs::read_to_string(site.dir.path().join("config/passwords.yml")).unwrap();
+    let out = format!("{}{err}", String::from_utf8_lossy(&o.stdout));
+    for line in passwords.lines() {
+        if let Some((_, v)) = line.split_once(": ") {
+            let v = v.trim();
+            if v.len() >= 8 && v != "null" {
+                assert!(!out.contains(v), "a password reached the output");
+            }
+        }
     }
 }

@@ -137,7 +137,10 @@ fn database(host: &str, svc: &RenderedService) -> Result<Option<DatabaseTask>> {
         return Ok(None);
     };
     let field = |key: &str| -> Result<String> {
-        let v = d.get_attr(key).ok().filter(|v| !v.is_undefined() && !v.is_none());
+        let v = d
+            .get_attr(key)
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_none());
         match v.map(|v| v.to_string()).filter(|s| !s.is_empty()) {
             Some(s) => Ok(s),
             None => Err(BadInput::from_err(format!(
@@ -147,8 +150,7 @@ fn database(host: &str, svc: &RenderedService) -> Result<Option<DatabaseTask>> {
             ))),
         }
     };
-    if !kollars_vars::filters::ansible_bool(&d.get_attr("enabled").unwrap_or(Value::from(true)))
-    {
+    if !kollars_vars::filters::ansible_bool(&d.get_attr("enabled").unwrap_or(Value::from(true))) {
         return Ok(None);
     }
     let port = field("login_port")?;

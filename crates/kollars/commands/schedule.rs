@@ -303,9 +303,9 @@ impl Schedule<'_> {
         let results = join_all(tasks.iter().map(|(i, svc, task)| async move {
             let _fork = self.forks.acquire().await.expect("forks open");
             let target = &self.targets[*i];
-            ensure_database(target, task).await.with_context(|| {
-                format!("database of {svc} on host {} failed", target.host())
-            })
+            ensure_database(target, task)
+                .await
+                .with_context(|| format!("database of {svc} on host {} failed", target.host()))
         }))
         .await;
         let Some(e) = results.into_iter().find_map(Result::err) else {
