@@ -302,6 +302,20 @@ fn a_database_that_cannot_be_made_fails_its_project_before_its_bootstrap() {
     let _serial = ENGINES_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
     let engines = engines();
     let site = Site::with_globals(&engines, "", "");
+    // plan names the task, once, on the first host
+    let o = kollars(site_args(
+        site.dir.path(),
+        "plan",
+        "memcached,keystone,horizon",
+        &[],
+    ));
+    let plan = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "plan: {}", stderr(&o));
+    assert!(
+        plan.contains("node1: keystone: database keystone: create (cannot check yet:"),
+        "{plan}"
+    );
+    assert!(!plan.contains("node2: keystone: database"), "once: {plan}");
     let (o, ev) = site.deploy();
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "every host failed: {err}");

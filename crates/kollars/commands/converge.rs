@@ -109,6 +109,41 @@ pub fn by_service<'p>(paths: impl Iterator<Item = &'p std::path::Path>) -> Rewri
     out
 }
 
+/// The databases to make, each once, on the first of `targets` (inventory order) that runs
+/// its service — kolla's `run_once` delegated to the first host of the group — with the
+/// service's name; only `project`'s when given.
+pub fn database_tasks<'a>(
+    targets: impl IntoIterator<Item = (usize, &'a HostTarget)>,
+    project: Option<&str>,
+) -> Vec<(usize, &'a str, &'a DatabaseTask)> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, target) in targets {
+        for svc in &target.rendered.services {
+            if project.is_some_and(|p| p != svc.project) {
+                continue;
+            }
+            let task = target
+                .containers
+                .get(&svc.name)
+                .and_then(|c| c.database.as_ref());
+            if let Some(task) = task {
+                if seen.insert(svc.name.as_str()) {
+                    out.push((i, svc.name.as_str(), task));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What a service's database lacks, read-only (for `plan`).
+pub async fn check_database(target: &HostTarget, task: &DatabaseTask) -> Result<Vec<&'static str>> {
+    let state =
+        kollars_tasks::database::check(&target.engine, TOOLBOX, &task.login, &task.db).await?;
+    Ok(state.missing())
+}
+
 /// kolla's database task for one service, on this host's toolbox: checks (read-only) and, when
 /// something is missing, makes the database, user and grants. Returns what was missing
 /// (empty: nothing to do).

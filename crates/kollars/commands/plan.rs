@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
+use futures_util::future::join_all;
 use kollars_docker::Action;
 
 use crate::cli::{OutputFormat, PlanArgs};
-use crate::commands::converge::{decide_host, Rewritten};
+use crate::commands::converge::{check_database, database_tasks, decide_host, Rewritten};
 use crate::commands::prepare::{finish, for_hosts, prepare, Needs};
 use crate::error::ExitStatus;
 use crate::reporter::CliReporter;
@@ -87,6 +88,36 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                     print!("{}", mask(d, &secrets));
                 }
             }
+        }
+    }
+    // kolla's tasks around the containers: each service's database, on the host that makes it
+    let tasks = database_tasks(prepared.targets.iter().enumerate(), None);
+    let checked = join_all(
+        tasks
+            .iter()
+            .map(|(i, _, task)| check_database(&prepared.targets[*i], task)),
+    )
+    .await;
+    for ((i, svc, task), missing) in tasks.iter().zip(checked) {
+        let host = prepared.targets[*i].host();
+        let what = match &missing {
+            Ok(m) if m.is_empty() => continue,
+            Ok(m) => format!("create {}", m.join(", ")),
+            // e.g. kolla_toolbox or the database not deployed yet: deploy makes them first
+            Err(e) => format!("create (cannot check yet: {e:#})"),
+        };
+        changes += 1;
+        match args.engine.output {
+            OutputFormat::Json => println!(
+                "{}",
+                serde_json::json!({"host": host, "service": svc, "task": "database",
+                    "database": task.db.name, "action": mask(&what, &secrets)})
+            ),
+            OutputFormat::Text => println!(
+                "{host}: {svc}: database {}: {}",
+                task.db.name,
+                mask(&what, &secrets)
+            ),
         }
     }
     if args.engine.output == OutputFormat::Text {

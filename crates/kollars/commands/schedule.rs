@@ -31,7 +31,7 @@ use kollars_docker::{Action, ContainerSpec};
 use kollars_services::Catalogue;
 use tokio::sync::Semaphore;
 
-use super::converge::{decide_host, ensure_database, write_configs, Decision};
+use super::converge::{database_tasks, decide_host, ensure_database, write_configs, Decision};
 use super::prepare::HostTarget;
 
 /// Projects in kolla's order, each with the projects it waits for.
@@ -285,21 +285,12 @@ impl Schedule<'_> {
     /// as kolla's, since the check is read-only and a database lost since is made again;
     /// `false` when one failed (the project then failed on every host that runs it).
     async fn databases(&self, project: &str) -> bool {
-        let mut seen = BTreeSet::new();
-        let mut tasks = Vec::new();
-        for (i, plan) in self.plans.iter().enumerate() {
-            let Some(plan) = plan else { continue };
-            if !self.is_live(i) {
-                continue;
-            }
-            for d in plan.values().filter(|d| d.svc.project == project) {
-                if let Some(task) = &d.containers.database {
-                    if seen.insert(d.svc.name.as_str()) {
-                        tasks.push((i, d.svc.name.as_str(), task));
-                    }
-                }
-            }
-        }
+        let live = self
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.plans[*i].is_some() && self.is_live(*i));
+        let tasks = database_tasks(live, Some(project));
         let results = join_all(tasks.iter().map(|(i, svc, task)| async move {
             let _fork = self.forks.acquire().await.expect("forks open");
             let target = &self.targets[*i];
