@@ -181,6 +181,13 @@ fn projects_wait_for_their_dependencies_on_every_host_and_bootstrap_once() {
             ev[runs[0]]["host"]
         );
     }
+    // one after the other, in service order (fernet_setup logs where db_sync's hook made
+    // the directory)
+    assert!(
+        last(&ev, None, "bootstrap_keystone", "oneshot", "finished")
+            < first(&ev, None, "bootstrap_keystone_fernet", "oneshot", "started"),
+        "keystone-fernet's bootstrap began before keystone's ended"
+    );
     // keystone waits for memcached on both hosts; horizon for keystone on both hosts
     let memcached_up = ["node1", "node2"]
         .iter()

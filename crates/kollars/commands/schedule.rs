@@ -315,10 +315,21 @@ impl Schedule<'_> {
     }
 
     /// The project's bootstrap one-shots, each once, on the first host that creates its
-    /// service; `false` when one failed (the project then failed on every host).
+    /// service, one after the other; `false` when one failed (the project then failed on
+    /// every host, and the later ones did not run).
     async fn bootstrap(&self, project: &str) -> bool {
-        let oneshots = self.oneshots(project);
-        let results = join_all(oneshots.iter().map(|(i, d, spec)| async move {
+        // One after the other, in service order, as kolla's bootstrap_service.yml runs them:
+        // keystone-fernet's fernet_setup logs where keystone's db_sync hook made the log
+        // directory.
+        let mut oneshots = self.oneshots(project);
+        oneshots.sort_by_key(|(i, d, _)| {
+            self.targets[*i]
+                .rendered
+                .services
+                .iter()
+                .position(|s| s.name == d.svc.name)
+        });
+        for (i, d, spec) in &oneshots {
             let _fork = self.forks.acquire().await.expect("forks open");
             let engine = &self.targets[*i].engine;
             let created = self
@@ -326,25 +337,22 @@ impl Schedule<'_> {
                 .lock()
                 .expect("oneshot lock")
                 .contains(&(*i, d.svc.name.clone()));
-            match created {
+            let ran = match created {
                 true => engine.run_created_oneshot(spec).await,
                 false => engine.run_oneshot(spec).await,
-            }
-            .map_err(|e| {
+            };
+            if let Err(e) = ran {
                 let host = &self.targets[*i].rendered.host;
                 // the driver's error keeps its causes (printed with `{:#}`)
-                anyhow::Error::new(e)
-                    .context(format!("bootstrap of {} on host {host} failed", d.svc.name))
-            })
-        }))
-        .await;
-        let Some(e) = results.into_iter().find_map(Result::err) else {
-            return true;
-        };
-        for (i, _) in self.changes(project) {
-            self.fail(i, anyhow!("{e:#}"));
+                let e = anyhow::Error::new(e)
+                    .context(format!("bootstrap of {} on host {host} failed", d.svc.name));
+                for (i, _) in self.changes(project) {
+                    self.fail(i, anyhow!("{e:#}"));
+                }
+                return false;
+            }
         }
-        false
+        true
     }
 }
 
