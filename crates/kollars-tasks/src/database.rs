@@ -70,7 +70,7 @@ impl DbState {
 
 /// The client in `container` logged in as `login`, reading statements from the rest of its
 /// stdin, one tab-separated row per line.
-fn client(login: &DbLogin, statements: &str) -> Result<ExecRequest, String> {
+pub(crate) fn client(login: &DbLogin, statements: &str) -> Result<ExecRequest, String> {
     if login.password.expose().contains('\n') {
         return Err("database_password holds a newline".into());
     }
@@ -87,7 +87,7 @@ fn client(login: &DbLogin, statements: &str) -> Result<ExecRequest, String> {
     .stdin(format!("{}\n{statements}", login.password.expose())))
 }
 
-async fn run(
+pub(crate) async fn run(
     engine: &Engine,
     container: &str,
     login: &DbLogin,

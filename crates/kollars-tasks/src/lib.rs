@@ -12,15 +12,21 @@
 //!
 //! - [`sql`]: MariaDB statements and quoting, pure.
 //! - [`database`]: kolla's `mysql_db` + `mysql_user` (database, user `@'%'`, grants).
+//! - [`mariadb`]: a new server's readiness and its accounts (the monitor).
+//! - [`keystone`]: `keystone-manage bootstrap` (admin, identity endpoints, region).
 
 #![deny(missing_docs)]
 
 pub mod database;
+pub mod keystone;
+pub mod mariadb;
 pub mod sql;
 
 mod secret;
 
 pub use database::{Database, DbLogin, DbState};
+pub use keystone::IdentityBootstrap;
+pub use mariadb::Account;
 pub use secret::Secret;
 
 /// A task that failed.

@@ -1,0 +1,82 @@
+//! kolla's tasks around a new MariaDB: wait until the server answers (its `wait_for` the
+//! port and a query), then the accounts it needs besides root — the monitor account that
+//! `healthcheck.cnf` logs in with (until it exists the container's healthcheck fails).
+//!
+//! They run in the `mariadb` container itself, with its own client (kolla's image has it):
+//! the database answers there before anything else is up.
+
+use std::time::{Duration, Instant};
+
+use kollars_docker::Engine;
+
+use crate::database::{client, run, DbLogin};
+use crate::secret::Secret;
+use crate::{sql, TaskError};
+
+/// An account kolla makes on a new database server.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// User name (`mariadb_monitor_user`).
+    pub user: String,
+    /// Its password.
+    pub password: Secret,
+    /// Its global privileges (`USAGE, REPLICATION CLIENT` for the monitor).
+    pub privileges: String,
+}
+
+/// Waits up to `timeout` (kolla's `database_max_timeout`) for the server to answer a query
+/// through `container`'s client.
+pub async fn wait_ready(
+    engine: &Engine,
+    container: &str,
+    login: &DbLogin,
+    timeout: Duration,
+) -> Result<(), TaskError> {
+    let task = "waiting for the database to answer";
+    let req = client(login, "SELECT 1;\n").map_err(|answer| TaskError::Answer {
+        task: task.to_owned(),
+        answer,
+    })?;
+    let start = Instant::now();
+    loop {
+        let tried = engine.exec(container, &req).await;
+        match tried {
+            Ok(out) if out.exit_code == 0 => return Ok(()),
+            Ok(out) if start.elapsed() >= timeout => {
+                return Err(TaskError::Answer {
+                    task: format!("{task} (gave up after {}s)", timeout.as_secs()),
+                    answer: out.stderr.lines().last().unwrap_or_default().to_owned(),
+                })
+            }
+            Err(source) if start.elapsed() >= timeout => {
+                return Err(TaskError::Engine {
+                    task: task.to_owned(),
+                    source,
+                })
+            }
+            _ => tokio::time::sleep(Duration::from_secs(1)).await,
+        }
+    }
+}
+
+/// Makes `accounts` exist with their passwords and privileges (`@'%'`). Idempotent.
+pub async fn ensure_accounts(
+    engine: &Engine,
+    container: &str,
+    login: &DbLogin,
+    accounts: &[Account],
+) -> Result<(), TaskError> {
+    let mut statements = String::new();
+    for a in accounts {
+        let who = sql::account(&a.user, "%");
+        let pw = sql::literal(a.password.expose());
+        statements.push_str(&format!(
+            "CREATE USER IF NOT EXISTS {who} IDENTIFIED BY {pw};\n\
+             ALTER USER {who} IDENTIFIED BY {pw};\n\
+             GRANT {} ON *.* TO {who};\n",
+            a.privileges
+        ));
+    }
+    run(engine, container, login, "creating the database accounts", &statements).await?;
+    Ok(())
+}
