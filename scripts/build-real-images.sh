@@ -158,7 +158,11 @@ assemble() { # IMAGE
   local img=$1 d=$cache/layers/$1-${hash[$1]} p
   [ -f "$d/done" ] && return 0
   p=$(parent_of "$img")
-  rm -rf "$d" "$cache/layers/$img-"*; mkdir -p "$d/upper"
+  local x # this image's older layers (not keystone-base's when this is keystone)
+  for x in "$cache/layers/$img-"*; do
+    if [[ ${x##*/} =~ ^$img-[0-9a-f]{16}$ ]]; then rm -rf "$x"; fi
+  done
+  mkdir -p "$d/upper"
   local upd=""; lists_fresh || upd=1
   if [ -z "$p" ]; then
     log "$img: debootstrap --variant=minbase $suite"
