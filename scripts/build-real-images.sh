@@ -7,6 +7,7 @@
 #   --namespace NS  image namespace (default: kollars)
 #   --tag TAG       image tag (default: 2026.1-debian-trixie)
 #   --bin-dir DIR   take a static kolla-start from DIR instead of building it with cargo
+#   --hashes        print each image's layer and image input hashes, build nothing
 #   IMAGE...        build these (and their parents); default: every image of images/real/
 # Environment: KOLLARS_IMAGE_CACHE (default /var/cache/kollars-images: Debian packages, apt
 # lists, pip's cache and wheels, finished layers), KOLLARS_DEBIAN_SUITE (trixie),
@@ -21,13 +22,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 real=$repo/images/real
-ns=kollars tag=2026.1-debian-trixie bindir="" only=()
+ns=kollars tag=2026.1-debian-trixie bindir="" only=() hashes=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --namespace) ns=$2; shift 2 ;;
     --tag) tag=$2; shift 2 ;;
     --bin-dir) bindir=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --hashes) hashes=1; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     -*) echo "build-real-images.sh: unknown option $1" >&2; exit 2 ;;
     *) only+=("$1"); shift ;;
   esac
@@ -75,13 +77,16 @@ add() { # parents first
 for i in "${only[@]}"; do add "$i"; done
 
 sha() { sha256sum | cut -c1-16; }
-dir_digest() { # the files of a directory: relative path, mode, content
-  (cd "$1" && find . \( -type f -o -type l \) -print0 | LC_ALL=C sort -z |
-    xargs -0r stat -c '%n %a' && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum) | sha
+dir_digest() { # the files of a directory but its config: relative path, mode, content
+  (cd "$1" && find . \( -type f -o -type l \) -not -path ./config -print0 | LC_ALL=C sort -z |
+    xargs -0r stat -c '%n %a' && find . -type f -not -path ./config -print0 | LC_ALL=C sort -z | xargs -0r sha256sum) | sha
 }
-declare -A hash
+# hash: the layer's inputs (what lib/layer.sh reads); ihash: the image's, which adds the
+# image configs (config: ENV, USER, ...) of the image and its parents.
+declare -A hash ihash
 for img in "${order[@]}"; do
   p=$(parent_of "$img")
+  ihash[$img]=$( { echo "${p:+${ihash[$p]}}"; cat "$real/$img/config"; } | sha)
   h=$( {
     echo "kollars-real v1 $suite"
     echo "parent ${p:+${hash[$p]}}"
@@ -91,7 +96,10 @@ for img in "${order[@]}"; do
     if [ "$img" = base ]; then sha256sum < "$kstart"; cat "$repo/images/base/passwd" "$repo/images/base/group"; fi
   } | sha)
   hash[$img]=$h
+  ihash[$img]=$(echo "${ihash[$img]} $h" | sha)
+  [ "$hashes" = 0 ] || echo "$img ${hash[$img]} ${ihash[$img]}"
 done
+[ "$hashes" = 0 ] || exit 0
 
 # --- assembling layers -----------------------------------------------------------------------
 mkdir -p "$cache"/{debs,lists/"$suite",pip,wheels/"$suite",layers,tmp}
@@ -192,7 +200,7 @@ label_of() { docker image inspect -f '{{index .Config.Labels "kollars.input"}}' 
 export DOCKER_BUILDKIT=0
 load() { # IMAGE
   local img=$1 name=$ns/$1:$tag d=$cache/layers/$1-${hash[$1]} p
-  if [ "$(label_of "$name")" = "${hash[$img]}" ]; then echo "$name"; return 0; fi
+  if [ "$(label_of "$name")" = "${ihash[$img]}" ]; then echo "$name"; return 0; fi
   local old; old=$(docker image inspect -f '{{.Id}}' "$name" 2>/dev/null || true)
   p=$(parent_of "$img")
   local changes=()
@@ -200,7 +208,7 @@ load() { # IMAGE
     case "$line" in ''|'#'*) continue ;; esac
     changes+=("$line")
   done < "$real/$img/config"
-  changes+=("LABEL kollars.input=${hash[$img]} kollars.image=$img org.opencontainers.image.title=$img org.opencontainers.image.version=$tag")
+  changes+=("LABEL kollars.input=${ihash[$img]} kollars.layer=${hash[$img]} kollars.image=$img org.opencontainers.image.title=$img org.opencontainers.image.version=$tag")
   log "loading $name"
   if [ -z "$p" ]; then
     local args=()

@@ -66,12 +66,12 @@ docker exec rabbitmq rabbitmqctl list_users
 step "keystone database (what kolla-ansible's keystone bootstrap does with mysql_db/mysql_user)"
 tb mysql -h 127.0.0.1 -uroot "-p$root_pw" -e "CREATE DATABASE IF NOT EXISTS keystone; CREATE USER IF NOT EXISTS 'keystone'@'%' IDENTIFIED BY '$ks_db_pw'; GRANT ALL PRIVILEGES ON keystone.* TO 'keystone'@'%'; FLUSH PRIVILEGES;"
 
-step "bootstrap_keystone_fernet one-shot (fernet_setup)"
-oneshot bootstrap_keystone_fernet keystone-fernet keystone-fernet -v keystone_fernet_tokens:/etc/keystone/fernet-keys \
-  "$ns/keystone-fernet:$tag" bash -c 'sudo -E kolla_set_configs && keystone-manage --config-file /etc/keystone/keystone.conf fernet_setup --keystone-user keystone --keystone-group keystone' 2>&1 | tail -2
 step "bootstrap_keystone one-shot (KOLLA_BOOTSTRAP: db_sync)"
 oneshot bootstrap_keystone keystone keystone -e KOLLA_BOOTSTRAP= -v keystone_fernet_tokens:/etc/keystone/fernet-keys \
   "$ns/keystone:$tag" 2>&1 | tail -3
+step "bootstrap_keystone_fernet one-shot (fernet_setup; after bootstrap_keystone, whose hook made /var/log/kolla/keystone that keystone.conf logs to)"
+oneshot bootstrap_keystone_fernet keystone-fernet keystone-fernet -v keystone_fernet_tokens:/etc/keystone/fernet-keys \
+  "$ns/keystone-fernet:$tag" bash -c 'sudo -E kolla_set_configs && keystone-manage --config-file /etc/keystone/keystone.conf fernet_setup --keystone-user keystone --keystone-group keystone' 2>&1 | tail -2
 tb mysql -h 127.0.0.1 -ukeystone "-p$ks_db_pw" keystone -e 'SELECT COUNT(*) AS keystone_tables FROM information_schema.tables WHERE table_schema="keystone"'
 
 step "keystone, keystone-fernet, keystone-ssh"
