@@ -9,10 +9,19 @@
 # several run side by side on one machine and their host-network containers do not share
 # ports, as on separate hosts. Debian's docker.io is
 # installed when dockerd is missing. Engines are reused when their socket already answers.
+#
+# KOLLARS_STORAGE_DRIVER picks the storage driver (default vfs: a full copy per layer, fine
+# for the small stand-in images). The real images (scripts/build-real-images.sh) are
+# hundreds of megabytes: give their engines overlay2. An engine keeps the driver it was
+# started with; a data root made with another driver is kept in its own directory.
 set -euo pipefail
 cmd=${1:-up}
 n=${2:-1}
 dir=${3:-${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}}
+driver=${KOLLARS_STORAGE_DRIVER:-vfs}
+case "$driver" in vfs|overlay2) ;; *) echo "engines.sh: KOLLARS_STORAGE_DRIVER must be vfs or overlay2" >&2; exit 2 ;; esac
+# vfs keeps the data root it always had; another driver gets its own.
+data=data; [ "$driver" = vfs ] || data=data-$driver
 if [ "$cmd" = down ]; then dir=${2:-$dir}; fi
 
 ensure_docker() {
@@ -43,10 +52,10 @@ case "$cmd" in
           ip -n "$ns" link set lo up 2>/dev/null || true
           netns=(nsenter "--net=/var/run/netns/$ns")
         fi
-        nohup "${netns[@]}" dockerd --data-root "$h/data" --exec-root "$h/exec" -H "unix://$sock" \
+        nohup "${netns[@]}" dockerd --data-root "$h/$data" --exec-root "$h/exec" -H "unix://$sock" \
           --pidfile "$h/docker.pid" --containerd-namespace "kollars-host$i" \
           --containerd-plugins-namespace "kollars-host$i-plugins" \
-          --bridge none --iptables=false --ip6tables=false --storage-driver vfs \
+          --bridge none --iptables=false --ip6tables=false --storage-driver "$driver" \
           >"$h/dockerd.log" 2>&1 &
       fi
     done

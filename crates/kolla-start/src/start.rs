@@ -33,13 +33,44 @@ export CMD ARGS
 exec \"$KOLLA_START_BIN\" run-command
 ";
 
+/// The path kolla's sudoers rule lets members of `kolla` run as root.
+pub const SET_CONFIGS: &str = "/usr/local/bin/kolla_set_configs";
+
+/// The effective uid from the text of `/proc/self/status` (its `Uid:` line: real,
+/// effective, saved, filesystem).
+pub fn effective_uid(status: &str) -> Option<u32> {
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
 /// Runs `kolla_start` in the container.
 pub fn kolla_start() -> ExitCode {
     let root = Root::system();
-    let strategy = env::var("KOLLA_CONFIG_STRATEGY").ok();
-    if let Err(e) = set_configs(&root, strategy.as_deref()) {
-        log::error(&e);
-        return ExitCode::from(2);
+    // As root the configs are set in-process. An image whose USER is a service account
+    // (mariadb's mysql, rabbitmq, memcached) cannot chown or write /etc as itself: as kolla's
+    // start.sh does, it runs `sudo -E kolla_set_configs`, which kolla's sudoers allows to
+    // the members of `kolla` (-E keeps KOLLA_CONFIG_STRATEGY).
+    let uid = fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| effective_uid(&s));
+    if uid.is_some_and(|u| u != 0) {
+        match Command::new("sudo").args(["-E", SET_CONFIGS]).status() {
+            Ok(s) if s.success() => {}
+            Ok(s) => {
+                log::error(format!("sudo -E {SET_CONFIGS} failed: {s}"));
+                return ExitCode::from(s.code().map_or(2, |c| c.clamp(1, 255) as u8));
+            }
+            Err(e) => {
+                log::error(format!("Unable to run sudo -E {SET_CONFIGS}: {e}"));
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        let strategy = env::var("KOLLA_CONFIG_STRATEGY").ok();
+        if let Err(e) = set_configs(&root, strategy.as_deref()) {
+            log::error(&e);
+            return ExitCode::from(2);
+        }
     }
     let cmd = match fs::read_to_string(root.host(RUN_COMMAND)) {
         Ok(c) => c.trim_end_matches('\n').to_string(),
@@ -116,5 +147,18 @@ fn exec_command(cmd: &str, args: &str, unset: &[&str]) -> ExitCode {
         ExitCode::from(127)
     } else {
         ExitCode::from(126)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::effective_uid;
+
+    #[test]
+    fn reads_the_effective_uid() {
+        let status = "Name:\tkolla_start\nUmask:\t0022\nUid:\t42434\t42434\t42434\t42434\nGid:\t42434\t42434\t42434\t42434\n";
+        assert_eq!(effective_uid(status), Some(42434));
+        assert_eq!(effective_uid("Uid:\t1000\t0\t0\t0\n"), Some(0));
+        assert_eq!(effective_uid("Name:\tx\n"), None);
     }
 }

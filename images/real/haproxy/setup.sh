@@ -1,0 +1,2 @@
+set -euo pipefail
+mkdir -p /etc/haproxy/services.d /var/lib/haproxy

@@ -1,0 +1,3 @@
+set -euo pipefail
+mkdir -p /var/lib/ansible/.config/openstack
+chown -R ansible:ansible /var/lib/ansible
