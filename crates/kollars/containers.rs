@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use kollars_docker::{ContainerSpec, RestartPolicy};
 use kollars_render::{RenderedHost, RenderedService};
-use kollars_tasks::{Database, DbLogin, Secret};
 use kollars_vars::Value;
 
 use crate::error::BadInput;
+use crate::tasks::Entries;
+pub use crate::tasks::{AfterStart, DatabaseTask};
 
 /// The containers of one service.
 #[derive(Debug, Clone)]
@@ -28,15 +29,9 @@ pub struct Containers {
     /// The database its bootstrap needs (kolla's `mysql_db` and `mysql_user`), made before the
     /// bootstrap runs, unless `use_preconfigured_databases`.
     pub database: Option<DatabaseTask>,
-}
-
-/// One service's database and the login that makes it.
-#[derive(Debug, Clone)]
-pub struct DatabaseTask {
-    /// The database, its user and password.
-    pub db: Database,
-    /// The database root's login.
-    pub login: DbLogin,
+    /// kolla's tasks once its new container has started (a new MariaDB's accounts, keystone's
+    /// bootstrap), in this order.
+    pub after_start: Vec<AfterStart>,
 }
 
 /// The containers of every service of a host that runs one (a service without
@@ -53,13 +48,16 @@ pub fn of_host(
             main.privileged = false;
         }
         let bootstrap = bootstrap(&main, &svc.container);
-        let database = database(&rendered.host, svc)?;
+        let entries = Entries::new(&rendered.host, svc);
+        let database = entries.database()?;
+        let after_start = entries.after_start()?;
         out.insert(
             svc.name.clone(),
             Containers {
                 main,
                 bootstrap,
                 database,
+                after_start,
             },
         );
     }
@@ -123,54 +121,4 @@ fn bootstrap(spec: &ContainerSpec, container: &Value) -> Option<ContainerSpec> {
     s.healthcheck = None;
     s.restart_policy = Some(RestartPolicy::No);
     Some(s)
-}
-
-/// The service dict's `database` (`enabled`, `name`, `user`, `password`, `login_host`,
-/// `login_port`, `login_user`, `login_password`); `None` without one or when not enabled.
-fn database(host: &str, svc: &RenderedService) -> Result<Option<DatabaseTask>> {
-    let Some(d) = svc
-        .container
-        .get_attr("database")
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_none())
-    else {
-        return Ok(None);
-    };
-    let field = |key: &str| -> Result<String> {
-        let v = d
-            .get_attr(key)
-            .ok()
-            .filter(|v| !v.is_undefined() && !v.is_none());
-        match v.map(|v| v.to_string()).filter(|s| !s.is_empty()) {
-            Some(s) => Ok(s),
-            None => Err(BadInput::from_err(format!(
-                "host {host}, service {}: database.{key} is empty (passwords.yml or the \
-                 service's defaults must give it)",
-                svc.name
-            ))),
-        }
-    };
-    if !kollars_vars::filters::ansible_bool(&d.get_attr("enabled").unwrap_or(Value::from(true))) {
-        return Ok(None);
-    }
-    let port = field("login_port")?;
-    let port = port.parse::<u16>().map_err(|_| {
-        BadInput::from_err(format!(
-            "host {host}, service {}: database port must be a number, got {port:?}",
-            svc.name
-        ))
-    })?;
-    Ok(Some(DatabaseTask {
-        db: Database {
-            name: field("name")?,
-            user: field("user")?,
-            password: Secret::new(field("password")?),
-        },
-        login: DbLogin {
-            host: field("login_host")?,
-            port,
-            user: field("login_user")?,
-            password: Secret::new(field("login_password")?),
-        },
-    }))
 }

@@ -4,7 +4,8 @@
 //! The library behind the binary. A run goes: arguments ([`cli`]) → the operator's inputs
 //! loaded and checked into one [`workspace::Workspace`], with each host's
 //! [`settings::HostSettings`] (facts of remote hosts from [`facts`]) → the command
-//! ([`commands`]), which renders, types each service's containers ([`containers`]), writes
+//! ([`commands`]), which renders, types each service's containers ([`containers`]) and the
+//! tasks around them ([`tasks`]), writes
 //! config trees ([`configs`]) and drives the engines, reporting progress through
 //! [`reporter`]. How it ends is decided in one place, [`error`]; every environment variable
 //! read is in [`mod@env`].
@@ -20,6 +21,7 @@ pub mod error;
 pub mod facts;
 pub mod reporter;
 pub mod settings;
+pub mod tasks;
 pub mod workspace;
 
 use std::ffi::OsString;

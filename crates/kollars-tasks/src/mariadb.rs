@@ -77,6 +77,13 @@ pub async fn ensure_accounts(
             a.privileges
         ));
     }
-    run(engine, container, login, "creating the database accounts", &statements).await?;
+    run(
+        engine,
+        container,
+        login,
+        "creating the database accounts",
+        &statements,
+    )
+    .await?;
     Ok(())
 }

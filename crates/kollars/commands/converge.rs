@@ -15,7 +15,7 @@ use kollars_docker::{Action, ContainerSpec};
 use kollars_render::RenderedService;
 
 use crate::commands::prepare::HostTarget;
-use crate::containers::{Containers, DatabaseTask};
+use crate::containers::{AfterStart, Containers, DatabaseTask};
 
 /// The container kolla runs its tasks in (`kolla_toolbox`, deployed on every host before the
 /// services that need it: kolla-toolbox is in their projects' `after`).
@@ -158,4 +158,26 @@ pub async fn ensure_database(
     }
     kollars_tasks::database::ensure(engine, TOOLBOX, &task.login, &task.db).await?;
     Ok(state.missing())
+}
+
+/// kolla's tasks once a service's new container has started, on this host, in the service's
+/// own container (`container`): a new MariaDB's readiness and accounts, keystone's bootstrap.
+pub async fn after_start(target: &HostTarget, container: &str, tasks: &[AfterStart]) -> Result<()> {
+    let engine = &target.engine;
+    for task in tasks {
+        match task {
+            AfterStart::Accounts {
+                login,
+                accounts,
+                timeout,
+            } => {
+                kollars_tasks::mariadb::wait_ready(engine, container, login, *timeout).await?;
+                kollars_tasks::mariadb::ensure_accounts(engine, container, login, accounts).await?;
+            }
+            AfterStart::IdentityBootstrap(b) => {
+                kollars_tasks::keystone::bootstrap(engine, container, b).await?
+            }
+        }
+    }
+    Ok(())
 }

@@ -31,7 +31,9 @@ use kollars_docker::{Action, ContainerSpec};
 use kollars_services::Catalogue;
 use tokio::sync::Semaphore;
 
-use super::converge::{database_tasks, decide_host, ensure_database, write_configs, Decision};
+use super::converge::{
+    after_start, database_tasks, decide_host, ensure_database, write_configs, Decision,
+};
 use super::prepare::HostTarget;
 
 /// Projects in kolla's order, each with the projects it waits for.
@@ -278,6 +280,47 @@ impl Schedule<'_> {
             }
         }))
         .await;
+        self.after_start(project).await;
+    }
+
+    /// kolla's tasks once a new container has started (a new MariaDB's accounts, keystone's
+    /// bootstrap): for each service of `project` created this run, once, on the first live
+    /// host that created it; a failure fails the project on every host that runs it.
+    async fn after_start(&self, project: &str) {
+        let mut seen = BTreeSet::new();
+        let mut tasks = Vec::new();
+        for (i, changes) in self.changes(project) {
+            for d in changes {
+                let created = matches!(d.action, Action::Create);
+                if created && !d.containers.after_start.is_empty() && seen.insert(&d.svc.name) {
+                    tasks.push((i, d));
+                }
+            }
+        }
+        for (i, d) in tasks {
+            let _fork = self.forks.acquire().await.expect("forks open");
+            let target = &self.targets[i];
+            let done = after_start(target, &d.spec().name, &d.containers.after_start)
+                .await
+                .with_context(|| format!("{} on host {} failed", d.svc.name, target.host()));
+            if let Err(e) = done {
+                self.fail_project(project, e);
+                return;
+            }
+        }
+    }
+
+    /// Fails every host that runs `project` with `e`.
+    fn fail_project(&self, project: &str, e: anyhow::Error) {
+        for (i, plan) in self.plans.iter().enumerate() {
+            let runs_it = plan
+                .iter()
+                .flat_map(|p| p.values())
+                .any(|d| d.svc.project == project);
+            if runs_it {
+                self.fail(i, anyhow!("{e:#}"));
+            }
+        }
     }
 
     /// The databases of the project's services (kolla's `mysql_db` and `mysql_user`, before
@@ -302,15 +345,7 @@ impl Schedule<'_> {
         let Some(e) = results.into_iter().find_map(Result::err) else {
             return true;
         };
-        for (i, plan) in self.plans.iter().enumerate() {
-            let runs_it = plan
-                .iter()
-                .flat_map(|p| p.values())
-                .any(|d| d.svc.project == project);
-            if runs_it {
-                self.fail(i, anyhow!("{e:#}"));
-            }
-        }
+        self.fail_project(project, e);
         false
     }
 

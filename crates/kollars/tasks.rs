@@ -1,0 +1,181 @@
+//! The task entries of a service dict, typed: what kolla does around a service's containers
+//! that the dict says (`database`, `accounts`, `identity_bootstrap`), read once, before
+//! anything happens, like the containers themselves ([`crate::containers`]). A missing or
+//! empty value is bad input naming host, service and key — never the value, which may be a
+//! password.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use kollars_render::RenderedService;
+use kollars_tasks::{Account, Database, DbLogin, IdentityBootstrap, Secret};
+use kollars_vars::Value;
+
+use crate::error::BadInput;
+
+/// One service's database and the login that makes it.
+#[derive(Debug, Clone)]
+pub struct DatabaseTask {
+    /// The database, its user and password.
+    pub db: Database,
+    /// The database root's login.
+    pub login: DbLogin,
+}
+
+/// A task once a service's new container has started.
+#[derive(Debug, Clone)]
+pub enum AfterStart {
+    /// A new MariaDB: wait until it answers (up to `timeout`), then make `accounts`, with its
+    /// own client.
+    Accounts {
+        /// The root login, at the server's own address.
+        login: DbLogin,
+        /// The accounts (the monitor).
+        accounts: Vec<Account>,
+        /// kolla's `database_max_timeout`.
+        timeout: Duration,
+    },
+    /// keystone's `keystone-manage bootstrap`.
+    IdentityBootstrap(IdentityBootstrap),
+}
+
+/// The entries of one service's evaluated dict.
+pub(crate) struct Entries<'a> {
+    host: &'a str,
+    svc: &'a RenderedService,
+}
+
+/// One map entry of the dict, with the names for its errors.
+struct Entry<'a> {
+    host: &'a str,
+    svc: &'a str,
+    key: &'static str,
+    value: Value,
+}
+
+impl Entry<'_> {
+    fn get(&self, name: &str) -> Option<Value> {
+        self.value
+            .get_attr(name)
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_none())
+    }
+
+    fn string(&self, name: &str) -> Result<String> {
+        match self
+            .get(name)
+            .map(|v| v.to_string())
+            .filter(|s| !s.is_empty())
+        {
+            Some(s) => Ok(s),
+            None => Err(BadInput::from_err(format!(
+                "host {}, service {}: {}.{name} is empty (passwords.yml or the service's \
+                 defaults must give it)",
+                self.host, self.svc, self.key
+            ))),
+        }
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<T> {
+        let v = self.string(name)?;
+        v.trim().parse().map_err(|_| {
+            BadInput::from_err(format!(
+                "host {}, service {}: {}.{name} must be a number, got {v:?}",
+                self.host, self.svc, self.key
+            ))
+        })
+    }
+
+    fn enabled(&self) -> bool {
+        kollars_vars::filters::ansible_bool(&self.get("enabled").unwrap_or(Value::from(true)))
+    }
+
+    fn login(&self) -> Result<DbLogin> {
+        Ok(DbLogin {
+            host: self.string("login_host")?,
+            port: self.number("login_port")?,
+            user: self.string("login_user")?,
+            password: Secret::new(self.string("login_password")?),
+        })
+    }
+}
+
+impl<'a> Entries<'a> {
+    pub(crate) fn new(host: &'a str, svc: &'a RenderedService) -> Entries<'a> {
+        Entries { host, svc }
+    }
+
+    fn entry(&self, key: &'static str) -> Option<Entry<'a>> {
+        let value = self
+            .svc
+            .container
+            .get_attr(key)
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_none())?;
+        let e = Entry {
+            host: self.host,
+            svc: &self.svc.name,
+            key,
+            value,
+        };
+        e.enabled().then_some(e)
+    }
+
+    /// `database`: `enabled`, `name`, `user`, `password`, `login_host`, `login_port`,
+    /// `login_user`, `login_password`.
+    pub(crate) fn database(&self) -> Result<Option<DatabaseTask>> {
+        let Some(e) = self.entry("database") else {
+            return Ok(None);
+        };
+        Ok(Some(DatabaseTask {
+            db: Database {
+                name: e.string("name")?,
+                user: e.string("user")?,
+                password: Secret::new(e.string("password")?),
+            },
+            login: e.login()?,
+        }))
+    }
+
+    /// `accounts` (`login_*`, `timeout`, `users`: `user`, `password`, `privileges`), then
+    /// `identity_bootstrap` (`username`, `password`, `project`, `role`, `internal_url`,
+    /// `public_url`, `region`).
+    pub(crate) fn after_start(&self) -> Result<Vec<AfterStart>> {
+        let mut out = Vec::new();
+        if let Some(e) = self.entry("accounts") {
+            let mut accounts = Vec::new();
+            if let Some(users) = e.get("users") {
+                for u in users.try_iter().map_err(BadInput::from_err)? {
+                    let a = Entry {
+                        host: self.host,
+                        svc: &self.svc.name,
+                        key: "accounts.users",
+                        value: u,
+                    };
+                    accounts.push(Account {
+                        user: a.string("user")?,
+                        password: Secret::new(a.string("password")?),
+                        privileges: a.string("privileges")?,
+                    });
+                }
+            }
+            out.push(AfterStart::Accounts {
+                login: e.login()?,
+                accounts,
+                timeout: Duration::from_secs(e.number("timeout")?),
+            });
+        }
+        if let Some(e) = self.entry("identity_bootstrap") {
+            out.push(AfterStart::IdentityBootstrap(IdentityBootstrap {
+                username: e.string("username")?,
+                password: Secret::new(e.string("password")?),
+                project: e.string("project")?,
+                role: e.string("role")?,
+                internal_url: e.string("internal_url")?,
+                public_url: e.string("public_url")?,
+                region: e.string("region")?,
+            }));
+        }
+        Ok(out)
+    }
+}
