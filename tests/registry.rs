@@ -8,11 +8,11 @@
 //! kollars' output.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 use crate::util::{
-    engines, ensure_images, kollars, site_args, site_inputs, site_inventory, stderr,
+    engine_pid, engines, ensure_images, kollars, site_args, site_inputs, site_inventory, stderr,
     IMAGE_NAMESPACE, IMAGE_TAG,
 };
 
@@ -32,17 +32,6 @@ impl Drop for Registry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The dockerd pid of a `scripts/engines.sh` engine (`unix://DIR/hostN/docker.sock`).
-fn engine_pid(engine: &str) -> u32 {
-    let sock = PathBuf::from(engine.trim_start_matches("unix://"));
-    let pidfile = sock.parent().unwrap().join("docker.pid");
-    std::fs::read_to_string(&pidfile)
-        .unwrap_or_else(|e| panic!("{}: {e}", pidfile.display()))
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 fn start_registry(engine: &str) -> Registry {

@@ -35,3 +35,7 @@ mod registry;
 
 /// `post-deploy` byte for byte against kolla-ansible's own (clouds.yaml, openrc files).
 mod post_deploy;
+
+/// The first real services (MariaDB, memcached, RabbitMQ, HAProxy, the toolbox, keystone) on
+/// the real images, proven by python-openstackclient.
+mod real;

@@ -206,3 +206,15 @@ pub fn site_inventory(dir: &Path, group: &str, hosts: &[(&str, &str, &str)], chi
     }
     std::fs::write(dir.join("inventory"), inv).unwrap();
 }
+
+/// The dockerd pid of a `scripts/engines.sh` engine (`unix://DIR/hostN/docker.sock`): its
+/// network namespace is `/proc/PID/ns/net`, the simulated host's network.
+pub fn engine_pid(engine: &str) -> u32 {
+    let sock = PathBuf::from(engine.trim_start_matches("unix://"));
+    let pidfile = sock.parent().unwrap().join("docker.pid");
+    std::fs::read_to_string(&pidfile)
+        .unwrap_or_else(|e| panic!("{}: {e}", pidfile.display()))
+        .trim()
+        .parse()
+        .unwrap()
+}

@@ -1,6 +1,7 @@
 //! Why rendering or writing failed. Every error names where it happened (host, service,
 //! file, variable chain or path), because a run stops at the first one and the operator has
-//! only that message to go on.
+//! only that message to go on. A cause is returned from `source()` and not repeated in the
+//! variant's own text, so a chain printed with `{:#}` shows each cause once.
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +14,7 @@ use crate::ini;
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     /// A variable or template error.
-    #[error("host {host}, service {service}, file {file}: {source}")]
+    #[error("host {host}, service {service}, file {file}")]
     Template {
         /// Host.
         host: String,
@@ -25,7 +26,7 @@ pub enum RenderError {
         source: VarError,
     },
     /// A service definition that cannot be evaluated.
-    #[error("host {host}: {source}")]
+    #[error("host {host}")]
     Service {
         /// Host.
         host: String,
@@ -33,7 +34,7 @@ pub enum RenderError {
         source: ServiceError,
     },
     /// An override or rendered INI file that does not parse.
-    #[error("host {host}, service {service}: {path}: {source}")]
+    #[error("host {host}, service {service}: {path}")]
     Ini {
         /// Host.
         host: String,
@@ -69,7 +70,7 @@ pub enum RenderError {
         message: String,
     },
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The path.
         path: PathBuf,

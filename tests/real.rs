@@ -1,0 +1,426 @@
+//! A real cloud's first services on the real images (`images/real/`), deployed by kollars
+//! alone on one host, proven by a client nobody here wrote: python-openstackclient from PyPI.
+//!
+//! The host is an overlay2 engine in its own network namespace (`scripts/engines.sh`), whose
+//! loopback carries the host's address (127.0.0.1) and the VIP (127.0.0.2, where keepalived
+//! cannot run); every client runs inside that namespace. `scripts/test.sh` prepares the
+//! engine, the images and the client (`KOLLARS_REAL_ENGINE`, `KOLLARS_OPENSTACK_CLIENT`);
+//! without them this test makes them itself (minutes).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crate::util::{engine_pid, kollars, root, site_inputs, stderr};
+
+const TAG: &str = "2026.1-debian-trixie";
+const TAGS: &str = "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone";
+const CONTAINERS: &[&str] = &[
+    "mariadb",
+    "memcached",
+    "rabbitmq",
+    "haproxy",
+    "kolla_toolbox",
+    "keystone",
+    "keystone_fernet",
+    "keystone_ssh",
+];
+const VOLUMES: &[&str] = &[
+    "mariadb",
+    "rabbitmq",
+    "keystone_fernet_tokens",
+    "kolla_logs",
+];
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
+}
+
+/// The real images' engine: `KOLLARS_REAL_ENGINE`, else one started and filled here.
+fn real_engine() -> String {
+    if let Ok(e) = std::env::var("KOLLARS_REAL_ENGINE") {
+        return e;
+    }
+    let o = run(Command::new(root().join("scripts/engines.sh"))
+        .env("KOLLARS_STORAGE_DRIVER", "overlay2")
+        .args(["up", "1", "/tmp/kollars-engines-real"]));
+    assert!(o.status.success(), "engines.sh: {}", stderr(&o));
+    let engine = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let o =
+        run(Command::new(root().join("scripts/build-real-images.sh")).env("DOCKER_HOST", &engine));
+    assert!(o.status.success(), "build-real-images.sh: {}", stderr(&o));
+    engine
+}
+
+/// `openstack` from python-openstackclient on PyPI: `KOLLARS_OPENSTACK_CLIENT`, else a venv
+/// made here.
+fn openstack_client() -> PathBuf {
+    if let Ok(c) = std::env::var("KOLLARS_OPENSTACK_CLIENT") {
+        return PathBuf::from(c);
+    }
+    let venv = PathBuf::from("/var/cache/kollars-images/openstack-client");
+    let bin = venv.join("bin/openstack");
+    if !bin.exists() {
+        let o = run(Command::new(root().join("scripts/openstack-client.sh")).arg(&venv));
+        assert!(o.status.success(), "openstack-client.sh: {}", stderr(&o));
+    }
+    bin
+}
+
+fn docker(engine: &str, args: &[&str]) -> Output {
+    run(Command::new("docker").env("DOCKER_HOST", engine).args(args))
+}
+
+/// `StartedAt` of each container.
+fn started(engine: &str) -> Vec<String> {
+    CONTAINERS
+        .iter()
+        .map(|c| {
+            let o = docker(engine, &["inspect", "-f", "{{.State.StartedAt}}", c]);
+            String::from_utf8_lossy(&o.stdout).trim().to_string()
+        })
+        .collect()
+}
+
+struct Site {
+    dir: tempfile::TempDir,
+    engine: String,
+    client: PathBuf,
+}
+
+impl Site {
+    fn new() -> Site {
+        let engine = real_engine();
+        let client = openstack_client();
+        for c in CONTAINERS.iter().chain(&[
+            "bootstrap_mariadb",
+            "bootstrap_keystone",
+            "bootstrap_keystone_fernet",
+        ]) {
+            let _ = docker(&engine, &["rm", "-f", c]);
+        }
+        for v in VOLUMES {
+            let _ = docker(&engine, &["volume", "rm", "-f", v]);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        site_inputs(
+            dir.path(),
+            &[],
+            &format!(
+                "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: kollars\n\
+                 openstack_tag: {TAG}\nnetwork_interface: lo\n\
+                 kolla_internal_vip_address: 127.0.0.2\nenable_keepalived: \"no\"\n\
+                 enable_proxysql: \"no\"\ndatabase_address: 127.0.0.1\n\
+                 haproxy_max_connections: 8000\nkollars_privileged_containers: false\n\
+                 default_container_dimensions: {{}}\n"
+            ),
+        );
+        // a test machine's memory, not a production server's 8G buffer pool
+        std::fs::create_dir_all(dir.path().join("config/config")).unwrap();
+        std::fs::write(
+            dir.path().join("config/config/galera.cnf"),
+            "[mysqld]\ninnodb_buffer_pool_size = 256M\ninnodb_log_file_size = 64M\n",
+        )
+        .unwrap();
+        // kolla's all-in-one inventory (every group, as haproxy's services.d needs), its one
+        // host reached through the real engine
+        std::fs::copy(
+            crate::util::reference().join("inputs/inventory"),
+            dir.path().join("inventory"),
+        )
+        .unwrap();
+        let globals = dir.path().join("config/globals.yml");
+        let mut g = std::fs::read_to_string(&globals).unwrap();
+        g.push_str(&format!(
+            "kollars_engine: {engine}\nnode_config_directory: {}\n",
+            dir.path().join("etc-kolla").display()
+        ));
+        std::fs::write(&globals, g).unwrap();
+        Site {
+            dir,
+            engine,
+            client,
+        }
+    }
+
+    fn args(&self, cmd: &str, extra: &[&str]) -> Vec<String> {
+        let mut a: Vec<String> = vec![
+            cmd.into(),
+            "-i".into(),
+            self.dir.path().join("inventory").display().to_string(),
+            "--configdir".into(),
+            self.dir.path().join("config").display().to_string(),
+        ];
+        if cmd != "post-deploy" {
+            a.extend(["-t".into(), TAGS.into()]);
+        }
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    }
+
+    fn kollars(&self, cmd: &str, extra: &[&str]) -> String {
+        let o = kollars(self.args(cmd, extra));
+        let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert!(o.status.success(), "kollars {cmd} failed:\n{out}");
+        out
+    }
+
+    /// `openstack ARGS` in the host's network namespace, with post-deploy's clouds.yaml.
+    fn openstack(&self, args: &[&str]) -> Output {
+        run(Command::new("nsenter")
+            .arg(format!("--net=/proc/{}/ns/net", engine_pid(&self.engine)))
+            .arg(&self.client)
+            .args(args)
+            .env(
+                "OS_CLIENT_CONFIG_FILE",
+                self.dir.path().join("config/clouds.yaml"),
+            )
+            .env("PYTHONWARNINGS", "ignore"))
+    }
+
+    fn openstack_ok(&self, args: &[&str]) -> String {
+        let o = self.openstack(args);
+        assert!(o.status.success(), "openstack {args:?}: {}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    }
+
+    /// Retries `openstack ARGS` for a while: keystone answers a few seconds after it starts.
+    fn openstack_eventually(&self, args: &[&str], within: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let o = self.openstack(args);
+            if o.status.success() {
+                return String::from_utf8_lossy(&o.stdout).to_string();
+            }
+            assert!(
+                start.elapsed() < within,
+                "openstack {args:?}: {}",
+                stderr(&o)
+            );
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    }
+}
+
+/// `expires` of a token, as seconds after `issued` (both from `token issue -f json`).
+fn token_lifetime(json: &str) -> i64 {
+    let v: serde_json::Value = serde_json::from_str(json).expect("token issue -f json");
+    let t = |k: &str| -> i64 {
+        let s = v[k].as_str().unwrap_or_else(|| panic!("no {k} in {json}"));
+        let o = Command::new("date")
+            .args(["-u", "-d", s, "+%s"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+    };
+    t("expires") - now_unix()
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn identity_on_real_images_answers_a_real_client_through_the_vip() {
+    let site = Site::new();
+    let t0 = Instant::now();
+    let out = site.kollars("deploy", &[]);
+    eprintln!("first deploy: {:.1}s\n{out}", t0.elapsed().as_secs_f64());
+    site.kollars("post-deploy", &[]);
+    for c in CONTAINERS {
+        let o = docker(&site.engine, &["inspect", "-f", "{{.State.Running}}", c]);
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout).trim(),
+            "true",
+            "{c} runs"
+        );
+    }
+    // MariaDB's own healthcheck logs in with the monitor account kollars made; RabbitMQ
+    // answers its CLI
+    let healthy = |c: &str, cmd: &[&str]| {
+        let start = Instant::now();
+        loop {
+            let mut args = vec!["exec", c];
+            args.extend(cmd);
+            let o = docker(&site.engine, &args);
+            if o.status.success() {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(90),
+                "{c}: {}",
+                stderr(&o)
+            );
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    };
+    healthy(
+        "mariadb",
+        &[
+            "/usr/bin/healthcheck.sh",
+            "--defaults-file",
+            "/etc/mysql/healthcheck.cnf",
+            "--connect",
+            "--galera_online",
+        ],
+    );
+    healthy("rabbitmq", &["rabbitmqctl", "status"]);
+
+    // a token through the VIP (haproxy) with kolla-ansible's cloud name
+    let clouds = std::fs::read_to_string(site.dir.path().join("config/clouds.yaml")).unwrap();
+    assert!(
+        clouds.contains("127.0.0.2"),
+        "clouds.yaml points at the VIP: {clouds}"
+    );
+    let token = site.openstack_eventually(
+        &[
+            "--os-cloud",
+            "kolla-admin",
+            "token",
+            "issue",
+            "-f",
+            "value",
+            "-c",
+            "id",
+        ],
+        Duration::from_secs(90),
+    );
+    assert!(token.trim().len() > 20, "a token: {token}");
+    eprintln!(
+        "token issued: {:.1}s after deploy began",
+        t0.elapsed().as_secs_f64()
+    );
+
+    // identity's endpoints in the catalogue
+    let endpoints = site.openstack_ok(&[
+        "--os-cloud",
+        "kolla-admin",
+        "endpoint",
+        "list",
+        "-f",
+        "value",
+        "-c",
+        "Service Name",
+        "-c",
+        "Interface",
+        "-c",
+        "URL",
+    ]);
+    for (iface, url) in [
+        ("internal", "http://127.0.0.2:5000"),
+        ("public", "http://127.0.0.2:5000"),
+    ] {
+        assert!(
+            endpoints
+                .lines()
+                .any(|l| l.contains("keystone") && l.contains(iface) && l.contains(url)),
+            "identity {iface} endpoint {url}: {endpoints}"
+        );
+    }
+    let catalog = site.openstack_ok(&[
+        "--os-cloud",
+        "kolla-admin",
+        "catalog",
+        "list",
+        "-f",
+        "value",
+    ]);
+    assert!(catalog.contains("identity"), "{catalog}");
+
+    // a user made with the client logs in
+    site.openstack_ok(&[
+        "--os-cloud",
+        "kolla-admin",
+        "user",
+        "create",
+        "--password",
+        "demo-Pass-4711",
+        "demo",
+    ]);
+    site.openstack_ok(&[
+        "--os-cloud",
+        "kolla-admin",
+        "role",
+        "add",
+        "--user",
+        "demo",
+        "--project",
+        "admin",
+        "member",
+    ]);
+    let o = site.openstack(&[
+        "--os-auth-url",
+        "http://127.0.0.2:5000",
+        "--os-identity-api-version",
+        "3",
+        "--os-username",
+        "demo",
+        "--os-password",
+        "demo-Pass-4711",
+        "--os-project-name",
+        "admin",
+        "--os-user-domain-name",
+        "Default",
+        "--os-project-domain-name",
+        "Default",
+        "token",
+        "issue",
+        "-f",
+        "value",
+        "-c",
+        "id",
+    ]);
+    assert!(o.status.success(), "demo logs in: {}", stderr(&o));
+
+    // a second deploy has nothing to do
+    let plan = site.kollars("plan", &[]);
+    assert!(plan.contains("0 change(s) planned on 1 host(s)"), "{plan}");
+    let before = started(&site.engine);
+    site.kollars("deploy", &[]);
+    assert_eq!(
+        started(&site.engine),
+        before,
+        "a second deploy changed nothing"
+    );
+
+    // [token] expiration = 7200 (config/keystone.conf): exactly the containers whose
+    // keystone.conf it changes restart — keystone and keystone_fernet, as kolla's role renders
+    // keystone.conf for both from the same overrides — and a new token lives two hours
+    std::fs::write(
+        site.dir.path().join("config/config/keystone.conf"),
+        "[token]\nexpiration = 7200\n",
+    )
+    .unwrap();
+    let plan = site.kollars("plan", &["--no-diff"]);
+    assert!(
+        plan.contains("localhost: keystone: restart (config"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("localhost: keystone-fernet: restart (config"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("2 change(s) planned"),
+        "only those two: {plan}"
+    );
+    site.kollars("reconfigure", &[]);
+    let after = started(&site.engine);
+    for (i, c) in CONTAINERS.iter().enumerate() {
+        let restarted = after[i] != before[i];
+        let expected = matches!(*c, "keystone" | "keystone_fernet");
+        assert_eq!(restarted, expected, "{c} restarted: {restarted}");
+    }
+    let json = site.openstack_eventually(
+        &["--os-cloud", "kolla-admin", "token", "issue", "-f", "json"],
+        Duration::from_secs(60),
+    );
+    let lifetime = token_lifetime(&json);
+    assert!(
+        (7100..=7200).contains(&lifetime),
+        "token lives {lifetime}s: {json}"
+    );
+}
