@@ -2,7 +2,7 @@
 //! file, variable chain or path), because a run stops at the first one and the operator has
 //! only that message to go on.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use kollars_services::ServiceError;
 use kollars_vars::VarError;
@@ -76,12 +76,4 @@ pub enum RenderError {
         /// Cause.
         source: std::io::Error,
     },
-}
-
-/// Wraps an I/O error with the path it happened on.
-pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RenderError + '_ {
-    move |source| RenderError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
