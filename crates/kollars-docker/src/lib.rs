@@ -74,6 +74,7 @@ pub use desired::{
 pub use engine::{Endpoint, Engine, DEFAULT_SOCKET};
 pub use error::{DockerError, EngineError, Result};
 pub use exec::{ExecOutput, ExecRequest};
+pub use kollars_tree::{Tree, TreeDir, TreeFile, DEFAULT_DIR_MODE};
 pub use oneshot::OneshotOutput;
 pub use primitives::ManagedContainer;
 pub use records::{LABEL_CONFIG_RECORD, LABEL_CONFIG_RECORD_NAME, LABEL_CONFIG_RECORD_SEQ};
@@ -83,4 +84,4 @@ pub use spec::{
     UnknownRestartPolicy, Volume,
 };
 pub use survey::{Survey, SurveyedContainer};
-pub use transfer::{Tree, TreeDir, TreeFile, Written, DIR_MODE, HELPER_MOUNT, LABEL_HELPER};
+pub use transfer::{Written, HELPER_MOUNT, LABEL_HELPER};

@@ -19,18 +19,14 @@
 //!
 //! # Same tree as a local write
 //! A host written through its engine must end up with exactly the tree the local writer
-//! (`kollars_render::write_host`) leaves: same paths, contents, file modes, directory modes,
-//! and empty directories (haproxy's `services.d/`, proxysql's `users/` and `rules/`). So the
-//! directories are part of what is written ([`TreeDir`]), and `dir_changes` replays the
-//! local writer's directory rules on the downloaded tree instead of inventing its own:
-//!
-//! - declared directories, in the order given, get their mode: created when missing (even
-//!   empty), chmodded when they exist with another mode; the first mention of a path wins;
-//! - then each file's directory, unless declared, gets [`DIR_MODE`] the same way;
-//! - a missing parent of either is created with the mode of the directory that needed it
-//!   (`mkdir` of the child failed, so the parent is made with the child's mode);
-//! - directories nobody names (the root, an operator's extra directory) are left alone, as
-//!   are files nobody names.
+//! (`kollars_tree::write_local`) leaves: same paths, contents, file modes, directory modes,
+//! and empty directories (haproxy's `services.d/`, proxysql's `users/` and `rules/`). So both
+//! take the same value, a [`Tree`] whose directories are part of what is written, and the
+//! same directory rules: `changes` runs [`Tree::make_directories`] (declared directories with
+//! their modes, then files' directories with [`DEFAULT_DIR_MODE`], missing parents with the
+//! mode of the directory that needed them) on `DirReplay`, a [`DirTarget`] over the
+//! downloaded tree that records what to upload instead of making anything. Directories nobody
+//! names (the root, an operator's extra directory) are left alone, as are files nobody names.
 //!
 //! # Atomicity
 //! The engine's tar extraction replaces each file in place: it removes the old file and writes
@@ -44,7 +40,7 @@
 //! Files and directories are written as root:root (uid/gid 0 in the tar headers, as
 //! kolla-ansible's `become` leaves them), with their modes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -57,6 +53,10 @@ use bollard::query_parameters::{
 };
 use futures_util::{StreamExt, TryStreamExt};
 
+#[cfg(doc)]
+use kollars_tree::DEFAULT_DIR_MODE;
+use kollars_tree::{DirTarget, Made, Tree, TreeFile};
+
 use crate::engine::Engine;
 use crate::error::{chain, is_not_found, DockerError, Result};
 use crate::reporter::Step;
@@ -68,52 +68,7 @@ pub const HELPER_MOUNT: &str = "/kollars-config";
 /// by a killed run can be found and removed; never on service containers.
 pub const LABEL_HELPER: &str = "kollars.helper";
 
-/// Mode [`Engine::write_tree`] gives a file's directory that is not declared with a mode of its
-/// own (kolla-ansible's `0770`, as the local writer).
-pub const DIR_MODE: u32 = 0o770;
-
 static HELPER_COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// One file of a tree written by [`Engine::write_tree`] or read by [`Engine::read_tree`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TreeFile {
-    /// Path relative to the tree's root (`keystone/keystone.conf`), `/`-separated, no `..`.
-    pub path: String,
-    /// Permission bits (`0o660`).
-    pub mode: u32,
-    /// Content.
-    pub content: Vec<u8>,
-}
-
-impl TreeFile {
-    /// A file with this relative path, mode and content.
-    pub fn new(path: impl Into<String>, mode: u32, content: impl Into<Vec<u8>>) -> TreeFile {
-        TreeFile {
-            path: path.into(),
-            mode,
-            content: content.into(),
-        }
-    }
-}
-
-/// A directory of a tree written by [`Engine::write_tree`], with the mode it must have.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TreeDir {
-    /// Path relative to the tree's root (`haproxy/services.d`), `/`-separated, no `..`.
-    pub path: String,
-    /// Permission bits (`0o770`).
-    pub mode: u32,
-}
-
-impl TreeDir {
-    /// A directory with this relative path and mode.
-    pub fn new(path: impl Into<String>, mode: u32) -> TreeDir {
-        TreeDir {
-            path: path.into(),
-            mode,
-        }
-    }
-}
 
 /// What [`Engine::write_tree`] uploaded, by relative path. Both empty: nothing was uploaded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -122,15 +77,6 @@ pub struct Written {
     pub files: Vec<String>,
     /// Directories created or whose mode was set, parents first.
     pub dirs: Vec<String>,
-}
-
-/// What is under a directory on the host: files and directories, by relative path.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tree {
-    /// Regular files.
-    pub files: BTreeMap<String, TreeFile>,
-    /// Directories and their permission bits.
-    pub dirs: BTreeMap<String, u32>,
 }
 
 fn unique_name(kind: &str) -> String {
@@ -194,74 +140,73 @@ fn parse_tree(archive: &[u8]) -> std::io::Result<Tree> {
     Ok(tree)
 }
 
-/// Replays the local writer's directory rules (see the module docs) on the downloaded tree.
+/// The downloaded tree as a [`DirTarget`]: the crate's directory rules run on it and it
+/// records what to upload instead of making anything.
 struct DirReplay<'a> {
     current: &'a Tree,
-    /// Directories whose mode this write has settled; the first mention wins.
-    known: BTreeSet<String>,
     /// Directory entries to upload: missing, or with another mode.
     upload: BTreeMap<String, u32>,
 }
 
-impl DirReplay<'_> {
-    /// Makes `dir` (and missing parents, with the same mode) exist with `mode`.
-    fn dir(&mut self, dir: &str, mode: u32) -> std::result::Result<(), String> {
+impl DirTarget for DirReplay<'_> {
+    type Error = String;
+
+    fn make(&mut self, dir: &str, mode: u32) -> std::result::Result<Made, String> {
         let mode = mode & 0o7777;
-        if self.known.contains(dir) {
-            return Ok(());
-        }
-        match self.current.dirs.get(dir) {
-            Some(&have) => {
-                if have != mode {
-                    self.upload.insert(dir.to_owned(), mode);
-                }
-            }
-            None if self.current.files.contains_key(dir) => {
-                return Err(format!("`{dir}` is a file on the host, not a directory"));
-            }
-            None => {
-                if let Some((parent, _)) = dir.rsplit_once('/') {
-                    if !self.known.contains(parent) && !self.current.dirs.contains_key(parent) {
-                        self.dir(parent, mode)?;
-                    }
-                }
+        if let Some(&have) = self.current.dirs.get(dir) {
+            if have != mode {
                 self.upload.insert(dir.to_owned(), mode);
             }
+            return Ok(Made::Existed);
         }
-        self.known.insert(dir.to_owned());
-        Ok(())
+        if self.current.files.contains_key(dir) {
+            return Err(format!("`{dir}` is a file on the host, not a directory"));
+        }
+        if self.upload.contains_key(dir) {
+            return Ok(Made::Existed);
+        }
+        let parent_there = match dir.rsplit_once('/') {
+            // the root: the helper's mount
+            None => true,
+            Some((parent, _)) => {
+                self.current.dirs.contains_key(parent) || self.upload.contains_key(parent)
+            }
+        };
+        if !parent_there {
+            return Ok(Made::ParentMissing);
+        }
+        self.upload.insert(dir.to_owned(), mode);
+        Ok(Made::Created)
+    }
+
+    fn no_parent(&mut self, dir: &str) -> String {
+        format!("`{dir}` has no parent directory on the host")
     }
 }
 
-/// What must be uploaded to turn `current` into a tree holding `dirs` and `files`: directory
-/// entries (path and mode, parents first) and the files whose content or mode differ. An
-/// error names a path where a file is in the way of a directory, or the reverse.
+/// What must be uploaded to turn `current` into a tree holding `tree`: directory entries
+/// (path and mode, parents first) and the files whose content or mode differ. An error names
+/// a path where a file is in the way of a directory, or the reverse.
 fn changes<'a>(
     current: &Tree,
-    dirs: &[TreeDir],
-    files: &'a [TreeFile],
+    tree: &'a Tree,
 ) -> std::result::Result<(BTreeMap<String, u32>, Vec<&'a TreeFile>), String> {
     let mut replay = DirReplay {
         current,
-        known: BTreeSet::new(),
         upload: BTreeMap::new(),
     };
-    for d in dirs {
-        replay.dir(&d.path, d.mode)?;
-    }
-    for f in files {
-        if let Some((parent, _)) = f.path.rsplit_once('/') {
-            replay.dir(parent, DIR_MODE)?;
-        }
-    }
-    if let Some(f) = files
-        .iter()
-        .find(|f| current.dirs.contains_key(&f.path) || replay.known.contains(&f.path))
+    tree.make_directories(&mut replay)?;
+    // Every directory of the tree is now in one or the other.
+    if let Some(f) = tree
+        .files
+        .values()
+        .find(|f| current.dirs.contains_key(&f.path) || replay.upload.contains_key(&f.path))
     {
         return Err(format!("`{}` is a directory, not a file", f.path));
     }
-    let changed = files
-        .iter()
+    let changed = tree
+        .files
+        .values()
         .filter(|f| {
             current
                 .files
@@ -454,24 +399,14 @@ impl Engine {
         Ok(tree)
     }
 
-    /// Writes `dirs` and `files` (paths relative to `host_dir`) into `host_dir` on the host
-    /// through a helper container of `image` (pulled if missing), exactly as the local writer
-    /// would (see the module docs): declared directories with their mode (empty ones
-    /// included), the other directories of files [`DIR_MODE`], files with their mode, all
-    /// owned by root. Only what differs is uploaded; nothing else on the host is touched.
-    /// Returns what was uploaded. See the module docs for the unit of atomicity (one file).
-    pub async fn write_tree(
-        &self,
-        host_dir: &Path,
-        dirs: &[TreeDir],
-        files: &[TreeFile],
-        image: &str,
-    ) -> Result<Written> {
-        for p in dirs
-            .iter()
-            .map(|d| &d.path)
-            .chain(files.iter().map(|f| &f.path))
-        {
+    /// Writes `tree` (paths relative to `host_dir`) into `host_dir` on the host through a
+    /// helper container of `image` (pulled if missing), exactly as the local writer would
+    /// (see the module docs): declared directories with their mode (empty ones included), the
+    /// other directories of files [`DEFAULT_DIR_MODE`], files with their mode, all owned by
+    /// root. Only what differs is uploaded; nothing else on the host is touched. Returns what
+    /// was uploaded. See the module docs for the unit of atomicity (one file).
+    pub async fn write_tree(&self, host_dir: &Path, tree: &Tree, image: &str) -> Result<Written> {
+        for p in tree.dirs.keys().chain(tree.files.keys()) {
             check_rel(p).map_err(|e| self.transfer_err(host_dir, "write", e))?;
         }
         let subject = host_dir.display().to_string();
@@ -482,8 +417,8 @@ impl Engine {
                 .expect("a writable helper is always created");
             let r = async {
                 let current = self.download_tree(&helper, host_dir, "write").await?;
-                let (dirs, changed) = changes(&current, dirs, files)
-                    .map_err(|e| self.transfer_err(host_dir, "write", e))?;
+                let (dirs, changed) =
+                    changes(&current, tree).map_err(|e| self.transfer_err(host_dir, "write", e))?;
                 if dirs.is_empty() && changed.is_empty() {
                     return Ok(Written::default());
                 }

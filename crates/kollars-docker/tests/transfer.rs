@@ -10,8 +10,13 @@ use std::path::Path;
 
 use bollard::models::ContainerSummary;
 use common::{engine, IMAGE_1};
-use kollars_docker::{DockerError, Engine, TreeDir, TreeFile, Written, LABEL_HELPER};
+use kollars_docker::{DockerError, Engine, Tree, TreeDir, TreeFile, Written, LABEL_HELPER};
 use kollars_inputs::facts_text;
+
+/// The tree `write_tree` takes, of these directories and files.
+fn tree(dirs: &[TreeDir], files: &[TreeFile]) -> Tree {
+    Tree::new(dirs.to_vec(), files.to_vec())
+}
 
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
@@ -87,7 +92,7 @@ async fn write_tree_writes_files_modes_and_only_what_changed() {
         TreeFile::new("cron/logrotate.conf", 0o660, vec![0u8, 1, 2, 255]),
     ];
     let mut changed = e
-        .write_tree(&root, &[], &files, IMAGE_1)
+        .write_tree(&root, &tree(&[], &files), IMAGE_1)
         .await
         .unwrap()
         .files;
@@ -120,7 +125,9 @@ async fn write_tree_writes_files_modes_and_only_what_changed() {
     // The same tree again: nothing is uploaded, files keep their inodes.
     let before = inode(&root.join("keystone/keystone.conf"));
     assert_eq!(
-        e.write_tree(&root, &[], &files, IMAGE_1).await.unwrap(),
+        e.write_tree(&root, &tree(&[], &files), IMAGE_1)
+            .await
+            .unwrap(),
         Written::default()
     );
     assert_eq!(inode(&root.join("keystone/keystone.conf")), before);
@@ -131,7 +138,10 @@ async fn write_tree_writes_files_modes_and_only_what_changed() {
     let mut files2 = files.clone();
     files2[0].content = b"[DEFAULT]\ndebug = True\n".to_vec();
     files2[3].mode = 0o600;
-    let written = e.write_tree(&root, &[], &files2, IMAGE_1).await.unwrap();
+    let written = e
+        .write_tree(&root, &tree(&[], &files2), IMAGE_1)
+        .await
+        .unwrap();
     assert_eq!(written.dirs, vec!["cron"]);
     let mut changed = written.files;
     changed.sort();
@@ -154,7 +164,9 @@ async fn write_tree_writes_files_modes_and_only_what_changed() {
     // Files kollars did not write are left alone; read_tree sees everything.
     std::fs::write(root.join("keystone/operator-note"), "keep me").unwrap();
     assert_eq!(
-        e.write_tree(&root, &[], &files2, IMAGE_1).await.unwrap(),
+        e.write_tree(&root, &tree(&[], &files2), IMAGE_1)
+            .await
+            .unwrap(),
         Written::default()
     );
     let tree = e.read_tree(&root, IMAGE_1).await.unwrap();
@@ -197,7 +209,10 @@ async fn write_tree_makes_declared_directories_with_their_modes() {
         // Not declared: its directory gets 0770.
         TreeFile::new("nova/undeclared/c.conf", 0o660, "c"),
     ];
-    let written = e.write_tree(&root, &dirs, &files, IMAGE_1).await.unwrap();
+    let written = e
+        .write_tree(&root, &tree(&dirs, &files), IMAGE_1)
+        .await
+        .unwrap();
     assert_eq!(written.files.len(), 3, "{written:?}");
     let mut expected: Vec<(&str, u32)> = dirs.iter().map(|d| (d.path.as_str(), d.mode)).collect();
     expected.push(("nova/undeclared", 0o770));
@@ -226,7 +241,9 @@ async fn write_tree_makes_declared_directories_with_their_modes() {
     let empty = root.join("proxysql/users");
     let before = ctime(&empty);
     assert_eq!(
-        e.write_tree(&root, &dirs, &files, IMAGE_1).await.unwrap(),
+        e.write_tree(&root, &tree(&dirs, &files), IMAGE_1)
+            .await
+            .unwrap(),
         Written::default()
     );
     assert_eq!(
@@ -245,7 +262,10 @@ async fn write_tree_makes_declared_directories_with_their_modes() {
     std::fs::remove_dir(root.join("proxysql/rules")).unwrap();
     std::fs::create_dir(root.join("haproxy/extra")).unwrap();
     chmod("haproxy/extra", 0o711);
-    let written = e.write_tree(&root, &dirs, &files, IMAGE_1).await.unwrap();
+    let written = e
+        .write_tree(&root, &tree(&dirs, &files), IMAGE_1)
+        .await
+        .unwrap();
     assert_eq!(
         written,
         Written {
@@ -271,7 +291,7 @@ async fn write_tree_makes_declared_directories_with_their_modes() {
     std::fs::remove_dir(root.join("proxysql/users")).unwrap();
     std::fs::write(root.join("proxysql/users"), "in the way").unwrap();
     let err = e
-        .write_tree(&root, &dirs, &files, IMAGE_1)
+        .write_tree(&root, &tree(&dirs, &files), IMAGE_1)
         .await
         .unwrap_err()
         .to_string();
@@ -290,8 +310,7 @@ async fn write_tree_errors_name_host_endpoint_and_path() {
     let err = e
         .write_tree(
             Path::new("relative/dir"),
-            &[],
-            &[TreeFile::new("a", 0o600, "x")],
+            &tree(&[], &[TreeFile::new("a", 0o600, "x")]),
             IMAGE_1,
         )
         .await
@@ -306,8 +325,7 @@ async fn write_tree_errors_name_host_endpoint_and_path() {
     let err = e
         .write_tree(
             tmp.path(),
-            &[],
-            &[TreeFile::new("../escape", 0o600, "x")],
+            &tree(&[], &[TreeFile::new("../escape", 0o600, "x")]),
             IMAGE_1,
         )
         .await
@@ -318,8 +336,7 @@ async fn write_tree_errors_name_host_endpoint_and_path() {
     let err = e
         .write_tree(
             tmp.path(),
-            &[],
-            &[TreeFile::new("a", 0o600, "x")],
+            &tree(&[], &[TreeFile::new("a", 0o600, "x")]),
             "kollars-test/no-such-image:1",
         )
         .await

@@ -3,7 +3,7 @@
 //! only that message to go on. A cause is returned from `source()` and not repeated in the
 //! variant's own text, so a chain printed with `{:#}` shows each cause once.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use kollars_services::ServiceError;
 use kollars_vars::VarError;
@@ -77,12 +77,4 @@ pub enum RenderError {
         /// Cause.
         source: std::io::Error,
     },
-}
-
-/// Wraps an I/O error with the path it happened on.
-pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RenderError + '_ {
-    move |source| RenderError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }

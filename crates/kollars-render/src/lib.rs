@@ -17,9 +17,13 @@
 //!
 //! Modules, in the order data flows: [`render_all`] (`render`) runs every host's services and
 //! their entries; `file` renders one entry (with [`ini`] and [`yaml`] for merges), `copy` its
-//! copies and globs; `hash` gives the content hashes; [`write_host`] (`write`) puts a tree on
-//! disk. What they exchange is `model` ([`RenderedHost`] and below); failures are
-//! [`RenderError`].
+//! copies and globs; `hash` gives the content hashes. What they exchange is `model`
+//! ([`RenderedHost`] and below); failures are [`RenderError`].
+//!
+//! Writing is not here: [`RenderedHost::tree`] gives the host's tree as a
+//! [`kollars_tree::Tree`], which the local writer (`kollars_tree::write_local`, or
+//! [`write_host`] for a rendered host) and the engine writer (`kollars_docker`) both consume,
+//! with the directory rules of that crate (its [`DEFAULT_DIR_MODE`] is re-exported here).
 
 #![deny(missing_docs)]
 
@@ -30,12 +34,25 @@ mod hash;
 pub mod ini;
 mod model;
 mod render;
-mod write;
 pub mod yaml;
 
 pub use error::RenderError;
-pub use model::{
-    RenderedDir, RenderedFile, RenderedHost, RenderedService, Selection, DEFAULT_DIR_MODE,
-};
+pub use kollars_tree::DEFAULT_DIR_MODE;
+pub use model::{RenderedDir, RenderedFile, RenderedHost, RenderedService, Selection};
 pub use render::{render_all, render_host};
-pub use write::write_host;
+
+/// Writes a rendered host's tree ([`RenderedHost::tree`]) under `root` with
+/// [`kollars_tree::write_local`]: directories with their modes (empty ones included), files
+/// with theirs, only what differs, each file replaced atomically. Returns the paths (under
+/// `root`) of the files that changed.
+pub fn write_host(
+    root: &std::path::Path,
+    rendered: &RenderedHost,
+) -> Result<Vec<std::path::PathBuf>, RenderError> {
+    let changed =
+        kollars_tree::write_local(root, &rendered.tree()).map_err(|e| RenderError::Io {
+            path: e.path,
+            source: e.source,
+        })?;
+    Ok(changed.into_iter().map(|p| root.join(p)).collect())
+}

@@ -1,18 +1,14 @@
 //! What rendering produces: every host's config tree as plain data. It is the one interface
-//! between the renderer and what consumes its output (the local writer, the engine writer,
-//! the driver's config hashes), so it holds values only, no behaviour beyond small lookups.
+//! between the renderer and what consumes its output (the writers, through
+//! [`RenderedHost::tree`], and the driver's config hashes), so it holds values only, no
+//! behaviour beyond small lookups and that conversion.
 
 use std::path::PathBuf;
 
+use kollars_tree::{Tree, TreeFile};
 use kollars_vars::Value;
 
-use crate::hash;
-
-/// Mode of every directory of a config tree that nothing gives a mode of its own: each
-/// service's directory (`/etc/kolla/<service>`), the directory of a rendered file, and a
-/// `directory:` entry without `mode`. kolla-ansible's `0770`. Anything that writes a rendered
-/// tree uses this one value, so the trees written locally and through an engine agree.
-pub const DEFAULT_DIR_MODE: u32 = 0o770;
+use crate::{hash, DEFAULT_DIR_MODE};
 
 /// One rendered file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,30 +90,26 @@ pub struct Selection {
     pub services: Vec<String>,
 }
 
-impl RenderedService {
-    /// Every directory of this service's tree, relative to `node_config_directory`, in the
-    /// order they are made: the service directory ([`DEFAULT_DIR_MODE`]), its [`dirs`]
-    /// with their modes, then each file's directory ([`DEFAULT_DIR_MODE`]). A path can come
-    /// more than once; its first mention wins. [`write_host`] makes exactly these, and a
-    /// writer that puts the tree elsewhere (through an engine) gets the same tree from them.
+impl RenderedHost {
+    /// The host's tree, relative to its `node_config_directory`, as every writer takes it:
+    /// each service's directory ([`DEFAULT_DIR_MODE`]) and its [`dirs`] with their modes
+    /// (empty ones included), and every file at `<service>/<path>`. The directory of a file
+    /// that is not among them is the tree's rule ([`Tree::directories`]).
     ///
     /// [`dirs`]: RenderedService::dirs
-    /// [`write_host`]: crate::write_host
-    pub fn tree_dirs(&self) -> impl Iterator<Item = RenderedDir> + '_ {
-        let under = |path: &str, mode| RenderedDir {
-            path: format!("{}/{path}", self.name),
-            mode,
-        };
-        let own = RenderedDir {
-            path: self.name.clone(),
-            mode: DEFAULT_DIR_MODE,
-        };
-        let declared = self.dirs.iter().map(move |d| under(&d.path, d.mode));
-        let of_files = self.files.iter().filter_map(move |f| {
-            let (parent, _) = f.path.rsplit_once('/')?;
-            Some(under(parent, DEFAULT_DIR_MODE))
-        });
-        std::iter::once(own).chain(declared).chain(of_files)
+    pub fn tree(&self) -> Tree {
+        let mut tree = Tree::default();
+        for svc in &self.services {
+            tree.add_dir(svc.name.clone(), DEFAULT_DIR_MODE);
+            for d in &svc.dirs {
+                tree.add_dir(format!("{}/{}", svc.name, d.path), d.mode);
+            }
+            for f in &svc.files {
+                let path = format!("{}/{}", svc.name, f.path);
+                tree.add_file(TreeFile::new(path, f.mode, f.content.as_slice()));
+            }
+        }
+        tree
     }
 }
 
@@ -126,7 +118,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tree_dirs_service_then_declared_then_files_directories() {
+    fn tree_has_service_directories_declared_directories_and_files() {
         let svc = RenderedService {
             name: "haproxy".into(),
             project: "loadbalancer".into(),
@@ -142,14 +134,33 @@ mod tests {
             }],
             hash: String::new(),
         };
-        let dirs: Vec<(String, u32)> = svc.tree_dirs().map(|d| (d.path, d.mode)).collect();
+        let host = RenderedHost {
+            host: "ctl1".into(),
+            node_config_directory: "/etc/kolla".into(),
+            services: vec![svc],
+        };
+        let tree = host.tree();
+        let files: Vec<(&str, u32, &[u8])> = tree
+            .files
+            .values()
+            .map(|f| (f.path.as_str(), f.mode, f.content.as_slice()))
+            .collect();
         assert_eq!(
-            dirs,
+            files,
             [
-                ("haproxy".to_string(), DEFAULT_DIR_MODE),
-                ("haproxy/services.d".to_string(), 0o750),
-                ("haproxy/services.d".to_string(), DEFAULT_DIR_MODE),
-                ("haproxy/extra/b".to_string(), DEFAULT_DIR_MODE),
+                ("haproxy/extra/b/c.cfg", 0o660, &b""[..]),
+                ("haproxy/haproxy.cfg", 0o660, b"x"),
+                ("haproxy/services.d/a.cfg", 0o640, b"a"),
+            ]
+        );
+        // The service directory, then the declared ones (whose mode wins over the default of
+        // a file's directory), then the undeclared directory of a file.
+        assert_eq!(
+            tree.directories(),
+            [
+                ("haproxy", DEFAULT_DIR_MODE),
+                ("haproxy/services.d", 0o750),
+                ("haproxy/extra/b", DEFAULT_DIR_MODE),
             ]
         );
         assert_eq!(DEFAULT_DIR_MODE, 0o770);

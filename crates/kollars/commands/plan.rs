@@ -29,8 +29,9 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
             for f in &svc.files {
                 // Bytes: a copied file may be binary, on either side.
                 let old = current
+                    .files
                     .get(&format!("{}/{}", svc.name, f.path))
-                    .map(Vec::as_slice)
+                    .map(|f| f.content.as_slice())
                     .unwrap_or_default();
                 if old != f.content.as_slice() {
                     let shown = root.join(&svc.name).join(&f.path).display().to_string();

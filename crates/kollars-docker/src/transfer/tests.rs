@@ -1,4 +1,15 @@
 use super::*;
+use kollars_tree::TreeDir;
+
+/// [`changes`] for the tree of these directories and files (the changed files cloned).
+fn changes_of(
+    current: &Tree,
+    dirs: &[TreeDir],
+    files: &[TreeFile],
+) -> std::result::Result<(BTreeMap<String, u32>, Vec<TreeFile>), String> {
+    let tree = Tree::new(dirs.to_vec(), files.to_vec());
+    changes(current, &tree).map(|(up, changed)| (up, changed.into_iter().cloned().collect()))
+}
 
 #[test]
 fn relative_paths_only() {
@@ -30,14 +41,15 @@ fn only_changed_files_and_wrong_dirs_are_uploaded() {
         TreeFile::new("a/content", 0o660, "new"),
         TreeFile::new("b/new/deep", 0o600, "n"),
     ];
-    let (dirs, changed) = changes(&current, &[], &files).unwrap();
+    let (dirs, changed) = changes_of(&current, &[], &files).unwrap();
     // a/sub and other are nobody's: left alone, as the local writer does.
     assert_eq!(
         dirs,
         BTreeMap::from([("b".into(), 0o770), ("b/new".into(), 0o770)])
     );
+    // In path order: a tree's files are sorted.
     let names: Vec<&str> = changed.iter().map(|f| f.path.as_str()).collect();
-    assert_eq!(names, vec!["a/mode", "a/content", "b/new/deep"]);
+    assert_eq!(names, vec!["a/content", "a/mode", "b/new/deep"]);
 }
 
 #[test]
@@ -62,7 +74,7 @@ fn declared_dirs_follow_the_local_writers_rules() {
         TreeFile::new("haproxy/haproxy.cfg", 0o660, "c"),
         TreeFile::new("nova/tree/file", 0o644, "f"),
     ];
-    let (up, changed) = changes(&current, &dirs, &files).unwrap();
+    let (up, changed) = changes_of(&current, &dirs, &files).unwrap();
     assert_eq!(
         up,
         BTreeMap::from([
@@ -85,7 +97,7 @@ fn declared_dirs_follow_the_local_writers_rules() {
     for f in &files {
         done.files.insert(f.path.clone(), f.clone());
     }
-    let (up, changed) = changes(&done, &dirs, &files).unwrap();
+    let (up, changed) = changes_of(&done, &dirs, &files).unwrap();
     assert!(up.is_empty() && changed.is_empty(), "{up:?} {changed:?}");
 }
 
@@ -96,18 +108,18 @@ fn a_file_and_a_directory_in_each_others_way_are_errors() {
     current
         .files
         .insert("svc/d".into(), TreeFile::new("svc/d", 0o660, "x"));
-    let err = changes(&current, &[TreeDir::new("svc/d/e", 0o770)], &[]).unwrap_err();
+    let err = changes_of(&current, &[TreeDir::new("svc/d/e", 0o770)], &[]).unwrap_err();
     assert!(err.contains("`svc/d` is a file"), "{err}");
     let files = [TreeFile::new("svc/d/f", 0o660, "x")];
-    assert!(changes(&current, &[], &files).is_err());
+    assert!(changes_of(&current, &[], &files).is_err());
     let files = [TreeFile::new("svc", 0o660, "x")];
-    let err = changes(&current, &[], &files).unwrap_err();
+    let err = changes_of(&current, &[], &files).unwrap_err();
     assert!(err.contains("`svc` is a directory"), "{err}");
     let files = [
         TreeFile::new("new", 0o660, "x"),
         TreeFile::new("new/f", 0o660, "x"),
     ];
-    let err = changes(&Tree::default(), &[], &files).unwrap_err();
+    let err = changes_of(&Tree::default(), &[], &files).unwrap_err();
     assert!(err.contains("`new` is a directory"), "{err}");
 }
 
