@@ -11,7 +11,7 @@ use kollars_vars::VarError;
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// A definition file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -41,7 +41,7 @@ pub enum ServiceError {
         second: PathBuf,
     },
     /// A service's definition failed to evaluate for a host.
-    #[error("service {service}: {source}")]
+    #[error("service {service}")]
     Eval {
         /// The service.
         service: String,
