@@ -27,7 +27,15 @@ use kollars_inputs::Inventory;
 use kollars_vars::Vars;
 
 use crate::error::BadInput;
-use crate::workspace::is_local;
+
+/// Whether Ansible would run this host locally (no remote facts needed).
+pub fn is_local(inventory: &Inventory, host: &str) -> bool {
+    let vars = &inventory.hosts[host];
+    matches!(
+        vars.get("ansible_connection").and_then(|v| v.as_str()),
+        Some("local")
+    ) || matches!(host, "localhost" | "127.0.0.1")
+}
 
 /// How a host's config files reach its `node_config_directory`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use kollars_vars::{Vars, VarsBuilder};
 use crate::cli::InputArgs;
 use crate::error::BadInput;
 use crate::facts;
-use crate::settings::{self, HostSettings, Reach, Transfer};
+use crate::settings::{self, is_local, HostSettings, Reach, Transfer};
 
 /// Everything a command needs, loaded and validated.
 pub struct Workspace {
@@ -59,15 +59,6 @@ pub fn data_dir(explicit: Option<&Path>) -> Result<PathBuf> {
         return Ok(src);
     }
     Err(BadInput::new("cannot find kollars' services/ and templates/; pass --data-dir").into())
-}
-
-/// Whether Ansible would run this host locally (no remote facts needed).
-pub fn is_local(inventory: &Inventory, host: &str) -> bool {
-    let vars = &inventory.hosts[host];
-    matches!(
-        vars.get("ansible_connection").and_then(|v| v.as_str()),
-        Some("local")
-    ) || matches!(host, "localhost" | "127.0.0.1")
 }
 
 impl Workspace {
