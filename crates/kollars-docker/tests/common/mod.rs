@@ -228,3 +228,13 @@ impl Drop for Cleanup {
         .join();
     }
 }
+
+/// The compared fields of a recreate (any other action fails the test).
+pub fn fields(action: &kollars_docker::Action) -> Vec<String> {
+    match action {
+        kollars_docker::Action::Recreate { reasons } => {
+            reasons.iter().map(|r| r.field.clone()).collect()
+        }
+        other => panic!("expected recreate, got {other:?}"),
+    }
+}
