@@ -15,7 +15,7 @@
 # Prints the names of the images asked for (and their parents), one per line, on stdout.
 #
 # Each image has an input hash (its directory under images/real/, its parent's hash, the
-# pinned constraints when it installs Python packages, kolla-start for base). A layer whose
+# pinned constraints when it installs Python packages, kolla-start's sources for base). A layer whose
 # hash is in the cache is not assembled again; an image whose label kollars.input already has
 # the hash is not loaded again: a rebuild with nothing changed takes seconds.
 set -euo pipefail
@@ -77,6 +77,11 @@ add() { # parents first
 for i in "${only[@]}"; do add "$i"; done
 
 sha() { sha256sum | cut -c1-16; }
+# kolla-start's sources (its crate, the glob crate it uses, their manifests), relative paths.
+kstart_sources() {
+  (cd "$repo" && find crates/kolla-start crates/kollars-glob -type f \( -name '*.rs' -o -name Cargo.toml \) \
+    -not -path '*/tests/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+}
 dir_digest() { # the files of a directory but its config: relative path, mode, content
   (cd "$1" && find . \( -type f -o -type l \) -not -path ./config -print0 | LC_ALL=C sort -z |
     xargs -0r stat -c '%n %a' && find . -type f -not -path ./config -print0 | LC_ALL=C sort -z | xargs -0r sha256sum) | sha
@@ -93,7 +98,9 @@ for img in "${order[@]}"; do
     dir_digest "$real/$img"
     dir_digest "$real/lib"
     if [ -s "$real/$img/python" ]; then sha256sum < "$constraints"; fi
-    if [ "$img" = base ]; then sha256sum < "$kstart"; cat "$repo/images/base/passwd" "$repo/images/base/group"; fi
+    # kolla-start by its sources, not its bytes: cargo's symbol hashes include the checkout's
+    # path, so each fresh clone builds a different binary that behaves the same
+    if [ "$img" = base ]; then kstart_sources; cat "$repo/images/base/passwd" "$repo/images/base/group"; fi
   } | sha)
   hash[$img]=$h
   ihash[$img]=$(echo "${ihash[$img]} $h" | sha)
