@@ -29,7 +29,7 @@ pub fn render_all(
         selection.hosts.clone()
     };
     let cache = FileCache::default();
-    parallel(hosts.len(), |i| {
+    kollars_tree::parallel(hosts.len(), |i| {
         let h = &hosts[i];
         let scope = vars.host(h).map_err(|source| RenderError::Service {
             host: h.clone(),
@@ -258,36 +258,4 @@ impl FileCache {
             .or_default()
             .push((key, out));
     }
-}
-
-/// `f(0..n)` on up to `available_parallelism` threads (this one included); results in order.
-pub(crate) fn parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .min(n);
-    if workers <= 1 {
-        return (0..n).map(f).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if i >= n {
-                return done;
-            }
-            done.push((i, f(i)));
-        }
-    };
-    let mut all: Vec<(usize, T)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
-        let mut all = work();
-        for h in handles {
-            all.extend(h.join().expect("render thread panicked"));
-        }
-        all
-    });
-    all.sort_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, t)| t).collect()
 }

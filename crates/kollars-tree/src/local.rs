@@ -235,7 +235,8 @@ impl TempFile {
 }
 
 /// `f(0..n)` on up to `available_parallelism` threads (this one included); results in order.
-fn parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+/// The one small pool of the workspace: the writer's services and the renderer's hosts.
+pub fn parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
