@@ -320,6 +320,10 @@ fn identity_on_real_images_answers_a_real_client_through_the_vip() {
             "identity {iface} endpoint {url}: {endpoints}"
         );
     }
+    assert!(
+        !endpoints.lines().any(|l| l.contains("admin")),
+        "no admin endpoint, as kolla: {endpoints}"
+    );
     let catalog = site.openstack_ok(&[
         "--os-cloud",
         "kolla-admin",

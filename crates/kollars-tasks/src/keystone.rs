@@ -1,6 +1,7 @@
 //! kolla's keystone bootstrap (`kolla_keystone_bootstrap`, wrapping `keystone-manage
-//! bootstrap`): the admin user, project and role, the identity service with its endpoints,
-//! the region — once keystone's database is synced.
+//! bootstrap`): the admin user, project and role, the identity service with its internal and
+//! public endpoints (no admin endpoint: kolla dropped it), the region — once keystone's
+//! database is synced.
 //!
 //! Run in the `keystone` container, as keystone (the user its logs belong to), with the admin
 //! password on stdin (kolla's script takes it as an argument, where `ps` shows it):
@@ -48,8 +49,8 @@ pub async fn bootstrap(
     let script = "IFS= read -r OS_BOOTSTRAP_PASSWORD && export OS_BOOTSTRAP_PASSWORD && \
                   exec keystone-manage bootstrap --bootstrap-username \"$0\" \
                   --bootstrap-project-name \"$1\" --bootstrap-role-name \"$2\" \
-                  --bootstrap-admin-url \"$3\" --bootstrap-internal-url \"$3\" \
-                  --bootstrap-public-url \"$4\" --bootstrap-region-id \"$5\"";
+                  --bootstrap-internal-url \"$3\" --bootstrap-public-url \"$4\" \
+                  --bootstrap-region-id \"$5\"";
     let req = ExecRequest::new([
         "sh",
         "-c",
