@@ -129,7 +129,7 @@ chroot_run() {
   unshare --mount --propagation private env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     ROOT="$root" LOWER="${LOWER:-}" UPPER="${UPPER:-}" WORK="${WORK:-}" CACHE="$cache" \
     SUITE="$suite" REAL="$real" STAGEDIR="${STAGEDIR:-}" UPDATE="${UPDATE:-}" \
-    bash "$real/lib/in-namespace.sh" $script \
+    bash "$real/lib/in-namespace.sh" $script >&2 \
     2> >(grep --line-buffered -v -e '^update-alternatives: warning: skip creation' -e '^invoke-rc.d:' >&2) || rc=$?
   # The mount points made for the build (the namespace and its mounts are gone now).
   local top=${UPPER:-$root}/.kollars-build

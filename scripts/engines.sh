@@ -14,11 +14,21 @@
 # for the small stand-in images). The real images (scripts/build-real-images.sh) are
 # hundreds of megabytes: give their engines overlay2. An engine keeps the driver it was
 # started with; a data root made with another driver is kept in its own directory.
+#
+# KOLLARS_ENGINE_LAN=198.18.0 makes the engines separate hosts on one LAN, as a multi-host
+# site needs: each dockerd also gets its own UTS and mount namespaces, with hostname hostI and
+# its own /etc/hosts (DIR/hostI/hosts, which host-network containers copy) naming every host;
+# each network namespace gets eth0 with 198.18.0.I/24, all joined by a bridge in a namespace
+# of their own (kollars-<dir hash>-lan). Nothing leaves those namespaces.
 set -euo pipefail
 cmd=${1:-up}
 n=${2:-1}
 dir=${3:-${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}}
 driver=${KOLLARS_STORAGE_DRIVER:-vfs}
+lan=${KOLLARS_ENGINE_LAN:-}
+if [ -n "$lan" ] && ! [[ $lan =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]]; then
+  echo "engines.sh: KOLLARS_ENGINE_LAN must be three octets, e.g. 198.18.0" >&2; exit 2
+fi
 case "$driver" in vfs|overlay2) ;; *) echo "engines.sh: KOLLARS_STORAGE_DRIVER must be vfs or overlay2" >&2; exit 2 ;; esac
 # vfs keeps the data root it always had; another driver gets its own.
 data=data; [ "$driver" = vfs ] || data=data-$driver
@@ -33,6 +43,32 @@ ensure_docker() {
 }
 
 ping() { curl -sf --unix-socket "$1" http://localhost/_ping >/dev/null 2>&1; }
+nsname() { printf 'kollars-%s-%s' "$(printf '%s' "$dir" | md5sum | cut -c1-8)" "$1"; }
+
+# The LAN: a bridge in its own namespace, host I's eth0 at $lan.I, and every host's hosts file.
+lan_up() {
+  local br; br=$(nsname lan)
+  ip netns list | grep -qw "$br" || ip netns add "$br"
+  ip -n "$br" link show br0 >/dev/null 2>&1 || ip -n "$br" link add br0 type bridge
+  ip -n "$br" link set lo up; ip -n "$br" link set br0 up
+  for i in $(seq 1 "$n"); do
+    local ns; ns=$(nsname "h$i")
+    if ! ip -n "$ns" link show eth0 >/dev/null 2>&1; then
+      ip link add "kl$$-$i" type veth peer name "kp$$-$i"
+      ip link set "kl$$-$i" netns "$ns"; ip -n "$ns" link set "kl$$-$i" name eth0
+      ip link set "kp$$-$i" netns "$br"; ip -n "$br" link set "kp$$-$i" name "p$i" master br0 up
+      ip -n "$ns" addr add "$lan.$i/24" dev eth0
+      ip -n "$ns" link set eth0 up
+    fi
+  done
+  for i in $(seq 1 "$n"); do
+    { printf '127.0.0.1\tlocalhost\n'
+      for j in $(seq 1 "$n"); do printf '%s.%s\thost%s\n' "$lan" "$j" "$j"; done
+    } > "$dir/host$i/hosts.new"
+    # in place: the file is bind-mounted over the engine's /etc/hosts
+    cat "$dir/host$i/hosts.new" > "$dir/host$i/hosts"; rm -f "$dir/host$i/hosts.new"
+  done
+}
 
 case "$cmd" in
   up)
@@ -46,11 +82,19 @@ case "$cmd" in
       mkdir -p "$h"
       if ! ping "$sock"; then
         rm -f "$sock" "$h/docker.pid"
-        ns=kollars-$(printf '%s' "$dir" | md5sum | cut -c1-8)-h$i
+        ns=$(nsname "h$i")
         netns=()
         if command -v ip >/dev/null 2>&1 && { ip netns list 2>/dev/null | grep -qw "$ns" || ip netns add "$ns" 2>/dev/null; }; then
           ip -n "$ns" link set lo up 2>/dev/null || true
           netns=(nsenter "--net=/var/run/netns/$ns")
+        fi
+        if [ -n "$lan" ]; then
+          [ ${#netns[@]} -gt 0 ] || { echo "engines.sh: KOLLARS_ENGINE_LAN needs ip netns" >&2; exit 1; }
+          [ -f "$h/hosts" ] || cp /etc/hosts "$h/hosts"
+          # own hostname and /etc/hosts; mounts made here stay here (slave), yet / is shared
+          # inside, as kolla's /run:shared volumes need
+          netns+=(unshare --uts --mount --propagation slave sh -c
+            "hostname host$i && mount --make-rshared / && mount --bind '$h/hosts' /etc/hosts && exec \"\$0\" \"\$@\"")
         fi
         nohup "${netns[@]}" dockerd --data-root "$h/$data" --exec-root "$h/exec" -H "unix://$sock" \
           --pidfile "$h/docker.pid" --containerd-namespace "kollars-host$i" \
@@ -63,15 +107,16 @@ case "$cmd" in
       sock="$dir/host$i/docker.sock"
       for _ in $(seq 1 120); do ping "$sock" && break; sleep 0.5; done
       ping "$sock" || { echo "engine host$i did not start; see $dir/host$i/dockerd.log" >&2; tail -20 "$dir/host$i/dockerd.log" >&2; exit 1; }
-      echo "unix://$sock"
     done
+    [ -z "$lan" ] || lan_up
+    for i in $(seq 1 "$n"); do echo "unix://$dir/host$i/docker.sock"; done
     ;;
   down)
     for p in "$dir"/host*/docker.pid; do
       [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
     done
     sleep 1
-    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^kollars-$(printf '%s' "$dir" | md5sum | cut -c1-8)-h"); do
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$(nsname '')(h[0-9]+|lan)$"); do
       ip netns del "$ns" 2>/dev/null || true
     done
     ;;

@@ -2,7 +2,8 @@
 # Runs every test of kollars on this machine, as CI does:
 # installs what is missing (Docker engine, busybox-static, a registry), starts the local engines the
 # driver and in-container tests use, builds the FROM-scratch test images and the real images
-# (on an overlay2 engine) with the OpenStack client, then runs lint
+# (on an overlay2 engine, copied to three more that form a LAN) with the OpenStack client,
+# then runs lint
 # (fmt, clippy, rustdoc without warnings) and the whole workspace's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,12 @@ done
 # and the client nobody here wrote (python-openstackclient from PyPI) for the tests that use them.
 export KOLLARS_REAL_ENGINE KOLLARS_OPENSTACK_CLIENT
 KOLLARS_REAL_ENGINE=$(KOLLARS_STORAGE_DRIVER=overlay2 scripts/engines.sh up 1 "${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}-real")
-DOCKER_HOST=$KOLLARS_REAL_ENGINE scripts/build-real-images.sh >/dev/null
+real_images=$(DOCKER_HOST=$KOLLARS_REAL_ENGINE scripts/build-real-images.sh)
+# Three more, one LAN of separate hosts (hostnames, /etc/hosts, 198.18.0.0/24), for the cluster test.
+export KOLLARS_REAL_CLUSTER
+KOLLARS_REAL_CLUSTER=$(KOLLARS_STORAGE_DRIVER=overlay2 KOLLARS_ENGINE_LAN=198.18.0 scripts/engines.sh up 3 "${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}-cluster" | paste -sd, -)
+# shellcheck disable=SC2086
+scripts/copy-images.sh --from "$KOLLARS_REAL_ENGINE" $(printf -- '--to %s ' ${KOLLARS_REAL_CLUSTER//,/ }) $real_images
 KOLLARS_OPENSTACK_CLIENT=$(scripts/openstack-client.sh)
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

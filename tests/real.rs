@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::{engine_pid, kollars, root, site_inputs, stderr};
 
-const TAG: &str = "2026.1-debian-trixie";
+pub(crate) const TAG: &str = "2026.1-debian-trixie";
 const TAGS: &str = "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone";
 const CONTAINERS: &[&str] = &[
     "mariadb",
@@ -32,12 +32,12 @@ const VOLUMES: &[&str] = &[
     "kolla_logs",
 ];
 
-fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
 }
 
 /// The real images' engine: `KOLLARS_REAL_ENGINE`, else one started and filled here.
-fn real_engine() -> String {
+pub(crate) fn real_engine() -> String {
     if let Ok(e) = std::env::var("KOLLARS_REAL_ENGINE") {
         return e;
     }
@@ -54,7 +54,7 @@ fn real_engine() -> String {
 
 /// `openstack` from python-openstackclient on PyPI: `KOLLARS_OPENSTACK_CLIENT`, else a venv
 /// made here.
-fn openstack_client() -> PathBuf {
+pub(crate) fn openstack_client() -> PathBuf {
     if let Ok(c) = std::env::var("KOLLARS_OPENSTACK_CLIENT") {
         return PathBuf::from(c);
     }
@@ -67,7 +67,7 @@ fn openstack_client() -> PathBuf {
     bin
 }
 
-fn docker(engine: &str, args: &[&str]) -> Output {
+pub(crate) fn docker(engine: &str, args: &[&str]) -> Output {
     run(Command::new("docker").env("DOCKER_HOST", engine).args(args))
 }
 
@@ -203,7 +203,7 @@ impl Site {
 }
 
 /// `expires` of a token, as seconds after `issued` (both from `token issue -f json`).
-fn token_lifetime(json: &str) -> i64 {
+pub(crate) fn token_lifetime(json: &str) -> i64 {
     let v: serde_json::Value = serde_json::from_str(json).expect("token issue -f json");
     let t = |k: &str| -> i64 {
         let s = v[k].as_str().unwrap_or_else(|| panic!("no {k} in {json}"));
@@ -223,8 +223,13 @@ fn now_unix() -> i64 {
         .as_secs() as i64
 }
 
+/// The real-image tests take turns: each starts a cloud's worth of services, and two at once
+/// on two cores would test the machine's patience rather than kollars.
+pub(crate) static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn identity_on_real_images_answers_a_real_client_through_the_vip() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let site = Site::new();
     let t0 = Instant::now();
     let out = site.kollars("deploy", &[]);

@@ -39,3 +39,7 @@ mod post_deploy;
 /// The first real services (MariaDB, memcached, RabbitMQ, HAProxy, the toolbox, keystone) on
 /// the real images, proven by python-openstackclient.
 mod real;
+
+/// The same services on three hosts (a LAN of network namespaces): a Galera cluster of three,
+/// a RabbitMQ cluster of three, fernet keys shared, a member lost and brought back.
+mod real_cluster;

@@ -16,7 +16,7 @@ use kollars_vars::Value;
 
 use crate::error::BadInput;
 use crate::tasks::Entries;
-pub use crate::tasks::{AfterStart, DatabaseTask};
+pub use crate::tasks::{AfterStart, DatabaseTask, Rolling};
 
 /// The containers of one service.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct Containers {
     /// kolla's tasks once its new container has started (a new MariaDB's accounts, keystone's
     /// bootstrap), in this order.
     pub after_start: Vec<AfterStart>,
+    /// How its members start and restart across hosts, when clustered (one at a time).
+    pub rolling: Option<Rolling>,
 }
 
 /// The containers of every service of a host that runs one (a service without
@@ -51,6 +53,7 @@ pub fn of_host(
         let entries = Entries::new(&rendered.host, svc);
         let database = entries.database()?;
         let after_start = entries.after_start()?;
+        let rolling = entries.rolling()?;
         out.insert(
             svc.name.clone(),
             Containers {
@@ -58,6 +61,7 @@ pub fn of_host(
                 bootstrap,
                 database,
                 after_start,
+                rolling,
             },
         );
     }

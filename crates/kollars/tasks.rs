@@ -1,9 +1,11 @@
 //! The task entries of a service dict, typed: what kolla does around a service's containers
-//! that the dict says (`database`, `accounts`, `identity_bootstrap`), read once, before
+//! that the dict says (`database`, `accounts`, `identity_bootstrap`, `run_once`, and how a
+//! clustered service rolls across hosts: `galera`, `rolling`), read once, before
 //! anything happens, like the containers themselves ([`crate::containers`]). A missing or
 //! empty value is bad input naming host, service and key — never the value, which may be a
 //! password.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -37,6 +39,39 @@ pub enum AfterStart {
     },
     /// keystone's `keystone-manage bootstrap`.
     IdentityBootstrap(IdentityBootstrap),
+    /// A command in the service's container, retried until it succeeds (keystone's fernet key
+    /// push from the first host to the others' `keystone_ssh`).
+    RunOnce {
+        /// The command.
+        command: Vec<String>,
+        /// How long to retry.
+        timeout: Duration,
+    },
+}
+
+/// How a clustered service's members start and restart across hosts: one host at a time,
+/// each member ready before the next is touched (kolla's serial handlers), so the cluster
+/// never loses more than one member to a deploy.
+#[derive(Debug, Clone)]
+pub enum Rolling {
+    /// A Galera member (kolla's mariadb role): ready when `Synced`. A new cluster's first
+    /// member starts with `new_cluster` in its environment (`BOOTSTRAP_ARGS:
+    /// --wsrep-new-cluster`), the others join it one by one, then it is recreated as they are.
+    Galera {
+        /// The root login at this member's own address.
+        login: DbLogin,
+        /// kolla's `database_max_timeout`.
+        timeout: Duration,
+        /// The first member's extra environment for a new cluster.
+        new_cluster: BTreeMap<String, String>,
+    },
+    /// Ready when `ready` exits 0 in the container (RabbitMQ's `rabbitmqctl wait`).
+    Ready {
+        /// The readiness command.
+        ready: Vec<String>,
+        /// How long to wait for it.
+        timeout: Duration,
+    },
 }
 
 /// The entries of one service's evaluated dict.
@@ -84,6 +119,35 @@ impl Entry<'_> {
                 self.host, self.svc, self.key
             ))
         })
+    }
+
+    fn strings(&self, name: &str) -> Result<Vec<String>> {
+        let list: Vec<String> = match self.get(name) {
+            Some(v) => v
+                .try_iter()
+                .map_err(BadInput::from_err)?
+                .map(|x| x.to_string())
+                .collect(),
+            None => Vec::new(),
+        };
+        if list.is_empty() || list.iter().any(String::is_empty) {
+            return Err(BadInput::from_err(format!(
+                "host {}, service {}: {}.{name} must be a list of non-empty strings",
+                self.host, self.svc, self.key
+            )));
+        }
+        Ok(list)
+    }
+
+    fn map(&self, name: &str) -> Result<BTreeMap<String, String>> {
+        let mut out = BTreeMap::new();
+        if let Some(m) = self.get(name) {
+            for k in m.try_iter().map_err(BadInput::from_err)? {
+                let v = m.get_item(&k).unwrap_or_default();
+                out.insert(k.to_string(), v.to_string());
+            }
+        }
+        Ok(out)
     }
 
     fn enabled(&self) -> bool {
@@ -139,7 +203,7 @@ impl<'a> Entries<'a> {
 
     /// `accounts` (`login_*`, `timeout`, `users`: `user`, `password`, `privileges`), then
     /// `identity_bootstrap` (`username`, `password`, `project`, `role`, `internal_url`,
-    /// `public_url`, `region`).
+    /// `public_url`, `region`), then `run_once` (`command`, `timeout`).
     pub(crate) fn after_start(&self) -> Result<Vec<AfterStart>> {
         let mut out = Vec::new();
         if let Some(e) = self.entry("accounts") {
@@ -166,7 +230,40 @@ impl<'a> Entries<'a> {
             });
         }
         if let Some(e) = self.entry("identity_bootstrap") {
-            out.push(AfterStart::IdentityBootstrap(IdentityBootstrap {
+            out.push(AfterStart::IdentityBootstrap(e.identity_bootstrap()?));
+        }
+        if let Some(e) = self.entry("run_once") {
+            out.push(AfterStart::RunOnce {
+                command: e.strings("command")?,
+                timeout: Duration::from_secs(e.number("timeout")?),
+            });
+        }
+        Ok(out)
+    }
+
+    /// `galera` (`login_*`, `timeout`, `new_cluster`) or `rolling` (`ready`, `timeout`).
+    pub(crate) fn rolling(&self) -> Result<Option<Rolling>> {
+        if let Some(e) = self.entry("galera") {
+            return Ok(Some(Rolling::Galera {
+                login: e.login()?,
+                timeout: Duration::from_secs(e.number("timeout")?),
+                new_cluster: e.map("new_cluster")?,
+            }));
+        }
+        if let Some(e) = self.entry("rolling") {
+            return Ok(Some(Rolling::Ready {
+                ready: e.strings("ready")?,
+                timeout: Duration::from_secs(e.number("timeout")?),
+            }));
+        }
+        Ok(None)
+    }
+}
+
+impl Entry<'_> {
+    fn identity_bootstrap(&self) -> Result<IdentityBootstrap> {
+        let e = self;
+        Ok(IdentityBootstrap {
                 username: e.string("username")?,
                 password: Secret::new(e.string("password")?),
                 project: e.string("project")?,
@@ -174,8 +271,6 @@ impl<'a> Entries<'a> {
                 internal_url: e.string("internal_url")?,
                 public_url: e.string("public_url")?,
                 region: e.string("region")?,
-            }));
-        }
-        Ok(out)
+        })
     }
 }

@@ -283,6 +283,29 @@ impl Engine {
         });
     }
 
+    /// Reports `fut`, one of kollars' tasks through this engine, as a [`Step::Task`] named
+    /// `subject` (e.g. `keystone: database`): between a `Started` and a `Finished`/`Failed`
+    /// event, so tasks show in the progress and the JSON events as the containers do.
+    pub async fn task<T, E: std::error::Error>(
+        &self,
+        subject: &str,
+        fut: impl std::future::Future<Output = std::result::Result<T, E>>,
+    ) -> std::result::Result<T, E> {
+        self.report(subject, Step::Task, Phase::Started);
+        let r = fut.await;
+        match &r {
+            Ok(_) => self.report(subject, Step::Task, Phase::Finished),
+            Err(e) => self.report(
+                subject,
+                Step::Task,
+                Phase::Failed {
+                    error: crate::error::chain(e),
+                },
+            ),
+        }
+        r
+    }
+
     /// Runs `fut` between a `Started` and a `Finished`/`Failed` event (the error with its
     /// causes, see [`crate::error`]).
     pub(crate) async fn step<T>(

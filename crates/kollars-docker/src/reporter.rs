@@ -33,6 +33,9 @@ pub enum Step {
     WriteConfig,
     /// Running the fact probe on the host.
     GatherFacts,
+    /// One of kolla's tasks around the containers, run through the engine (a database, a
+    /// cluster member's readiness, keystone's bootstrap, the fernet key push).
+    Task,
 }
 
 /// Where a step is.

@@ -14,9 +14,12 @@
 //! - [`database`]: kolla's `mysql_db` + `mysql_user` (database, user `@'%'`, grants).
 //! - [`mariadb`]: a new server's readiness and its accounts (the monitor).
 //! - [`keystone`]: `keystone-manage bootstrap` (admin, identity endpoints, region).
+//! - [`command`]: a command in a service's container, retried until it succeeds (readiness
+//!   of a cluster member, a task that needs its peers up).
 
 #![deny(missing_docs)]
 
+pub mod command;
 pub mod database;
 pub mod keystone;
 pub mod mariadb;

@@ -59,6 +59,62 @@ pub async fn wait_ready(
     }
 }
 
+/// Waits up to `timeout` for the Galera member in `container` to be `Synced`
+/// (`wsrep_local_state_comment`), as kolla waits after starting each member before the next:
+/// a member that is still joining (SST, IST) answers `Joining`/`Donor`/`Joined`. A server
+/// without wsrep (no Galera) counts as synced once it answers.
+pub async fn wait_synced(
+    engine: &Engine,
+    container: &str,
+    login: &DbLogin,
+    timeout: Duration,
+) -> Result<(), TaskError> {
+    let task = "waiting for the Galera member to be Synced";
+    let req = client(
+        login,
+        "SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment';\nSELECT 'answered';\n",
+    )
+    .map_err(|answer| TaskError::Answer {
+        task: task.to_owned(),
+        answer,
+    })?;
+    let start = Instant::now();
+    loop {
+        let last = match engine.exec(container, &req).await {
+            Ok(out) if out.exit_code == 0 => {
+                let state = galera_state(&out.stdout);
+                match state {
+                    Some("Synced") | None if out.stdout.contains("answered") => return Ok(()),
+                    _ => format!("state {}", state.unwrap_or("unknown")),
+                }
+            }
+            Ok(out) => out.stderr.lines().last().unwrap_or_default().to_owned(),
+            Err(source) if start.elapsed() >= timeout => {
+                return Err(TaskError::Engine {
+                    task: task.to_owned(),
+                    source,
+                })
+            }
+            Err(e) => e.to_string(),
+        };
+        if start.elapsed() >= timeout {
+            return Err(TaskError::Answer {
+                task: format!("{task} (gave up after {}s)", timeout.as_secs()),
+                answer: last,
+            });
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// `wsrep_local_state_comment`'s value in the client's batch output, if the server has it.
+fn galera_state(stdout: &str) -> Option<&str> {
+    stdout.lines().find_map(|l| {
+        let (name, value) = l.split_once('\t')?;
+        (name == "wsrep_local_state_comment").then_some(value.trim())
+    })
+}
+
 /// Makes `accounts` exist with their passwords and privileges (`@'%'`). Idempotent.
 pub async fn ensure_accounts(
     engine: &Engine,
@@ -86,4 +142,22 @@ pub async fn ensure_accounts(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::galera_state;
+
+    #[test]
+    fn reads_the_galera_state() {
+        assert_eq!(
+            galera_state("wsrep_local_state_comment\tSynced\nanswered\n"),
+            Some("Synced")
+        );
+        assert_eq!(
+            galera_state("wsrep_local_state_comment\tJoining: receiving State Transfer\n"),
+            Some("Joining: receiving State Transfer")
+        );
+        assert_eq!(galera_state("answered\n"), None);
+    }
 }

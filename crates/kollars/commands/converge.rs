@@ -15,7 +15,7 @@ use kollars_docker::{Action, ContainerSpec};
 use kollars_render::RenderedService;
 
 use crate::commands::prepare::HostTarget;
-use crate::containers::{AfterStart, Containers, DatabaseTask};
+use crate::containers::{AfterStart, Containers, DatabaseTask, Rolling};
 
 /// The container kolla runs its tasks in (`kolla_toolbox`, deployed on every host before the
 /// services that need it: kolla-toolbox is in their projects' `after`).
@@ -156,7 +156,13 @@ pub async fn ensure_database(
     if state.is_complete() {
         return Ok(Vec::new());
     }
-    kollars_tasks::database::ensure(engine, TOOLBOX, &task.login, &task.db).await?;
+    let subject = format!("{} database", task.db.name);
+    engine
+        .task(
+            &subject,
+            kollars_tasks::database::ensure(engine, TOOLBOX, &task.login, &task.db),
+        )
+        .await?;
     Ok(state.missing())
 }
 
@@ -171,13 +177,59 @@ pub async fn after_start(target: &HostTarget, container: &str, tasks: &[AfterSta
                 accounts,
                 timeout,
             } => {
-                kollars_tasks::mariadb::wait_ready(engine, container, login, *timeout).await?;
-                kollars_tasks::mariadb::ensure_accounts(engine, container, login, accounts).await?;
+                let accounts = async {
+                    kollars_tasks::mariadb::wait_ready(engine, container, login, *timeout).await?;
+                    kollars_tasks::mariadb::ensure_accounts(engine, container, login, accounts)
+                        .await
+                };
+                engine
+                    .task(&format!("{container}: accounts"), accounts)
+                    .await?
             }
             AfterStart::IdentityBootstrap(b) => {
-                kollars_tasks::keystone::bootstrap(engine, container, b).await?
+                engine
+                    .task(
+                        &format!("{container}: identity bootstrap"),
+                        kollars_tasks::keystone::bootstrap(engine, container, b),
+                    )
+                    .await?
+            }
+            AfterStart::RunOnce { command, timeout } => {
+                engine
+                    .task(
+                        &format!("{container}: {}", command.join(" ")),
+                        kollars_tasks::command::until_ok(engine, container, command, *timeout),
+                    )
+                    .await?
             }
         }
+    }
+    Ok(())
+}
+
+/// Waits until a clustered service's member on this host is ready (see [`Rolling`]): a
+/// Galera member `Synced`, a RabbitMQ node started.
+pub async fn member_ready(target: &HostTarget, d: &Decision<'_>) -> Result<()> {
+    let engine = &target.engine;
+    let container = &d.spec().name;
+    match &d.containers.rolling {
+        Some(Rolling::Galera { login, timeout, .. }) => {
+            engine
+                .task(
+                    &format!("{container}: Synced"),
+                    kollars_tasks::mariadb::wait_synced(engine, container, login, *timeout),
+                )
+                .await?
+        }
+        Some(Rolling::Ready { ready, timeout }) => {
+            engine
+                .task(
+                    &format!("{container}: ready"),
+                    kollars_tasks::command::until_ok(engine, container, ready, *timeout),
+                )
+                .await?
+        }
+        None => {}
     }
     Ok(())
 }

@@ -15,7 +15,11 @@
 //!    engine's work and depends on nothing but the image;
 //! 3. each project as soon as its dependencies are done everywhere: its bootstrap one-shots
 //!    once (kolla's `run_once`, on the first host that gets the service), then on every host
-//!    its changes: start the new containers, restart or recreate the changed ones.
+//!    its changes: start the new containers, restart or recreate the changed ones — a
+//!    clustered service's (MariaDB's Galera, RabbitMQ) one host at a time, each member ready
+//!    before the next, as kolla's serial handlers;
+//! 4. kolla's tasks once the project's new containers run (accounts, keystone's bootstrap,
+//!    the fernet key push), once, on the first host that runs the service.
 //!
 //! A host whose step fails drops out of the later projects and the others go on (kolla's
 //! default `max_fail_percentage` of 100); a failed bootstrap fails its project on every host,
@@ -32,8 +36,10 @@ use kollars_services::Catalogue;
 use tokio::sync::Semaphore;
 
 use super::converge::{
-    after_start, database_tasks, decide_host, ensure_database, write_configs, Decision,
+    after_start, database_tasks, decide_host, ensure_database, member_ready, write_configs,
+    Decision,
 };
+use crate::containers::Rolling;
 use super::prepare::HostTarget;
 
 /// Projects in kolla's order, each with the projects it waits for.
@@ -238,6 +244,12 @@ impl Schedule<'_> {
                 if d.svc.project != project || !created.contains(name) || seen.contains(name) {
                     continue;
                 }
+                // a Galera member joining a cluster gets its data from the others
+                if matches!(d.containers.rolling, Some(Rolling::Galera { .. }))
+                    && !self.is_new_cluster(project, name)
+                {
+                    continue;
+                }
                 if let Some(b) = &d.containers.bootstrap {
                     seen.insert(name);
                     out.push((i, d, b.clone()));
@@ -264,7 +276,20 @@ impl Schedule<'_> {
             return;
         }
         let changes = self.changes(project);
+        let mut rolling: Vec<&str> = Vec::new();
+        for d in changes.iter().flat_map(|(_, c)| c) {
+            if d.containers.rolling.is_some() && !rolling.contains(&d.svc.name.as_str()) {
+                rolling.push(&d.svc.name);
+            }
+        }
         join_all(changes.iter().map(|(i, changes)| async move {
+            let changes: Vec<&&Decision<'_>> = changes
+                .iter()
+                .filter(|d| d.containers.rolling.is_none())
+                .collect();
+            if changes.is_empty() {
+                return;
+            }
             let _fork = self.forks.acquire().await.expect("forks open");
             let engine = &self.targets[*i].engine;
             let results = join_all(changes.iter().map(|d| async move {
@@ -280,23 +305,132 @@ impl Schedule<'_> {
             }
         }))
         .await;
+        for service in rolling {
+            self.roll(project, service).await;
+        }
         self.after_start(project).await;
     }
 
+    /// The live hosts that run `service` (inventory order) with its decision there.
+    fn members(&self, service: &str) -> Vec<(usize, &Decision<'_>)> {
+        self.plans
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.is_live(*i))
+            .filter_map(|(i, p)| Some((i, p.as_ref()?.get(service)?)))
+            .collect()
+    }
+
+    /// A new cluster: `service` is new on every live host that runs it.
+    fn is_new_cluster(&self, project: &str, service: &str) -> bool {
+        let members = self.members(service);
+        !members.is_empty()
+            && members
+                .iter()
+                .all(|(_, d)| d.svc.project == project && matches!(d.action, Action::Create))
+    }
+
+    /// The changes of a clustered `service` (see [`Rolling`]), one host at a time, each
+    /// member ready before the next. A new Galera cluster starts on its first member with
+    /// `--wsrep-new-cluster` (the `new_cluster` environment), the others join it one by one,
+    /// then the first is recreated as the others are (kolla's bootstrap_cluster.yml); a
+    /// Galera of one member needs none of it (its cluster address is empty). A new RabbitMQ
+    /// cluster's nodes start together, as its peer discovery needs. A member that fails stops
+    /// the roll: the ones after it are not touched.
+    async fn roll(&self, project: &str, service: &str) {
+        let new_cluster = self.is_new_cluster(project, service) && self.members(service).len() > 1;
+        let members: Vec<(usize, &Decision<'_>)> = self
+            .members(service)
+            .into_iter()
+            .filter(|(_, d)| d.action.is_change())
+            .collect();
+        let mut steps: Vec<(usize, &Decision<'_>, Option<ContainerSpec>)> = Vec::new();
+        for (n, (i, d)) in members.iter().enumerate() {
+            match (&d.containers.rolling, n == 0 && new_cluster) {
+                (Some(Rolling::Galera { new_cluster: env, .. }), true) => {
+                    let mut first = d.spec().clone();
+                    first.environment.extend(env.clone());
+                    steps.push((*i, d, Some(first)));
+                }
+                _ => steps.push((*i, d, None)),
+            }
+        }
+        if let Some((i, d, Some(_))) = steps.first() {
+            let (i, d) = (*i, *d);
+            steps.push((i, d, Some(d.spec().clone())));
+        }
+        // RabbitMQ's peer discovery wants a new cluster's nodes up together: a virgin node
+        // alone waits minutes for the others listed in its config before it forms a cluster
+        let together = matches!(
+            members.first().and_then(|(_, d)| d.containers.rolling.as_ref()),
+            Some(Rolling::Ready { .. })
+        ) && self.is_new_cluster(project, service);
+        if together {
+            let results = join_all(members.iter().map(|(i, d)| async move {
+                let target = &self.targets[*i];
+                let _fork = self.forks.acquire().await.expect("forks open");
+                target.engine.start_created(d.spec()).await?;
+                member_ready(target, d).await
+            }))
+            .await;
+            for ((i, _), r) in members.iter().zip(results) {
+                if let Err(e) = r {
+                    self.fail(*i, e.context(format!("service {service}")));
+                }
+            }
+            return;
+        }
+        let mut stopped: Option<String> = None;
+        for (i, d, spec) in steps {
+            let target = &self.targets[i];
+            if let Some(why) = &stopped {
+                self.fail(i, anyhow!("service {service} not touched: {why}"));
+                continue;
+            }
+            let _fork = self.forks.acquire().await.expect("forks open");
+            let engine = &target.engine;
+            let hash = Some(d.svc.hash.as_str());
+            let recreate = Action::Recreate {
+                reasons: Vec::new(),
+            };
+            let done = match (&spec, &d.action) {
+                (Some(spec), _) => engine.apply(spec, hash, &recreate).await,
+                (None, Action::Create) => engine.start_created(d.spec()).await,
+                (None, action) => engine.apply(d.spec(), hash, action).await,
+            }
+            .map_err(anyhow::Error::new);
+            let ready = match done {
+                Ok(()) => member_ready(target, d).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = ready {
+                let e = e.context(format!("service {service}"));
+                stopped = Some(format!("its member on host {} failed first", target.host()));
+                self.fail(i, e);
+            }
+        }
+    }
+
     /// kolla's tasks once a new container has started (a new MariaDB's accounts, keystone's
-    /// bootstrap): for each service of `project` created this run, once, on the first live
-    /// host that created it; a failure fails the project on every host that runs it.
+    /// bootstrap, its fernet key push): for each service of `project` created on some host
+    /// this run, once, on the first live host that runs it; a failure fails the project on
+    /// every host that runs it.
     async fn after_start(&self, project: &str) {
-        let mut seen = BTreeSet::new();
-        let mut tasks = Vec::new();
-        for (i, changes) in self.changes(project) {
+        let mut created: Vec<&str> = Vec::new();
+        for (_, changes) in self.changes(project) {
             for d in changes {
-                let created = matches!(d.action, Action::Create);
-                if created && !d.containers.after_start.is_empty() && seen.insert(&d.svc.name) {
-                    tasks.push((i, d));
+                let new = matches!(d.action, Action::Create);
+                if new && !d.containers.after_start.is_empty() && !created.contains(&&*d.svc.name) {
+                    created.push(&d.svc.name);
                 }
             }
         }
+        // once, on the first live host that runs the service (kolla's run_once on the group's
+        // first host: the keys to push, the cluster to make accounts in, are there)
+        let tasks: Vec<(usize, &Decision<'_>)> = created
+            .into_iter()
+            .filter_map(|name| self.members(name).into_iter().next())
+            .collect();
         for (i, d) in tasks {
             let _fork = self.forks.acquire().await.expect("forks open");
             let target = &self.targets[i];
