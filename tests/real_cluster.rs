@@ -144,17 +144,26 @@ impl Cluster {
             line(2)
         );
         std::fs::write(dir.path().join("inventory"), inventory).unwrap();
-        let passwords: serde_yaml::Value = serde_yaml::from_str(
-            &std::fs::read_to_string(dir.path().join("config/passwords.yml")).unwrap(),
-        )
-        .unwrap();
-        let db_password = passwords["database_password"].as_str().unwrap().to_owned();
-        Cluster {
+        let mut site = Cluster {
             dir,
             engines,
             client,
-            db_password,
-        }
+            db_password: String::new(),
+        };
+        site.db_password = site.password("database_password");
+        site
+    }
+
+    /// A password of the site's passwords.yml.
+    fn password(&self, name: &str) -> String {
+        let p: serde_yaml::Value = serde_yaml::from_str(
+            &std::fs::read_to_string(self.dir.path().join("config/passwords.yml")).unwrap(),
+        )
+        .unwrap();
+        p[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}"))
+            .to_owned()
     }
 
     fn kollars(&self, cmd: &str, extra: &[&str]) -> String {
@@ -178,7 +187,10 @@ impl Cluster {
     /// `openstack ARGS` from host1's network, with post-deploy's clouds.yaml.
     fn openstack(&self, args: &[&str]) -> Output {
         run(Command::new("nsenter")
-            .arg(format!("--net=/proc/{}/ns/net", engine_pid(&self.engines[0])))
+            .arg(format!(
+                "--net=/proc/{}/ns/net",
+                engine_pid(&self.engines[0])
+            ))
             .arg(&self.client)
             .args(args)
             .env(
@@ -291,7 +303,10 @@ fn three_hosts_cluster_mariadb_and_rabbitmq_and_share_fernet_keys() {
     );
     site.kollars("post-deploy", &[]);
     for (i, e) in site.engines.iter().enumerate() {
-        for c in CONTAINERS.iter().chain(if i == 0 { &["haproxy"][..] } else { &[] }) {
+        for c in CONTAINERS
+            .iter()
+            .chain(if i == 0 { &["haproxy"][..] } else { &[] })
+        {
             let o = docker(e, &["inspect", "-f", "{{.State.Running}}", c]);
             assert_eq!(
                 String::from_utf8_lossy(&o.stdout).trim(),
@@ -329,7 +344,14 @@ fn three_hosts_cluster_mariadb_and_rabbitmq_and_share_fernet_keys() {
     // RabbitMQ: one cluster of three running nodes
     let o = docker(
         &site.engines[0],
-        &["exec", "rabbitmq", "rabbitmqctl", "cluster_status", "--formatter", "json"],
+        &[
+            "exec",
+            "rabbitmq",
+            "rabbitmqctl",
+            "cluster_status",
+            "--formatter",
+            "json",
+        ],
     );
     assert!(o.status.success(), "cluster_status: {}", stderr(&o));
     let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -344,6 +366,45 @@ fn three_hosts_cluster_mariadb_and_rabbitmq_and_share_fernet_keys() {
         running,
         ["rabbit@host1", "rabbit@host2", "rabbit@host3"],
         "{status}"
+    );
+
+    // the rendered definitions.json's users, on every node of the cluster
+    for (i, e) in site.engines.iter().enumerate() {
+        let o = docker(
+            e,
+            &[
+                "exec",
+                "rabbitmq",
+                "rabbitmqctl",
+                "list_users",
+                "--formatter",
+                "json",
+            ],
+        );
+        assert!(o.status.success(), "list_users: {}", stderr(&o));
+        let users = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            users.contains("\"openstack\""),
+            "{}: the openstack user of definitions.json: {users}",
+            HOSTS[i]
+        );
+    }
+    let rabbit_password = site.password("rabbitmq_password");
+    let o = docker(
+        &site.engines[2],
+        &[
+            "exec",
+            "rabbitmq",
+            "rabbitmqctl",
+            "authenticate_user",
+            "openstack",
+            &rabbit_password,
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "openstack logs in on host3: {}",
+        stderr(&o)
     );
 
     // the same fernet keys on every host
@@ -370,15 +431,14 @@ fn three_hosts_cluster_mariadb_and_rabbitmq_and_share_fernet_keys() {
     assert_eq!(keys[0], keys[2], "host1 and host3 keys");
 
     // a token issued by host1's keystone validates on host3's: host3 rescopes it
-    let password = {
-        let p: serde_yaml::Value = serde_yaml::from_str(
-            &std::fs::read_to_string(site.dir.path().join("config/passwords.yml")).unwrap(),
-        )
-        .unwrap();
-        p["keystone_admin_password"].as_str().unwrap().to_owned()
-    };
+    let password = site.password("keystone_admin_password");
     let mut at1 = admin_at(0);
-    at1.extend(["--os-password".into(), password, "token".into(), "issue".into()]);
+    at1.extend([
+        "--os-password".into(),
+        password,
+        "token".into(),
+        "issue".into(),
+    ]);
     at1.extend(["-f", "value", "-c", "id"].map(String::from));
     let at1: Vec<&str> = at1.iter().map(String::as_str).collect();
     let from_host1 = site.openstack_eventually(&at1, Duration::from_secs(120));
@@ -403,7 +463,10 @@ fn three_hosts_cluster_mariadb_and_rabbitmq_and_share_fernet_keys() {
         "id",
     ];
     let rescoped = site.openstack_eventually(&on_host3, Duration::from_secs(120));
-    assert!(rescoped.len() > 20, "host3 accepted host1's token: {rescoped}");
+    assert!(
+        rescoped.len() > 20,
+        "host3 accepted host1's token: {rescoped}"
+    );
 
     // a second deploy has nothing to do
     let plan = site.kollars("plan", &["--no-diff"]);
@@ -439,7 +502,10 @@ fn three_hosts_cluster_mariadb_and_rabbitmq_and_share_fernet_keys() {
     }
     let after = site.started();
     for (n, (b, a)) in before.iter().zip(&after).enumerate() {
-        let (host, c) = (HOSTS[n / CONTAINERS.len()], CONTAINERS[n % CONTAINERS.len()]);
+        let (host, c) = (
+            HOSTS[n / CONTAINERS.len()],
+            CONTAINERS[n % CONTAINERS.len()],
+        );
         let expected = host == "host3" && c == "mariadb";
         assert_eq!(a != b, expected, "{c} on {host} started again: {}", a != b);
     }

@@ -264,13 +264,13 @@ impl Entry<'_> {
     fn identity_bootstrap(&self) -> Result<IdentityBootstrap> {
         let e = self;
         Ok(IdentityBootstrap {
-                username: e.string("username")?,
-                password: Secret::new(e.string("password")?),
-                project: e.string("project")?,
-                role: e.string("role")?,
-                internal_url: e.string("internal_url")?,
-                public_url: e.string("public_url")?,
-                region: e.string("region")?,
+            username: e.string("username")?,
+            password: Secret::new(e.string("password")?),
+            project: e.string("project")?,
+            role: e.string("role")?,
+            internal_url: e.string("internal_url")?,
+            public_url: e.string("public_url")?,
+            region: e.string("region")?,
         })
     }
 }

@@ -26,7 +26,11 @@ pub async fn until_ok(
         let last = match engine.exec(container, &req).await {
             Ok(out) if out.exit_code == 0 => return Ok(()),
             Ok(out) => {
-                let text = if out.stderr.trim().is_empty() { &out.stdout } else { &out.stderr };
+                let text = if out.stderr.trim().is_empty() {
+                    &out.stdout
+                } else {
+                    &out.stderr
+                };
                 format!(
                     "exit {}: {}",
                     out.exit_code,

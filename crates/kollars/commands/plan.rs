@@ -11,6 +11,7 @@ use kollars_docker::Action;
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::commands::converge::{check_database, database_tasks, decide_host, Rewritten};
 use crate::commands::prepare::{finish, for_hosts, prepare, Needs};
+use crate::containers::Rolling;
 use crate::error::ExitStatus;
 use crate::reporter::CliReporter;
 
@@ -54,12 +55,11 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
         let mut decisions = decide_host(target, &rewritten).await?;
         let mut out = Vec::new();
         for svc in &target.rendered.services {
-            let action = decisions
-                .remove(&svc.name)
-                .map(|d| d.action)
-                .unwrap_or(Action::Nothing);
+            let decision = decisions.remove(&svc.name);
+            let rolling = decision.as_ref().and_then(|d| rolling_note(d.containers));
+            let action = decision.map(|d| d.action).unwrap_or(Action::Nothing);
             let diffs = diffs.remove(svc.name.as_str()).unwrap_or_default();
-            out.push((svc.name.clone(), action, diffs));
+            out.push((svc.name.clone(), action, diffs, rolling));
         }
         Ok(out)
     })
@@ -67,7 +67,7 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     let mut changes = 0;
     for (host, r) in &results {
         let Ok(items) = r else { continue };
-        for (svc, action, diffs) in items {
+        for (svc, action, diffs, rolling) in items {
             if action.is_change() || !diffs.is_empty() {
                 changes += 1;
             }
@@ -83,7 +83,14 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
             if !action.is_change() && diffs.is_empty() {
                 continue;
             }
-            println!("{host}: {svc}: {}", mask(&describe(action), &secrets));
+            let rolling = match (action.is_change(), rolling) {
+                (true, Some(note)) => format!(" — {note}"),
+                _ => String::new(),
+            };
+            println!(
+                "{host}: {svc}: {}{rolling}",
+                mask(&describe(action), &secrets)
+            );
             if !args.no_diff {
                 for d in diffs {
                     print!("{}", mask(d, &secrets));
@@ -128,6 +135,14 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
 }
 
 /// Replaces every secret from passwords.yml with `********`.
+/// How a clustered service's changes roll across hosts (see `schedule`), for the plan.
+fn rolling_note(c: &crate::containers::Containers) -> Option<&'static str> {
+    match c.rolling.as_ref()? {
+        Rolling::Galera { .. } => Some("one host at a time, each Synced (Galera)"),
+        Rolling::Ready { .. } => Some("one host at a time, each ready (a new cluster's together)"),
+    }
+}
+
 fn mask(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_string();
     for s in secrets {

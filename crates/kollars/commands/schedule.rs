@@ -39,8 +39,8 @@ use super::converge::{
     after_start, database_tasks, decide_host, ensure_database, member_ready, write_configs,
     Decision,
 };
-use crate::containers::Rolling;
 use super::prepare::HostTarget;
+use crate::containers::Rolling;
 
 /// Projects in kolla's order, each with the projects it waits for.
 pub(super) struct Graph {
@@ -347,7 +347,12 @@ impl Schedule<'_> {
         let mut steps: Vec<(usize, &Decision<'_>, Option<ContainerSpec>)> = Vec::new();
         for (n, (i, d)) in members.iter().enumerate() {
             match (&d.containers.rolling, n == 0 && new_cluster) {
-                (Some(Rolling::Galera { new_cluster: env, .. }), true) => {
+                (
+                    Some(Rolling::Galera {
+                        new_cluster: env, ..
+                    }),
+                    true,
+                ) => {
                     let mut first = d.spec().clone();
                     first.environment.extend(env.clone());
                     steps.push((*i, d, Some(first)));
@@ -362,7 +367,9 @@ impl Schedule<'_> {
         // RabbitMQ's peer discovery wants a new cluster's nodes up together: a virgin node
         // alone waits minutes for the others listed in its config before it forms a cluster
         let together = matches!(
-            members.first().and_then(|(_, d)| d.containers.rolling.as_ref()),
+            members
+                .first()
+                .and_then(|(_, d)| d.containers.rolling.as_ref()),
             Some(Rolling::Ready { .. })
         ) && self.is_new_cluster(project, service);
         if together {
