@@ -339,11 +339,17 @@ impl Schedule<'_> {
     /// the roll: the ones after it are not touched.
     async fn roll(&self, project: &str, service: &str) {
         let new_cluster = self.is_new_cluster(project, service) && self.members(service).len() > 1;
-        let members: Vec<(usize, &Decision<'_>)> = self
+        let mut members: Vec<(usize, &Decision<'_>)> = self
             .members(service)
             .into_iter()
             .filter(|(_, d)| d.action.is_change())
             .collect();
+        if !new_cluster {
+            // members that are not running join the running ones before any running member
+            // restarts: a run killed after a new cluster's first member started leaves it
+            // the only one, and restarting it first would leave no cluster to rejoin
+            members.sort_by_key(|(_, d)| !matches!(d.action, Action::Start | Action::Create));
+        }
         let mut steps: Vec<(usize, &Decision<'_>, Option<ContainerSpec>)> = Vec::new();
         for (n, (i, d)) in members.iter().enumerate() {
             match (&d.containers.rolling, n == 0 && new_cluster) {
