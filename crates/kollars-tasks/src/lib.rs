@@ -14,12 +14,15 @@
 //! - [`database`]: kolla's `mysql_db` + `mysql_user` (database, user `@'%'`, grants).
 //! - [`mariadb`]: a new server's readiness and its accounts (the monitor).
 //! - [`keystone`]: `keystone-manage bootstrap` (admin, identity endpoints, region).
+//! - [`register`]: kolla's `service-ks-register` (services, endpoints, users, roles and their
+//!   assignments in keystone) with openstacksdk in `kolla_toolbox`.
 
 #![deny(missing_docs)]
 
 pub mod database;
 pub mod keystone;
 pub mod mariadb;
+pub mod register;
 pub mod sql;
 
 mod secret;
@@ -27,6 +30,7 @@ mod secret;
 pub use database::{Database, DbLogin, DbState};
 pub use keystone::IdentityBootstrap;
 pub use mariadb::Account;
+pub use register::{AdminAuth, KsService, KsUser, KsUserRole, Registered, Registration};
 pub use secret::Secret;
 
 /// A task that failed.
@@ -40,6 +44,14 @@ pub enum TaskError {
         /// What the engine said.
         #[source]
         source: kollars_docker::DockerError,
+    },
+    /// The command ran and failed, saying why (one line, no secret).
+    #[error("{task}: {message}")]
+    Failed {
+        /// The task.
+        task: String,
+        /// What it said.
+        message: String,
     },
     /// The command ran but its answer made no sense.
     #[error("{task}: unexpected answer {answer:?}")]
