@@ -13,9 +13,10 @@
 //! 1. every host at once: write the config directories and decide every container (reads);
 //! 2. every host at once: create every new container, not started: creating is most of an
 //!    engine's work and depends on nothing but the image;
-//! 3. each project as soon as its dependencies are done everywhere: its bootstrap one-shots
-//!    once (kolla's `run_once`, on the first host that gets the service), then on every host
-//!    its changes: start the new containers, restart or recreate the changed ones.
+//! 3. each project as soon as its dependencies are done everywhere: its registration in
+//!    keystone and its databases, then its bootstrap one-shots, each once (kolla's
+//!    `run_once`, on the first host that gets the service), then on every host its changes:
+//!    start the new containers, restart or recreate the changed ones.
 //!
 //! A host whose step fails drops out of the later projects and the others go on (kolla's
 //! default `max_fail_percentage` of 100); a failed bootstrap fails its project on every host,
@@ -32,7 +33,8 @@ use kollars_services::Catalogue;
 use tokio::sync::Semaphore;
 
 use super::converge::{
-    after_start, database_tasks, decide_host, ensure_database, write_configs, Decision,
+    after_start, database_tasks, decide_host, ensure_database, register, registration_tasks,
+    write_configs, Decision,
 };
 use super::prepare::HostTarget;
 
@@ -260,7 +262,10 @@ impl Schedule<'_> {
         for (i, e) in deferred {
             self.fail(i, e);
         }
-        if !self.databases(project).await || !self.bootstrap(project).await {
+        if !self.registrations(project).await
+            || !self.databases(project).await
+            || !self.bootstrap(project).await
+        {
             return;
         }
         let changes = self.changes(project);
@@ -321,6 +326,46 @@ impl Schedule<'_> {
                 self.fail(i, anyhow!("{e:#}"));
             }
         }
+    }
+
+    /// kolla's `service-ks-register` for the project's services (its `register.yml`, first of
+    /// its deploy, before the databases and the bootstrap), each once, on the first live host
+    /// that runs the service, when due (a new container on some host, or inputs that differ
+    /// from those recorded: see `converge::registration_due`); `false` when one failed (the
+    /// project then failed on every host that runs it).
+    async fn registrations(&self, project: &str) -> bool {
+        let created: BTreeSet<&str> = self
+            .changes(project)
+            .into_iter()
+            .flat_map(|(_, changes)| changes)
+            .filter(|d| matches!(d.action, Action::Create))
+            .map(|d| d.svc.name.as_str())
+            .collect();
+        let live = self
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.plans[*i].is_some() && self.is_live(*i));
+        let tasks = registration_tasks(live, Some(project));
+        let results = join_all(tasks.iter().map(|(i, svc, reg)| {
+            let created = created.contains(svc);
+            async move {
+                let _fork = self.forks.acquire().await.expect("forks open");
+                let target = &self.targets[*i];
+                register(target, svc, reg, created).await.with_context(|| {
+                    format!(
+                        "registration of {svc} in keystone on host {} failed",
+                        target.host()
+                    )
+                })
+            }
+        }))
+        .await;
+        let Some(e) = results.into_iter().find_map(Result::err) else {
+            return true;
+        };
+        self.fail_project(project, e);
+        false
     }
 
     /// The databases of the project's services (kolla's `mysql_db` and `mysql_user`, before
