@@ -255,3 +255,61 @@ fn unknown_docker_restart_policy_names_host_and_variable_and_changes_nothing() {
         );
     }
 }
+
+/// `kollars plan -t placement` on the reference inputs changed by `edit`, through an engine
+/// that does not exist (bad input stops the run before any engine is used).
+fn plan_placement(edit: impl Fn(&Case)) -> std::process::Output {
+    let c = Case::new();
+    c.append(
+        "globals.yml",
+        "\nkollars_engine: unix:///nonexistent/kollars-bad-input.sock\n",
+    );
+    edit(&c);
+    kollars([
+        "plan",
+        "-i",
+        &c.path("inventory").display().to_string(),
+        "--configdir",
+        &c.dir.path().display().to_string(),
+        "--facts",
+        &c.path("facts").display().to_string(),
+        "-t",
+        "placement",
+    ])
+}
+
+#[test]
+fn a_bad_registration_in_keystone_names_host_service_and_key_never_a_value() {
+    let admin = "6pg7xCicq8b1HTYCv87YKmdRssokpsarU02MnUDr"; // keystone_admin_password
+                                                            // placement's keystone user without a password
+    let o = plan_placement(|c| {
+        let text = std::fs::read_to_string(c.path("passwords.yml")).unwrap();
+        let text: String = text
+            .lines()
+            .map(|l| match l.starts_with("placement_keystone_password:") {
+                true => "placement_keystone_password: \"\"\n".to_owned(),
+                false => format!("{l}\n"),
+            })
+            .collect();
+        c.write("passwords.yml", &text);
+    });
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "host localhost, service placement-api: ks_register.users[0].password is empty"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains(admin), "{err}");
+    // users that are not a list: the key is named, not what it holds
+    let o =
+        plan_placement(|c| c.append("globals.yml", "placement_ks_users: \"not-a-list-s3cret\"\n"));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("host localhost, service placement-api: ks_register.users must be a list"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret") && !err.contains(admin), "{err}");
+}

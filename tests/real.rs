@@ -1,5 +1,8 @@
 //! A real cloud's first services on the real images (`images/real/`), deployed by kollars
 //! alone on one host, proven by a client nobody here wrote: python-openstackclient from PyPI.
+//! Placement, whose real image is not built yet, runs on its stand-in image (`images/build.sh`)
+//! so that its registration in the real keystone (services, endpoints, user, role) is proven
+//! the same way.
 //!
 //! The host is an overlay2 engine in its own network namespace (`scripts/engines.sh`), whose
 //! loopback carries the host's address (127.0.0.1) and the VIP (127.0.0.2, where keepalived
@@ -11,10 +14,12 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::util::{engine_pid, kollars, root, site_inputs, stderr};
+use crate::util::{
+    engine_pid, ensure_images, kollars, root, site_inputs, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
+};
 
 pub(crate) const TAG: &str = "2026.1-debian-trixie";
-const TAGS: &str = "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone";
+const TAGS: &str = "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,placement";
 const CONTAINERS: &[&str] = &[
     "mariadb",
     "memcached",
@@ -24,7 +29,12 @@ const CONTAINERS: &[&str] = &[
     "keystone",
     "keystone_fernet",
     "keystone_ssh",
+    "placement_api",
 ];
+/// placement's keystone user's password in the reference's passwords.yml.
+const PLACEMENT_PASSWORD: &str = "QOTsupmPMIPp5k4Zcz8HSVjKYj4SAja65VV2PL6c";
+/// Where kolla puts placement's endpoints here: both on the VIP (no external FQDN), port 8780.
+const PLACEMENT_URL: &str = "http://127.0.0.2:8780";
 const VOLUMES: &[&str] = &[
     "mariadb",
     "rabbitmq",
@@ -92,16 +102,20 @@ impl Site {
     fn new() -> Site {
         let engine = real_engine();
         let client = openstack_client();
+        // placement's stand-in image (seconds, from the stand-in chain)
+        ensure_images(&engine, &["placement-api"]);
         for c in CONTAINERS.iter().chain(&[
             "bootstrap_mariadb",
             "bootstrap_keystone",
             "bootstrap_keystone_fernet",
+            "bootstrap_placement_api",
         ]) {
             let _ = docker(&engine, &["rm", "-f", c]);
         }
         for v in VOLUMES {
             let _ = docker(&engine, &["volume", "rm", "-f", v]);
         }
+
         let dir = tempfile::tempdir().unwrap();
         site_inputs(
             dir.path(),
@@ -112,7 +126,8 @@ impl Site {
                  kolla_internal_vip_address: 127.0.0.2\nenable_keepalived: \"no\"\n\
                  enable_proxysql: \"no\"\ndatabase_address: 127.0.0.1\n\
                  haproxy_max_connections: 8000\nkollars_privileged_containers: false\n\
-                 default_container_dimensions: {{}}\n"
+                 default_container_dimensions: {{}}\n\
+                 placement_api_image_full: {IMAGE_NAMESPACE}/placement-api:{IMAGE_TAG}\n"
             ),
         );
         // a test machine's memory, not a production server's 8G buffer pool
@@ -384,11 +399,34 @@ fn identity_on_real_images_answers_a_real_client_through_the_vip() {
     ]);
     assert!(o.status.success(), "demo logs in: {}", stderr(&o));
 
-    // a second deploy has nothing to do
+    // placement, registered in keystone by the first deploy
+    let registered = out
+        .lines()
+        .find(|l| l.contains("placement-api") && l.contains("Register ok"))
+        .unwrap_or_else(|| panic!("the deploy says what it registered:\n{out}"));
+    for part in [
+        "service placement",
+        "2 endpoints",
+        "project service",
+        "user placement",
+        "role assignment",
+    ] {
+        assert!(registered.contains(part), "{part:?} in {registered}");
+    }
+    registration_holds(&site, PLACEMENT_PASSWORD);
+
+    // a second deploy has nothing to do: no registration runs (no exec of it in the toolbox)
     let plan = site.kollars("plan", &[]);
     assert!(plan.contains("0 change(s) planned on 1 host(s)"), "{plan}");
     let before = started(&site.engine);
-    site.kollars("deploy", &[]);
+    let since = now_unix();
+    let again = site.kollars("deploy", &[]);
+    assert!(!again.contains("Register"), "{again}");
+    assert_eq!(
+        registrations_run(&site.engine, since),
+        0,
+        "a second deploy runs no registration"
+    );
     assert_eq!(
         started(&site.engine),
         before,
@@ -432,4 +470,166 @@ fn identity_on_real_images_answers_a_real_client_through_the_vip() {
         (7100..=7200).contains(&lifetime),
         "token lives {lifetime}s: {json}"
     );
+
+    // a new password for placement's keystone user (passwords.yml): plan says the
+    // registration will set it, the next deploy does (once), and it logs in, the old one not
+    let passwords = site.dir.path().join("config/passwords.yml");
+    let new_password = "new-Placement-pw-0815";
+    let text = std::fs::read_to_string(&passwords).unwrap();
+    assert!(text.contains(PLACEMENT_PASSWORD));
+    std::fs::write(&passwords, text.replace(PLACEMENT_PASSWORD, new_password)).unwrap();
+    let plan = site.kollars("plan", &["--no-diff"]);
+    assert!(
+        plan.contains("localhost: placement-api: register in keystone: password of placement"),
+        "{plan}"
+    );
+    assert!(!plan.contains(new_password), "{plan}");
+    let since = now_unix();
+    let out = site.kollars("deploy", &[]);
+    assert!(
+        out.lines().any(
+            |l| l.contains("placement-api") && l.contains("Register ok: password of placement")
+        ),
+        "{out}"
+    );
+    assert!(!out.contains(new_password), "{out}");
+    assert_eq!(registrations_run(&site.engine, since), 1, "{out}");
+    registration_holds(&site, new_password);
+    assert!(
+        !site.logs_in("placement", PLACEMENT_PASSWORD, "service"),
+        "the old password no longer logs in"
+    );
+    let again = site.kollars("deploy", &[]);
+    assert!(!again.contains("Register"), "{again}");
+}
+
+/// How many registrations (kollars' ks-register program) ran in `kolla_toolbox` since `since`
+/// (seconds since the epoch): the engine's exec events, whose action names the command.
+fn registrations_run(engine: &str, since: i64) -> usize {
+    let o = docker(
+        engine,
+        &[
+            "events",
+            "--since",
+            &since.to_string(),
+            "--until",
+            &(now_unix() + 1).to_string(),
+            "--filter",
+            "container=kolla_toolbox",
+            "--format",
+            "{{json .Action}}",
+        ],
+    );
+    assert!(o.status.success(), "docker events: {}", stderr(&o));
+    // one JSON string per event: an exec's action holds its command, newlines and all
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.starts_with("\"exec_create") && l.contains("kollars ks-register"))
+        .count()
+}
+
+/// Placement as kolla registers it, seen by python-openstackclient: its service, its internal
+/// and public endpoints in RegionOne, its user in the service project with the admin role,
+/// logging in with `password`.
+fn registration_holds(site: &Site, password: &str) {
+    let admin = |args: &[&str]| {
+        let mut a = vec!["--os-cloud", "kolla-admin"];
+        a.extend(args);
+        site.openstack_ok(&a)
+    };
+    let service: serde_json::Value =
+        serde_json::from_str(&admin(&["service", "show", "placement", "-f", "json"])).unwrap();
+    assert_eq!(service["type"], "placement", "{service}");
+    assert_eq!(service["description"], "Placement Service", "{service}");
+    assert_eq!(service["enabled"], true, "{service}");
+    let endpoints = admin(&[
+        "endpoint",
+        "list",
+        "--service",
+        "placement",
+        "-f",
+        "value",
+        "-c",
+        "Region",
+        "-c",
+        "Interface",
+        "-c",
+        "URL",
+    ]);
+    let mut lines: Vec<&str> = endpoints.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            format!("RegionOne internal {PLACEMENT_URL}"),
+            format!("RegionOne public {PLACEMENT_URL}"),
+        ],
+        "{endpoints}"
+    );
+    let user: serde_json::Value = serde_json::from_str(&admin(&[
+        "user",
+        "show",
+        "placement",
+        "--domain",
+        "default",
+        "-f",
+        "json",
+    ]))
+    .unwrap();
+    let project: serde_json::Value =
+        serde_json::from_str(&admin(&["project", "show", "service", "-f", "json"])).unwrap();
+    assert_eq!(
+        user["default_project_id"], project["id"],
+        "{user} {project}"
+    );
+    assert_eq!(user["domain_id"], "default", "{user}");
+    let roles = admin(&[
+        "role",
+        "assignment",
+        "list",
+        "--user",
+        "placement",
+        "--project",
+        "service",
+        "--names",
+        "-f",
+        "value",
+        "-c",
+        "Role",
+    ]);
+    assert!(roles.lines().any(|r| r == "admin"), "{roles}");
+    assert!(
+        site.logs_in("placement", password, "service"),
+        "placement logs in with its password"
+    );
+}
+
+impl Site {
+    /// Whether `user` (default domain) gets a token scoped to `project` with `password`.
+    fn logs_in(&self, user: &str, password: &str, project: &str) -> bool {
+        self.openstack(&[
+            "--os-auth-url",
+            "http://127.0.0.2:5000",
+            "--os-identity-api-version",
+            "3",
+            "--os-username",
+            user,
+            "--os-password",
+            password,
+            "--os-project-name",
+            project,
+            "--os-user-domain-name",
+            "Default",
+            "--os-project-domain-name",
+            "Default",
+            "token",
+            "issue",
+            "-f",
+            "value",
+            "-c",
+            "id",
+        ])
+        .status
+        .success()
+    }
 }

@@ -3,7 +3,8 @@
 //! The renderer hands each service's evaluated dict (`container_name`, `image`, `volumes`,
 //! `bootstrap`, `database`, …) as a template value. This module is the one place that reads
 //! it: every service that runs a container becomes a [`Containers`] (its main container, when
-//! the dict asks for them its bootstrap one-shot and the database that bootstrap needs)
+//! the dict asks for them its bootstrap one-shot, the database that bootstrap needs and its
+//! registration in keystone)
 //! before anything happens, so a bad dict is bad input before the first host is touched, and
 //! the commands only ever see typed values.
 
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use kollars_docker::{ContainerSpec, RestartPolicy};
 use kollars_render::{RenderedHost, RenderedService};
+use kollars_tasks::Registration;
 use kollars_vars::Value;
 
 use crate::error::BadInput;
@@ -29,6 +31,9 @@ pub struct Containers {
     /// The database its bootstrap needs (kolla's `mysql_db` and `mysql_user`), made before the
     /// bootstrap runs, unless `use_preconfigured_databases`.
     pub database: Option<DatabaseTask>,
+    /// Its project's registration in keystone (kolla's `service-ks-register`), made before
+    /// its bootstrap.
+    pub register: Option<Registration>,
     /// kolla's tasks once its new container has started (a new MariaDB's accounts, keystone's
     /// bootstrap), in this order.
     pub after_start: Vec<AfterStart>,
@@ -52,6 +57,7 @@ pub fn of_host(
         let bootstrap = bootstrap(&main, &svc.container);
         let entries = Entries::new(&rendered.host, svc);
         let database = entries.database()?;
+        let register = entries.register()?;
         let after_start = entries.after_start()?;
         let rolling = entries.rolling()?;
         out.insert(
@@ -60,6 +66,7 @@ pub fn of_host(
                 main,
                 bootstrap,
                 database,
+                register,
                 after_start,
                 rolling,
             },

@@ -92,7 +92,14 @@ impl Reporter for CliReporter {
                         if let Some(b) = &bar {
                             b.inc(1);
                         }
-                        self.line(&format!("{:<12} {:<28} {:?} ok", e.host, e.subject, e.step));
+                        let detail = e.detail.as_deref().map(|d| format!(": {d}"));
+                        self.line(&format!(
+                            "{:<12} {:<28} {:?} ok{}",
+                            e.host,
+                            e.subject,
+                            e.step,
+                            detail.unwrap_or_default()
+                        ));
                     }
                     Phase::Failed { error } => self.line(&format!(
                         "{:<12} {:<28} {:?} FAILED: {error}",

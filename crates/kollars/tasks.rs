@@ -1,6 +1,7 @@
 //! The task entries of a service dict, typed: what kolla does around a service's containers
-//! that the dict says (`database`, `accounts`, `identity_bootstrap`, `run_once`, and how a
-//! clustered service rolls across hosts: `galera`, `rolling`), read once, before
+//! that the dict says (`database`, `ks_register`, `accounts`, `identity_bootstrap`,
+//! `run_once`, and how a clustered service rolls across hosts: `galera`, `rolling`), read
+//! once, before
 //! anything happens, like the containers themselves ([`crate::containers`]). A missing or
 //! empty value is bad input naming host, service and key — never the value, which may be a
 //! password.
@@ -10,7 +11,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 use kollars_render::RenderedService;
-use kollars_tasks::{Account, Database, DbLogin, IdentityBootstrap, Secret};
+use kollars_tasks::{
+    Account, AdminAuth, Database, DbLogin, IdentityBootstrap, KsService, KsUser, KsUserRole,
+    Registration, Secret,
+};
 use kollars_vars::Value;
 
 use crate::error::BadInput;
@@ -84,11 +88,71 @@ pub(crate) struct Entries<'a> {
 struct Entry<'a> {
     host: &'a str,
     svc: &'a str,
-    key: &'static str,
+    /// Its path in the dict (`ks_register.users[0]`).
+    key: String,
     value: Value,
 }
 
-impl Entry<'_> {
+impl<'a> Entry<'a> {
+    fn bad(&self, what: std::fmt::Arguments<'_>) -> anyhow::Error {
+        BadInput::from_err(format!(
+            "host {}, service {}: {}.{what}",
+            self.host, self.svc, self.key
+        ))
+    }
+
+    /// The sub-map `name`, for its own keys.
+    fn map(&self, name: &str) -> Result<Entry<'a>> {
+        match self.get(name) {
+            Some(value) if value.kind() == kollars_vars::ValueKind::Map => Ok(Entry {
+                host: self.host,
+                svc: self.svc,
+                key: format!("{}.{name}", self.key),
+                value,
+            }),
+            _ => Err(self.bad(format_args!("{name} must be a mapping"))),
+        }
+    }
+
+    /// The items of list `name` (none when it is missing), each an entry of its own.
+    fn list(&self, name: &str) -> Result<Vec<Entry<'a>>> {
+        let Some(v) = self.get(name) else {
+            return Ok(Vec::new());
+        };
+        if v.kind() != kollars_vars::ValueKind::Seq {
+            return Err(self.bad(format_args!("{name} must be a list")));
+        }
+        let items = v.try_iter().map_err(BadInput::from_err)?;
+        Ok(items
+            .enumerate()
+            .map(|(i, value)| Entry {
+                host: self.host,
+                svc: self.svc,
+                key: format!("{}.{name}[{i}]", self.key),
+                value,
+            })
+            .collect())
+    }
+
+    /// This entry as one string (a list item that is a plain value).
+    fn itself(&self) -> Result<String> {
+        let s = self.value.to_string();
+        match self.value.is_undefined() || self.value.is_none() || s.is_empty() {
+            true => Err(BadInput::from_err(format!(
+                "host {}, service {}: {} is empty",
+                self.host, self.svc, self.key
+            ))),
+            false => Ok(s),
+        }
+    }
+
+    /// `name` as a boolean (Ansible's truth), `default` when missing.
+    fn flag(&self, name: &str, default: bool) -> bool {
+        self.get(name)
+            .map(|v| kollars_vars::filters::ansible_bool(&v))
+            .unwrap_or(default)
+    }
+
     fn get(&self, name: &str) -> Option<Value> {
         self.value
             .get_attr(name)
@@ -139,7 +203,7 @@ impl Entry<'_> {
         Ok(list)
     }
 
-    fn map(&self, name: &str) -> Result<BTreeMap<String, String>> {
+    fn string_map(&self, name: &str) -> Result<BTreeMap<String, String>> {
         let mut out = BTreeMap::new();
         if let Some(m) = self.get(name) {
             for k in m.try_iter().map_err(BadInput::from_err)? {
@@ -151,7 +215,7 @@ impl Entry<'_> {
     }
 
     fn enabled(&self) -> bool {
-        kollars_vars::filters::ansible_bool(&self.get("enabled").unwrap_or(Value::from(true)))
+        self.flag("enabled", true)
     }
 
     fn login(&self) -> Result<DbLogin> {
@@ -179,7 +243,7 @@ impl<'a> Entries<'a> {
         let e = Entry {
             host: self.host,
             svc: &self.svc.name,
-            key,
+            key: key.to_owned(),
             value,
         };
         e.enabled().then_some(e)
@@ -201,6 +265,89 @@ impl<'a> Entries<'a> {
         }))
     }
 
+    /// `ks_register` (kolla's `service-ks-register`): `services` (`name`, `type`,
+    /// `description`, `endpoints`: `interface`, `url`; an `enabled` that is false drops one),
+    /// `users` (`project`, `user`, `password`, `role`), `roles`, `user_roles` (`project`,
+    /// `user`, `role`), `auth` (`auth_url`, `username`, `password`, `project_name`,
+    /// `user_domain_name` and `project_domain_name` or `domain_name`), `region`,
+    /// `interface`, `cacert`, `domain` (`default`), `update_password`.
+    pub(crate) fn register(&self) -> Result<Option<Registration>> {
+        let Some(e) = self.entry("ks_register") else {
+            return Ok(None);
+        };
+        let auth = e.map("auth")?;
+        let domain_of = |which: &str| match auth.get(which).filter(|v| !v.to_string().is_empty()) {
+            Some(v) => Ok(v.to_string()),
+            None => auth.string("domain_name"),
+        };
+        let mut services = Vec::new();
+        for s in e.list("services")? {
+            if !s.enabled() {
+                continue;
+            }
+            let mut endpoints = Vec::new();
+            for ep in s.list("endpoints")? {
+                endpoints.push((ep.string("interface")?, ep.string("url")?));
+            }
+            services.push(KsService {
+                name: s.string("name")?,
+                service_type: s.string("type")?,
+                description: s.string("description")?,
+                endpoints,
+            });
+        }
+        let mut users = Vec::new();
+        for u in e.list("users")? {
+            users.push(KsUser {
+                project: u.string("project")?,
+                user: u.string("user")?,
+                password: Secret::new(u.string("password")?),
+                role: u.string("role")?,
+            });
+        }
+        let mut user_roles = Vec::new();
+        for r in e.list("user_roles")? {
+            user_roles.push(KsUserRole {
+                project: r.string("project")?,
+                user: r.string("user")?,
+                role: r.string("role")?,
+            });
+        }
+        let roles = e
+            .list("roles")?
+            .iter()
+            .map(Entry::itself)
+            .collect::<Result<_>>()?;
+        let cacert = e
+            .get("cacert")
+            .map(|v| v.to_string())
+            .filter(|s| !s.is_empty());
+        let domain = e
+            .get("domain")
+            .map(|v| v.to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "default".to_owned());
+        Ok(Some(Registration {
+            auth: AdminAuth {
+                auth_url: auth.string("auth_url")?,
+                username: auth.string("username")?,
+                password: Secret::new(auth.string("password")?),
+                project_name: auth.string("project_name")?,
+                user_domain_name: domain_of("user_domain_name")?,
+                project_domain_name: domain_of("project_domain_name")?,
+            },
+            region: e.string("region")?,
+            interface: e.string("interface")?,
+            cacert,
+            domain,
+            update_password: e.flag("update_password", true),
+            services,
+            users,
+            roles,
+            user_roles,
+        }))
+    }
+
     /// `accounts` (`login_*`, `timeout`, `users`: `user`, `password`, `privileges`), then
     /// `identity_bootstrap` (`username`, `password`, `project`, `role`, `internal_url`,
     /// `public_url`, `region`), then `run_once` (`command`, `timeout`).
@@ -213,7 +360,7 @@ impl<'a> Entries<'a> {
                     let a = Entry {
                         host: self.host,
                         svc: &self.svc.name,
-                        key: "accounts.users",
+                        key: "accounts.users".to_owned(),
                         value: u,
                     };
                     accounts.push(Account {
@@ -247,7 +394,7 @@ impl<'a> Entries<'a> {
             return Ok(Some(Rolling::Galera {
                 login: e.login()?,
                 timeout: Duration::from_secs(e.number("timeout")?),
-                new_cluster: e.map("new_cluster")?,
+                new_cluster: e.string_map("new_cluster")?,
             }));
         }
         if let Some(e) = self.entry("rolling") {

@@ -280,6 +280,20 @@ impl Engine {
             subject: subject.to_owned(),
             step,
             phase,
+            detail: None,
+        });
+    }
+
+    /// Reports that a task run through this engine (a `kollars-tasks` step such as
+    /// [`Step::Register`]) finished having made `detail`: tasks run through [`Engine::exec`],
+    /// which reports nothing itself, and say only what changed.
+    pub fn report_done(&self, subject: &str, step: Step, detail: impl Into<String>) {
+        self.reporter.report(&Event {
+            host: self.host.clone(),
+            subject: subject.to_owned(),
+            step,
+            phase: Phase::Finished,
+            detail: Some(detail.into()),
         });
     }
 

@@ -27,7 +27,8 @@
 //!   whole host).
 //! - [`survey`]: [`Survey`], an explicit snapshot of an engine's managed containers and
 //!   config records ([`Engine::survey`]) that [`Engine::decide_many`] answers from.
-//! - [`records`]: config records, the applied config hash kept in labelled empty volumes.
+//! - [`records`]: config records, the applied config hash kept in labelled empty volumes, and
+//!   task records (the digest a task around the containers last succeeded with).
 //! - [`apply`]: [`Engine::apply`] (carry out an [`Action`]), [`Engine::converge`], and the
 //!   create-now/start-later halves `kollars deploy` uses.
 //! - [`oneshot`]: one-shot runs to completion (bootstrap, `db_sync`).
@@ -77,7 +78,10 @@ pub use exec::{ExecOutput, ExecRequest};
 pub use kollars_tree::{Tree, TreeDir, TreeFile, DEFAULT_DIR_MODE};
 pub use oneshot::OneshotOutput;
 pub use primitives::ManagedContainer;
-pub use records::{LABEL_CONFIG_RECORD, LABEL_CONFIG_RECORD_NAME, LABEL_CONFIG_RECORD_SEQ};
+pub use records::{
+    LABEL_CONFIG_RECORD, LABEL_CONFIG_RECORD_NAME, LABEL_CONFIG_RECORD_SEQ, LABEL_TASK_DIGEST,
+    LABEL_TASK_RECORD, LABEL_TASK_SEQ,
+};
 pub use reporter::{CollectingReporter, Event, NoopReporter, Phase, Reporter, Step};
 pub use spec::{
     ContainerSpec, Dimensions, HealthTest, Healthcheck, RestartPolicy, Ulimit,

@@ -16,6 +16,13 @@
 //!   and the newest (highest sequence number) wins;
 //! - records die with their container ([`Engine::remove`]); a recreated container has a new ID
 //!   and starts from its label again.
+//!
+//! *Task records* are the same idea for a task around the containers that must not run (not
+//! even its read-only check, an exec) when nothing it depends on changed — keystone's
+//! registration of a service: a volume labelled `kollars.task-record=<task>` and
+//! `kollars.task-record.digest=<digest of the task's inputs>`, written after the task
+//! succeeded, read with one listing. The caller makes the digest (a hash: inputs hold
+//! passwords). They belong to no container and outlive every one.
 
 use std::collections::HashMap;
 
@@ -32,6 +39,13 @@ pub const LABEL_CONFIG_RECORD: &str = "kollars.config-record";
 pub const LABEL_CONFIG_RECORD_NAME: &str = "kollars.config-record.container";
 /// Label on a config record volume: its sequence number (nanoseconds since the epoch).
 pub const LABEL_CONFIG_RECORD_SEQ: &str = "kollars.config-record.seq";
+
+/// Label on a task record volume: the task's name (e.g. `ks-register placement-api`).
+pub const LABEL_TASK_RECORD: &str = "kollars.task-record";
+/// Label on a task record volume: the digest of the inputs the task last succeeded with.
+pub const LABEL_TASK_DIGEST: &str = "kollars.task-record.digest";
+/// Label on a task record volume: its sequence number (nanoseconds since the epoch).
+pub const LABEL_TASK_SEQ: &str = "kollars.task-record.seq";
 
 /// One config record volume.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +220,80 @@ impl Engine {
         Ok(())
     }
 
+    /// The digest task `task` last succeeded with on this engine (its newest task record),
+    /// `None` when it never did. One volume listing.
+    pub async fn task_digest(&self, task: &str) -> Result<Option<String>> {
+        Ok(self
+            .task_records(task)
+            .await?
+            .into_iter()
+            .max_by_key(|r| r.seq)
+            .map(|r| r.hash))
+    }
+
+    /// Records that task `task` succeeded with inputs of digest `digest` (the newest record
+    /// wins; older ones are removed after the new one exists).
+    pub async fn record_task(&self, task: &str, digest: &str) -> Result<()> {
+        let old = self.task_records(task).await?;
+        let seq = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+            .max(old.iter().map(|r| r.seq + 1).max().unwrap_or(0));
+        let volume = format!("kollars-task-{}-{seq}", volume_safe(task));
+        let labels = HashMap::from([
+            (LABEL_TASK_RECORD.to_owned(), task.to_owned()),
+            (LABEL_TASK_DIGEST.to_owned(), digest.to_owned()),
+            (LABEL_TASK_SEQ.to_owned(), seq.to_string()),
+        ]);
+        self.docker
+            .create_volume(VolumeCreateOptions {
+                name: Some(volume.clone()),
+                driver: Some("local".to_owned()),
+                labels: Some(labels),
+                ..VolumeCreateOptions::default()
+            })
+            .await
+            .map_err(self.volume_err(&volume, "create"))?;
+        for r in old {
+            self.remove_volume_if_present(&r.volume).await?;
+        }
+        Ok(())
+    }
+
+    /// Task `task`'s records (their `hash` is the digest).
+    async fn task_records(&self, task: &str) -> Result<Vec<Record>> {
+        let what = format!("task records of {task}");
+        let filters = HashMap::from([(
+            "label".to_owned(),
+            vec![format!("{LABEL_TASK_RECORD}={task}")],
+        )]);
+        let list = self
+            .docker
+            .list_volumes(Some(ListVolumesOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .map_err(self.volume_err(&what, "list"))?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            // the engine's filter matches the label; a name that differs only past what it
+            // compares is not ours
+            .filter(|v| v.labels.get(LABEL_TASK_RECORD).map(String::as_str) == Some(task))
+            .map(|v| Record {
+                seq: v
+                    .labels
+                    .get(LABEL_TASK_SEQ)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0),
+                hash: v.labels.get(LABEL_TASK_DIGEST).cloned().unwrap_or_default(),
+                volume: v.name,
+            })
+            .collect())
+    }
+
     async fn remove_volume_if_present(&self, volume: &str) -> Result<()> {
         match self
             .docker
@@ -221,9 +309,29 @@ impl Engine {
     }
 }
 
+/// A task name as a volume name's part: Docker allows `[a-zA-Z0-9_.-]` after the first
+/// character.
+fn volume_safe(task: &str) -> String {
+    task.chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '.' | '-' => c,
+            _ => '_',
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_names_make_valid_volume_names() {
+        assert_eq!(
+            volume_safe("ks-register placement-api"),
+            "ks-register_placement-api"
+        );
+        assert_eq!(volume_safe("a/b:c"), "a_b_c");
+    }
 
     fn rec(seq: u128, hash: &str) -> Record {
         Record {

@@ -36,6 +36,10 @@ pub enum Step {
     /// One of kolla's tasks around the containers, run through the engine (a database, a
     /// cluster member's readiness, keystone's bootstrap, the fernet key push).
     Task,
+    /// Registering a service in keystone (kolla's `service-ks-register`, a task of
+    /// `kollars-tasks` run through [`crate::Engine::exec`]); reported only when it made
+    /// something, with what in [`Event::detail`].
+    Register,
 }
 
 /// Where a step is.
@@ -70,6 +74,10 @@ pub struct Event {
     /// Its phase.
     #[serde(flatten)]
     pub phase: Phase,
+    /// What a finished task made, e.g. `service placement, 2 endpoints, user placement`
+    /// (never a secret); `None` for the driver's own steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Receives progress events. Implementations must be cheap: they are called inline.

@@ -16,6 +16,8 @@
 //! - [`keystone`]: `keystone-manage bootstrap` (admin, identity endpoints, region).
 //! - [`command`]: a command in a service's container, retried until it succeeds (readiness
 //!   of a cluster member, a task that needs its peers up).
+//! - [`register`]: kolla's `service-ks-register` (services, endpoints, users, roles and their
+//!   assignments in keystone) with openstacksdk in `kolla_toolbox`.
 
 #![deny(missing_docs)]
 
@@ -23,6 +25,7 @@ pub mod command;
 pub mod database;
 pub mod keystone;
 pub mod mariadb;
+pub mod register;
 pub mod sql;
 
 mod secret;
@@ -30,6 +33,7 @@ mod secret;
 pub use database::{Database, DbLogin, DbState};
 pub use keystone::IdentityBootstrap;
 pub use mariadb::Account;
+pub use register::{AdminAuth, KsService, KsUser, KsUserRole, Registered, Registration};
 pub use secret::Secret;
 
 /// A task that failed.
@@ -43,6 +47,14 @@ pub enum TaskError {
         /// What the engine said.
         #[source]
         source: kollars_docker::DockerError,
+    },
+    /// The command ran and failed, saying why (one line, no secret).
+    #[error("{task}: {message}")]
+    Failed {
+        /// The task.
+        task: String,
+        /// What it said.
+        message: String,
     },
     /// The command ran but its answer made no sense.
     #[error("{task}: unexpected answer {answer:?}")]

@@ -11,14 +11,16 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use kollars_docker::{Action, ContainerSpec};
+use kollars_docker::{Action, ContainerSpec, Step};
 use kollars_render::RenderedService;
+use kollars_tasks::{Registered, Registration};
 
 use crate::commands::prepare::HostTarget;
 use crate::containers::{AfterStart, Containers, DatabaseTask, Rolling};
 
 /// The container kolla runs its tasks in (`kolla_toolbox`, deployed on every host before the
-/// services that need it: kolla-toolbox is in their projects' `after`).
+/// services that need it: kolla-toolbox is in their projects' `after`): the databases'
+/// MariaDB client, the registrations' openstacksdk.
 pub const TOOLBOX: &str = "kolla_toolbox";
 
 /// What one container of a host needs, decided before anything changes.
@@ -116,6 +118,25 @@ pub fn database_tasks<'a>(
     targets: impl IntoIterator<Item = (usize, &'a HostTarget)>,
     project: Option<&str>,
 ) -> Vec<(usize, &'a str, &'a DatabaseTask)> {
+    first_hosts(targets, project, |c| c.database.as_ref())
+}
+
+/// The registrations in keystone to make, each once, on the first of `targets` that runs its
+/// service (as [`database_tasks`]); only `project`'s when given.
+pub fn registration_tasks<'a>(
+    targets: impl IntoIterator<Item = (usize, &'a HostTarget)>,
+    project: Option<&str>,
+) -> Vec<(usize, &'a str, &'a Registration)> {
+    first_hosts(targets, project, |c| c.register.as_ref())
+}
+
+/// The task `pick` finds in each service's containers, once per service, on the first of
+/// `targets` that runs it, with the service's name.
+fn first_hosts<'a, T>(
+    targets: impl IntoIterator<Item = (usize, &'a HostTarget)>,
+    project: Option<&str>,
+    pick: impl Fn(&'a Containers) -> Option<&'a T>,
+) -> Vec<(usize, &'a str, &'a T)> {
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     for (i, target) in targets {
@@ -123,11 +144,7 @@ pub fn database_tasks<'a>(
             if project.is_some_and(|p| p != svc.project) {
                 continue;
             }
-            let task = target
-                .containers
-                .get(&svc.name)
-                .and_then(|c| c.database.as_ref());
-            if let Some(task) = task {
+            if let Some(task) = target.containers.get(&svc.name).and_then(&pick) {
                 if seen.insert(svc.name.as_str()) {
                     out.push((i, svc.name.as_str(), task));
                 }
@@ -135,6 +152,59 @@ pub fn database_tasks<'a>(
         }
     }
     out
+}
+
+/// The task record of a service's registration (see `kollars_docker::records`).
+fn register_record(svc: &str) -> String {
+    format!("ks-register {svc}")
+}
+
+/// Whether `svc`'s registration is due on `target`: the service gets a new container on some
+/// host this run (`created`: a new cloud, or a service enabled since), or the digest of its
+/// inputs (passwords included, hashed) differs from the one recorded on `target` when it last
+/// succeeded there (a changed password or endpoint, or never registered from this host).
+/// Otherwise nothing it depends on changed, and a deploy runs no exec for it. One volume
+/// listing.
+pub async fn registration_due(
+    target: &HostTarget,
+    svc: &str,
+    reg: &Registration,
+    created: bool,
+) -> Result<bool> {
+    if created {
+        return Ok(true);
+    }
+    let recorded = target.engine.task_digest(&register_record(svc)).await?;
+    Ok(recorded.as_deref() != Some(reg.digest().as_str()))
+}
+
+/// What `svc`'s registration lacks in keystone, read-only, through this host's toolbox (for
+/// `plan`).
+pub async fn check_registration(target: &HostTarget, reg: &Registration) -> Result<Registered> {
+    Ok(kollars_tasks::register::check(&target.engine, TOOLBOX, reg).await?)
+}
+
+/// kolla's `service-ks-register` for `svc` on this host's toolbox, when due (see
+/// [`registration_due`]): makes what keystone lacks, records the inputs' digest, and reports
+/// what it made (nothing when everything existed). `None`: not due.
+pub async fn register(
+    target: &HostTarget,
+    svc: &str,
+    reg: &Registration,
+    created: bool,
+) -> Result<Option<Registered>> {
+    if !registration_due(target, svc, reg, created).await? {
+        return Ok(None);
+    }
+    let engine = &target.engine;
+    let made = kollars_tasks::register::ensure(engine, TOOLBOX, reg).await?;
+    engine
+        .record_task(&register_record(svc), &reg.digest())
+        .await?;
+    if !made.is_empty() {
+        engine.report_done(svc, Step::Register, made.summary());
+    }
+    Ok(Some(made))
 }
 
 /// What a service's database lacks, read-only (for `plan`).

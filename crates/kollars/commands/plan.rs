@@ -1,15 +1,19 @@
 //! `kollars plan`: per host and container, the action deploy would take and why, plus the
-//! config files it would rewrite, as unified diffs. Changes nothing; secrets from
+//! config files it would rewrite, as unified diffs, and the tasks around the containers deploy
+//! would run (databases, registrations in keystone) with what they would make. Changes nothing; secrets from
 //! passwords.yml are masked in everything it prints.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use futures_util::future::join_all;
 use kollars_docker::Action;
 
 use crate::cli::{OutputFormat, PlanArgs};
-use crate::commands::converge::{check_database, database_tasks, decide_host, Rewritten};
+use crate::commands::converge::{
+    check_database, check_registration, database_tasks, decide_host, registration_due,
+    registration_tasks, Rewritten,
+};
 use crate::commands::prepare::{finish, for_hosts, prepare, Needs};
 use crate::containers::Rolling;
 use crate::error::ExitStatus;
@@ -126,6 +130,47 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                 task.db.name,
                 mask(&what, &secrets)
             ),
+        }
+    }
+    // each service's registration in keystone, when deploy would run it (see
+    // converge::registration_due), with what keystone lacks
+    let created: BTreeSet<&str> = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .flatten()
+        .filter(|(_, action, _, _)| matches!(action, Action::Create))
+        .map(|(svc, _, _, _)| svc.as_str())
+        .collect();
+    let tasks = registration_tasks(prepared.targets.iter().enumerate(), None);
+    let checked = join_all(tasks.iter().map(|(i, svc, reg)| {
+        let target = &prepared.targets[*i];
+        let created = created.contains(svc);
+        async move {
+            match registration_due(target, svc, reg, created).await? {
+                true => check_registration(target, reg).await.map(Some),
+                false => Ok(None),
+            }
+        }
+    }))
+    .await;
+    for ((i, svc, _), lacks) in tasks.iter().zip(checked) {
+        let host = prepared.targets[*i].host();
+        let what = match &lacks {
+            Ok(None) => continue,
+            Ok(Some(m)) if m.is_empty() => "nothing missing (records its inputs)".to_owned(),
+            Ok(Some(m)) => m.summary(),
+            // e.g. keystone or kolla_toolbox not deployed yet: deploy makes them first
+            Err(e) => format!("register (cannot check yet: {e:#})"),
+        };
+        changes += 1;
+        let what = mask(&what, &secrets);
+        match args.engine.output {
+            OutputFormat::Json => println!(
+                "{}",
+                serde_json::json!({"host": host, "service": svc, "task": "ks_register",
+                    "action": what})
+            ),
+            OutputFormat::Text => println!("{host}: {svc}: register in keystone: {what}"),
         }
     }
     if args.engine.output == OutputFormat::Text {

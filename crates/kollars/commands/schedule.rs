@@ -13,11 +13,12 @@
 //! 1. every host at once: write the config directories and decide every container (reads);
 //! 2. every host at once: create every new container, not started: creating is most of an
 //!    engine's work and depends on nothing but the image;
-//! 3. each project as soon as its dependencies are done everywhere: its bootstrap one-shots
-//!    once (kolla's `run_once`, on the first host that gets the service), then on every host
-//!    its changes: start the new containers, restart or recreate the changed ones — a
-//!    clustered service's (MariaDB's Galera, RabbitMQ) one host at a time, each member ready
-//!    before the next, as kolla's serial handlers;
+//! 3. each project as soon as its dependencies are done everywhere: its registration in
+//!    keystone and its databases, then its bootstrap one-shots, each once (kolla's
+//!    `run_once`, on the first host that gets the service), then on every host its changes:
+//!    start the new containers, restart or recreate the changed ones — a clustered service's
+//!    (MariaDB's Galera, RabbitMQ) one host at a time, each member ready before the next, as
+//!    kolla's serial handlers;
 //! 4. kolla's tasks once the project's new containers run (accounts, keystone's bootstrap,
 //!    the fernet key push), once, on the first host that runs the service.
 //!
@@ -36,8 +37,8 @@ use kollars_services::Catalogue;
 use tokio::sync::Semaphore;
 
 use super::converge::{
-    after_start, database_tasks, decide_host, ensure_database, member_ready, write_configs,
-    Decision,
+    after_start, database_tasks, decide_host, ensure_database, member_ready, register,
+    registration_tasks, write_configs, Decision,
 };
 use super::prepare::HostTarget;
 use crate::containers::Rolling;
@@ -272,7 +273,10 @@ impl Schedule<'_> {
         for (i, e) in deferred {
             self.fail(i, e);
         }
-        if !self.databases(project).await || !self.bootstrap(project).await {
+        if !self.registrations(project).await
+            || !self.databases(project).await
+            || !self.bootstrap(project).await
+        {
             return;
         }
         let changes = self.changes(project);
@@ -468,6 +472,46 @@ impl Schedule<'_> {
                 self.fail(i, anyhow!("{e:#}"));
             }
         }
+    }
+
+    /// kolla's `service-ks-register` for the project's services (its `register.yml`, first of
+    /// its deploy, before the databases and the bootstrap), each once, on the first live host
+    /// that runs the service, when due (a new container on some host, or inputs that differ
+    /// from those recorded: see `converge::registration_due`); `false` when one failed (the
+    /// project then failed on every host that runs it).
+    async fn registrations(&self, project: &str) -> bool {
+        let created: BTreeSet<&str> = self
+            .changes(project)
+            .into_iter()
+            .flat_map(|(_, changes)| changes)
+            .filter(|d| matches!(d.action, Action::Create))
+            .map(|d| d.svc.name.as_str())
+            .collect();
+        let live = self
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.plans[*i].is_some() && self.is_live(*i));
+        let tasks = registration_tasks(live, Some(project));
+        let results = join_all(tasks.iter().map(|(i, svc, reg)| {
+            let created = created.contains(svc);
+            async move {
+                let _fork = self.forks.acquire().await.expect("forks open");
+                let target = &self.targets[*i];
+                register(target, svc, reg, created).await.with_context(|| {
+                    format!(
+                        "registration of {svc} in keystone on host {} failed",
+                        target.host()
+                    )
+                })
+            }
+        }))
+        .await;
+        let Some(e) = results.into_iter().find_map(Result::err) else {
+            return true;
+        };
+        self.fail_project(project, e);
+        false
     }
 
     /// The databases of the project's services (kolla's `mysql_db` and `mysql_user`, before

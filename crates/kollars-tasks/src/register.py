@@ -1,0 +1,220 @@
+# kollars ks-register: kolla's service-ks-register with openstacksdk, in kolla_toolbox.
+#
+# Run as `python3 -c <this program>` by kollars-tasks (register.rs), which explains why it is
+# shaped this way. The request arrives as JSON on stdin (it holds the admin's and the users'
+# passwords; this program's text holds none). Exit codes: 0 with a JSON answer on stdout
+# (what was made, or in check mode what is missing), 1 with one line on stderr (never a
+# password), 99 when this interpreter has no openstacksdk (the caller tries the next one).
+import json
+import sys
+import time
+
+try:
+    import openstack
+    from keystoneauth1 import exceptions as ksa_exceptions
+    from keystoneauth1 import session as ksa_session
+    from keystoneauth1.identity import generic as ksa_generic
+except ImportError:
+    sys.exit(99)
+
+KINDS = ("services", "endpoints", "projects", "users", "passwords", "roles", "assignments")
+
+
+def transient(error):
+    """Whether keystone may answer a moment later: no connection yet, a 5xx (haproxy's 503
+    while keystone starts), or the SDK's wrapping of such a failure while authenticating."""
+    for attr in ("status_code", "http_status"):
+        code = getattr(error, attr, None)
+        if isinstance(code, int):
+            return code >= 500
+    if isinstance(error, (ksa_exceptions.ConnectionError, ksa_exceptions.DiscoveryFailure)):
+        return True
+    return type(error) is openstack.exceptions.SDKException
+
+
+def verify(req):
+    return req["cacert"] if req.get("cacert") else True
+
+
+def connect(req):
+    auth = req["auth"]
+    extra = {"cacert": req["cacert"]} if req.get("cacert") else {}
+    return openstack.connect(
+        auth_type="password",
+        auth={
+            "auth_url": auth["auth_url"],
+            "username": auth["username"],
+            "password": auth["password"],
+            "project_name": auth["project_name"],
+            "user_domain_name": auth["user_domain_name"],
+            "project_domain_name": auth["project_domain_name"],
+        },
+        region_name=req["region"],
+        interface=req["interface"],
+        load_yaml_config=False,
+        load_envvars=False,
+        **extra
+    )
+
+
+def password_works(req, domain_id, name, password):
+    """Whether user `name` logs in with `password` (an unscoped token: roles do not matter)."""
+    plugin = ksa_generic.Password(
+        auth_url=req["auth"]["auth_url"],
+        username=name,
+        password=password,
+        user_domain_id=domain_id,
+    )
+    sess = ksa_session.Session(auth=plugin, verify=verify(req))
+    try:
+        sess.get_token()
+        return True
+    except ksa_exceptions.Unauthorized:
+        return False
+
+
+def register(conn, req, apply):
+    """Makes (apply) or lists (check) what the request's services, users and roles lack."""
+    made = {kind: [] for kind in KINDS}
+    ident = conn.identity
+    region = req["region"]
+    domain = ident.find_domain(req["domain"], ignore_missing=False)
+
+    for svc in req["services"]:
+        found = [
+            s for s in ident.services() if s.name == svc["name"] and s.type == svc["type"]
+        ]
+        service = found[0] if found else None
+        if service is None:
+            made["services"].append(svc["name"])
+            if apply:
+                service = ident.create_service(
+                    name=svc["name"],
+                    type=svc["type"],
+                    description=svc["description"],
+                    is_enabled=True,
+                )
+        elif (service.description or "") != svc["description"]:
+            made["services"].append(svc["name"])
+            if apply:
+                service = ident.update_service(service, description=svc["description"])
+        for ep in svc["endpoints"]:
+            label = "%s %s" % (svc["name"], ep["interface"])
+            existing = []
+            if service is not None:
+                existing = list(
+                    ident.endpoints(
+                        service_id=service.id, interface=ep["interface"], region_id=region
+                    )
+                )
+            if not existing:
+                made["endpoints"].append(label)
+                if apply:
+                    ident.create_endpoint(
+                        service_id=service.id,
+                        interface=ep["interface"],
+                        url=ep["url"],
+                        region_id=region,
+                        is_enabled=True,
+                    )
+            elif existing[0].url != ep["url"]:
+                made["endpoints"].append(label)
+                if apply:
+                    ident.update_endpoint(existing[0], url=ep["url"])
+
+    projects = {}
+    for name in dict.fromkeys(u["project"] for u in req["users"] + req["user_roles"]):
+        project = ident.find_project(name, domain_id=domain.id)
+        if project is None and name in [u["project"] for u in req["users"]]:
+            made["projects"].append(name)
+            if apply:
+                project = ident.create_project(name=name, domain_id=domain.id)
+        projects[name] = project
+
+    users = {}
+    for u in req["users"]:
+        user = ident.find_user(u["user"], domain_id=domain.id)
+        project = projects.get(u["project"])
+        project_id = project.id if project is not None else None
+        if user is None:
+            made["users"].append(u["user"])
+            if apply:
+                user = ident.create_user(
+                    name=u["user"],
+                    password=u["password"],
+                    domain_id=domain.id,
+                    default_project_id=project_id,
+                    is_enabled=True,
+                )
+        else:
+            if project_id is not None and user.default_project_id != project_id:
+                made["users"].append(u["user"])
+                if apply:
+                    user = ident.update_user(user, default_project_id=project_id)
+            if req["update_password"] and not password_works(
+                req, domain.id, u["user"], u["password"]
+            ):
+                made["passwords"].append(u["user"])
+                if apply:
+                    user = ident.update_user(user, password=u["password"])
+        users[u["user"]] = user
+
+    wanted_roles = [u["role"] for u in req["users"]] + req["roles"]
+    wanted_roles += [r["role"] for r in req["user_roles"]]
+    roles = {}
+    for name in dict.fromkeys(wanted_roles):
+        role = ident.find_role(name)
+        if role is None:
+            made["roles"].append(name)
+            if apply:
+                role = ident.create_role(name=name)
+        roles[name] = role
+
+    for a in req["users"] + req["user_roles"]:
+        label = "%s %s %s" % (a["user"], a["project"], a["role"])
+        user = users.get(a["user"]) or ident.find_user(a["user"], domain_id=domain.id)
+        project = projects.get(a["project"])
+        role = roles.get(a["role"])
+        if user is None or project is None or role is None:
+            if not apply:
+                made["assignments"].append(label)
+                continue
+            missing = [
+                what
+                for what, thing in (("user", user), ("project", project), ("role", role))
+                if thing is None
+            ]
+            raise RuntimeError("cannot grant %s: no %s" % (label, " or ".join(missing)))
+        held = [r.id for r in ident.role_assignments_filter(project=project, user=user)]
+        if role.id not in held:
+            made["assignments"].append(label)
+            if apply:
+                ident.assign_project_role_to_user(project, user, role)
+    return made
+
+
+def main():
+    req = json.load(sys.stdin)
+    secrets = [req["auth"]["password"]] + [u["password"] for u in req["users"]]
+    apply = req["mode"] == "apply"
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            made = register(connect(req), req, apply)
+            break
+        except Exception as error:  # one line, secrets masked, after kolla's retries
+            if transient(error) and attempt <= req["retries"]:
+                time.sleep(req["delay"])
+                continue
+            message = "%s: %s" % (type(error).__name__, error)
+            for secret in secrets:
+                if secret:
+                    message = message.replace(secret, "********")
+            print(" ".join(message.split()), file=sys.stderr)
+            sys.exit(1)
+    json.dump(made, sys.stdout)
+    sys.stdout.write("\n")
+
+
+main()
