@@ -61,7 +61,9 @@ impl Site {
         Site::with_globals(
             engines,
             node1_vars,
-            "use_preconfigured_databases: \"yes\"\n",
+            // stand-ins run no real service: no tasks around them (keystone's key push
+            // needs rsync and sshd the stand-in images do not have)
+            "use_preconfigured_databases: \"yes\"\nkollars_bootstrap_tasks: false\n",
         )
     }
 
