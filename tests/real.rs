@@ -182,15 +182,12 @@ impl Site {
 
     /// `openstack ARGS` in the host's network namespace, with post-deploy's clouds.yaml.
     fn openstack(&self, args: &[&str]) -> Output {
-        run(Command::new("nsenter")
-            .arg(format!("--net=/proc/{}/ns/net", engine_pid(&self.engine)))
-            .arg(&self.client)
-            .args(args)
-            .env(
-                "OS_CLIENT_CONFIG_FILE",
-                self.dir.path().join("config/clouds.yaml"),
-            )
-            .env("PYTHONWARNINGS", "ignore"))
+        openstack_at(
+            &self.engine,
+            &self.client,
+            &self.dir.path().join("config/clouds.yaml"),
+            args,
+        )
     }
 
     fn openstack_ok(&self, args: &[&str]) -> String {
@@ -201,21 +198,55 @@ impl Site {
 
     /// Retries `openstack ARGS` for a while: keystone answers a few seconds after it starts.
     fn openstack_eventually(&self, args: &[&str], within: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            let o = self.openstack(args);
-            if o.status.success() {
-                return String::from_utf8_lossy(&o.stdout).to_string();
-            }
-            assert!(
-                start.elapsed() < within,
-                "openstack {args:?}: {}",
-                stderr(&o)
-            );
-            std::thread::sleep(Duration::from_secs(2));
-        }
+        eventually(args, within, || self.openstack(args))
     }
 }
+
+/// `openstack ARGS` in the network namespace of `engine`'s host, with `clouds` as its
+/// clouds.yaml.
+pub(crate) fn openstack_at(
+    engine: &str,
+    client: &std::path::Path,
+    clouds: &std::path::Path,
+    args: &[&str],
+) -> Output {
+    run(Command::new("nsenter")
+        .arg(format!("--net=/proc/{}/ns/net", engine_pid(engine)))
+        .arg(client)
+        .args(args)
+        .env("OS_CLIENT_CONFIG_FILE", clouds)
+        .env("PYTHONWARNINGS", "ignore"))
+}
+
+/// Retries `call` (`openstack ARGS`) every 2 s until it succeeds, for up to `within`; its
+/// stdout. Keystone answers a few seconds after it starts.
+pub(crate) fn eventually(args: &[&str], within: Duration, call: impl Fn() -> Output) -> String {
+    let start = Instant::now();
+    loop {
+        let o = call();
+        if o.status.success() {
+            return String::from_utf8_lossy(&o.stdout).to_string();
+        }
+        assert!(
+            start.elapsed() < within,
+            "openstack {args:?}: {}",
+            stderr(&o)
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+/// `token issue` of the admin through the VIP (post-deploy's `kolla-admin` cloud), the id only.
+pub(crate) const ADMIN_TOKEN: &[&str] = &[
+    "--os-cloud",
+    "kolla-admin",
+    "token",
+    "issue",
+    "-f",
+    "value",
+    "-c",
+    "id",
+];
 
 /// `expires` of a token, as seconds after `issued` (both from `token issue -f json`).
 pub(crate) fn token_lifetime(json: &str) -> i64 {
@@ -295,19 +326,7 @@ fn identity_on_real_images_answers_a_real_client_through_the_vip() {
         clouds.contains("127.0.0.2"),
         "clouds.yaml points at the VIP: {clouds}"
     );
-    let token = site.openstack_eventually(
-        &[
-            "--os-cloud",
-            "kolla-admin",
-            "token",
-            "issue",
-            "-f",
-            "value",
-            "-c",
-            "id",
-        ],
-        Duration::from_secs(90),
-    );
+    let token = site.openstack_eventually(ADMIN_TOKEN, Duration::from_secs(90));
     assert!(token.trim().len() > 20, "a token: {token}");
     eprintln!(
         "token issued: {:.1}s after deploy began",

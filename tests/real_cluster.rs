@@ -12,7 +12,10 @@
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::real::{docker, openstack_client, real_engine, run, ONE_AT_A_TIME, TAG};
+use crate::real::{
+    docker, eventually, openstack_at, openstack_client, real_engine, run, ADMIN_TOKEN,
+    ONE_AT_A_TIME, TAG,
+};
 use crate::util::{engine_pid, kollars, reference, root, site_inputs, stderr};
 
 const TAGS: &str = "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone";
@@ -186,34 +189,18 @@ impl Cluster {
 
     /// `openstack ARGS` from host1's network, with post-deploy's clouds.yaml.
     fn openstack(&self, args: &[&str]) -> Output {
-        run(Command::new("nsenter")
-            .arg(format!(
-                "--net=/proc/{}/ns/net",
-                engine_pid(&self.engines[0])
-            ))
-            .arg(&self.client)
-            .args(args)
-            .env(
-                "OS_CLIENT_CONFIG_FILE",
-                self.dir.path().join("config/clouds.yaml"),
-            )
-            .env("PYTHONWARNINGS", "ignore"))
+        openstack_at(
+            &self.engines[0],
+            &self.client,
+            &self.dir.path().join("config/clouds.yaml"),
+            args,
+        )
     }
 
     fn openstack_eventually(&self, args: &[&str], within: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            let o = self.openstack(args);
-            if o.status.success() {
-                return String::from_utf8_lossy(&o.stdout).trim().to_owned();
-            }
-            assert!(
-                start.elapsed() < within,
-                "openstack {args:?}: {}",
-                stderr(&o)
-            );
-            std::thread::sleep(Duration::from_secs(2));
-        }
+        eventually(args, within, || self.openstack(args))
+            .trim()
+            .to_owned()
     }
 
     /// A Galera status variable of host `i`'s member, asked of its own server.
@@ -318,19 +305,7 @@ fn three_hosts_cluster_mariadb_and_rabbitmq_and_share_fernet_keys() {
     }
 
     // a token through the VIP, then straight from host1's keystone, accepted by host3's
-    let token = site.openstack_eventually(
-        &[
-            "--os-cloud",
-            "kolla-admin",
-            "token",
-            "issue",
-            "-f",
-            "value",
-            "-c",
-            "id",
-        ],
-        Duration::from_secs(120),
-    );
+    let token = site.openstack_eventually(ADMIN_TOKEN, Duration::from_secs(120));
     assert!(token.len() > 20, "a token: {token}");
     eprintln!(
         "token issued on 3 hosts: {:.1}s after deploy began",
@@ -479,19 +454,7 @@ fn three_hosts_cluster_mariadb_and_rabbitmq_and_share_fernet_keys() {
     let o = docker(&site.engines[2], &["stop", "mariadb"]);
     assert!(o.status.success(), "stop mariadb: {}", stderr(&o));
     site.galera_eventually(0, "2");
-    let token = site.openstack_eventually(
-        &[
-            "--os-cloud",
-            "kolla-admin",
-            "token",
-            "issue",
-            "-f",
-            "value",
-            "-c",
-            "id",
-        ],
-        Duration::from_secs(60),
-    );
+    let token = site.openstack_eventually(ADMIN_TOKEN, Duration::from_secs(60));
     assert!(token.len() > 20, "a token with two members: {token}");
     let plan = site.kollars("plan", &["--no-diff"]);
     assert!(plan.contains("host3: mariadb: start"), "{plan}");

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use kollars_docker::{Engine, ExecRequest};
+use kollars_docker::{Engine, ExecOutput, ExecRequest};
 
 use crate::TaskError;
 
@@ -21,24 +21,48 @@ pub async fn until_ok(
 ) -> Result<(), TaskError> {
     let task = format!("{} in {container}", command.join(" "));
     let req = ExecRequest::new(command.iter().map(String::as_str));
+    poll(engine, container, &req, &task, timeout, |out| {
+        if out.exit_code == 0 {
+            return Ok(());
+        }
+        let text = if out.stderr.trim().is_empty() {
+            &out.stdout
+        } else {
+            &out.stderr
+        };
+        Err(format!(
+            "exit {}: {}",
+            out.exit_code,
+            text.lines().last().unwrap_or_default()
+        ))
+    })
+    .await
+}
+
+/// Runs `req` in `container` once a second until `done` accepts its output (`Ok`), for up to
+/// `timeout`. `done` says why not otherwise; the last of those reasons (or the engine's last
+/// error) is the error: the one loop behind every wait of the tasks (a member ready, a
+/// server answering, a Galera member `Synced`).
+pub(crate) async fn poll(
+    engine: &Engine,
+    container: &str,
+    req: &ExecRequest,
+    task: &str,
+    timeout: Duration,
+    done: impl Fn(&ExecOutput) -> Result<(), String>,
+) -> Result<(), TaskError> {
     let start = Instant::now();
     loop {
-        let last = match engine.exec(container, &req).await {
-            Ok(out) if out.exit_code == 0 => return Ok(()),
-            Ok(out) => {
-                let text = if out.stderr.trim().is_empty() {
-                    &out.stdout
-                } else {
-                    &out.stderr
-                };
-                format!(
-                    "exit {}: {}",
-                    out.exit_code,
-                    text.lines().last().unwrap_or_default()
-                )
-            }
+        let last = match engine.exec(container, req).await {
+            Ok(out) => match done(&out) {
+                Ok(()) => return Ok(()),
+                Err(why) => why,
+            },
             Err(source) if start.elapsed() >= timeout => {
-                return Err(TaskError::Engine { task, source })
+                return Err(TaskError::Engine {
+                    task: task.to_owned(),
+                    source,
+                })
             }
             Err(e) => e.to_string(),
         };

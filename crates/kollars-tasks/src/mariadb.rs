@@ -5,10 +5,11 @@
 //! They run in the `mariadb` container itself, with its own client (kolla's image has it):
 //! the database answers there before anything else is up.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kollars_docker::Engine;
 
+use crate::command::poll;
 use crate::database::{client, run, DbLogin};
 use crate::secret::Secret;
 use crate::{sql, TaskError};
@@ -37,26 +38,13 @@ pub async fn wait_ready(
         task: task.to_owned(),
         answer,
     })?;
-    let start = Instant::now();
-    loop {
-        let tried = engine.exec(container, &req).await;
-        match tried {
-            Ok(out) if out.exit_code == 0 => return Ok(()),
-            Ok(out) if start.elapsed() >= timeout => {
-                return Err(TaskError::Answer {
-                    task: format!("{task} (gave up after {}s)", timeout.as_secs()),
-                    answer: out.stderr.lines().last().unwrap_or_default().to_owned(),
-                })
-            }
-            Err(source) if start.elapsed() >= timeout => {
-                return Err(TaskError::Engine {
-                    task: task.to_owned(),
-                    source,
-                })
-            }
-            _ => tokio::time::sleep(Duration::from_secs(1)).await,
+    poll(engine, container, &req, task, timeout, |out| {
+        match out.exit_code {
+            0 => Ok(()),
+            _ => Err(out.stderr.lines().last().unwrap_or_default().to_owned()),
         }
-    }
+    })
+    .await
 }
 
 /// Waits up to `timeout` for the Galera member in `container` to be `Synced`
@@ -78,33 +66,16 @@ pub async fn wait_synced(
         task: task.to_owned(),
         answer,
     })?;
-    let start = Instant::now();
-    loop {
-        let last = match engine.exec(container, &req).await {
-            Ok(out) if out.exit_code == 0 => {
-                let state = galera_state(&out.stdout);
-                match state {
-                    Some("Synced") | None if out.stdout.contains("answered") => return Ok(()),
-                    _ => format!("state {}", state.unwrap_or("unknown")),
-                }
-            }
-            Ok(out) => out.stderr.lines().last().unwrap_or_default().to_owned(),
-            Err(source) if start.elapsed() >= timeout => {
-                return Err(TaskError::Engine {
-                    task: task.to_owned(),
-                    source,
-                })
-            }
-            Err(e) => e.to_string(),
-        };
-        if start.elapsed() >= timeout {
-            return Err(TaskError::Answer {
-                task: format!("{task} (gave up after {}s)", timeout.as_secs()),
-                answer: last,
-            });
+    poll(engine, container, &req, task, timeout, |out| {
+        if out.exit_code != 0 {
+            return Err(out.stderr.lines().last().unwrap_or_default().to_owned());
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+        match galera_state(&out.stdout) {
+            Some("Synced") | None if out.stdout.contains("answered") => Ok(()),
+            state => Err(format!("state {}", state.unwrap_or("unknown"))),
+        }
+    })
+    .await
 }
 
 /// `wsrep_local_state_comment`'s value in the client's batch output, if the server has it.
