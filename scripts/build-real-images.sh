@@ -245,6 +245,10 @@ load() { # IMAGE
 }
 
 docker version >/dev/null 2>&1 || { log "no Docker engine at ${DOCKER_HOST:-the default socket}"; exit 1; }
+# Builds sharing the cache take turns (apt's archive lock, half-made layers): two at once
+# wait for each other instead of failing.
+exec 9>"$cache/.lock"
+flock 9 || { log "cannot lock $cache/.lock"; exit 1; }
 for img in "${order[@]}"; do
   assemble "$img"
   load "$img"

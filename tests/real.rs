@@ -35,12 +35,6 @@ const CONTAINERS: &[&str] = &[
 const PLACEMENT_PASSWORD: &str = "QOTsupmPMIPp5k4Zcz8HSVjKYj4SAja65VV2PL6c";
 /// Where kolla puts placement's endpoints here: both on the VIP (no external FQDN), port 8780.
 const PLACEMENT_URL: &str = "http://127.0.0.2:8780";
-const VOLUMES: &[&str] = &[
-    "mariadb",
-    "rabbitmq",
-    "keystone_fernet_tokens",
-    "kolla_logs",
-];
 
 pub(crate) fn run(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
@@ -92,43 +86,68 @@ fn started(engine: &str) -> Vec<String> {
         .collect()
 }
 
-struct Site {
-    dir: tempfile::TempDir,
-    engine: String,
-    client: PathBuf,
+/// One real host's site: its inputs in a temporary directory, the real engine (emptied of
+/// containers and volumes first) and the client. Each real test deploys its own tags.
+pub(crate) struct Site {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) engine: String,
+    pub(crate) client: PathBuf,
+    tags: String,
+}
+
+/// The globals every real one-host site has: the real images, the VIP on loopback, no
+/// keepalived and no ProxySQL (neither can run here).
+pub(crate) fn real_globals() -> String {
+    format!(
+        "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: kollars\n\
+         openstack_tag: {TAG}\nnetwork_interface: lo\n\
+         kolla_internal_vip_address: 127.0.0.2\nenable_keepalived: \"no\"\n\
+         enable_proxysql: \"no\"\ndatabase_address: 127.0.0.1\n\
+         haproxy_max_connections: 8000\nkollars_privileged_containers: false\n\
+         default_container_dimensions: {{}}\n"
+    )
+}
+
+/// Removes every container and volume of `engine` (a test engine only ever holds a site's).
+pub(crate) fn empty_engine(engine: &str) {
+    for (list, rm) in [
+        (&["ps", "-aq"][..], &["rm", "-f"][..]),
+        (&["volume", "ls", "-q"][..], &["volume", "rm", "-f"][..]),
+    ] {
+        let o = docker(engine, list);
+        let ids: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        if !ids.is_empty() {
+            let mut args: Vec<&str> = rm.to_vec();
+            args.extend(ids.iter().map(String::as_str));
+            docker(engine, &args);
+        }
+    }
 }
 
 impl Site {
     fn new() -> Site {
+        // placement's stand-in image (seconds, from the stand-in chain)
+        let engine = real_engine();
+        ensure_images(&engine, &["placement-api"]);
+        Site::with(
+            TAGS,
+            &format!("placement_api_image_full: {IMAGE_NAMESPACE}/placement-api:{IMAGE_TAG}\n"),
+        )
+    }
+
+    /// A site deploying `tags` (kollars' `-t`) with the real globals plus `extra_globals`.
+    pub(crate) fn with(tags: &str, extra_globals: &str) -> Site {
         let engine = real_engine();
         let client = openstack_client();
-        // placement's stand-in image (seconds, from the stand-in chain)
-        ensure_images(&engine, &["placement-api"]);
-        for c in CONTAINERS.iter().chain(&[
-            "bootstrap_mariadb",
-            "bootstrap_keystone",
-            "bootstrap_keystone_fernet",
-            "bootstrap_placement_api",
-        ]) {
-            let _ = docker(&engine, &["rm", "-f", c]);
-        }
-        for v in VOLUMES {
-            let _ = docker(&engine, &["volume", "rm", "-f", v]);
-        }
-
+        empty_engine(&engine);
         let dir = tempfile::tempdir().unwrap();
         site_inputs(
             dir.path(),
             &[],
-            &format!(
-                "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: kollars\n\
-                 openstack_tag: {TAG}\nnetwork_interface: lo\n\
-                 kolla_internal_vip_address: 127.0.0.2\nenable_keepalived: \"no\"\n\
-                 enable_proxysql: \"no\"\ndatabase_address: 127.0.0.1\n\
-                 haproxy_max_connections: 8000\nkollars_privileged_containers: false\n\
-                 default_container_dimensions: {{}}\n\
-                 placement_api_image_full: {IMAGE_NAMESPACE}/placement-api:{IMAGE_TAG}\n"
-            ),
+            &format!("{}{extra_globals}", real_globals()),
         );
         // a test machine's memory, not a production server's 8G buffer pool
         std::fs::create_dir_all(dir.path().join("config/config")).unwrap();
@@ -155,6 +174,7 @@ impl Site {
             dir,
             engine,
             client,
+            tags: tags.to_string(),
         }
     }
 
@@ -167,13 +187,13 @@ impl Site {
             self.dir.path().join("config").display().to_string(),
         ];
         if cmd != "post-deploy" {
-            a.extend(["-t".into(), TAGS.into()]);
+            a.extend(["-t".into(), self.tags.clone()]);
         }
         a.extend(extra.iter().map(|s| s.to_string()));
         a
     }
 
-    fn kollars(&self, cmd: &str, extra: &[&str]) -> String {
+    pub(crate) fn kollars(&self, cmd: &str, extra: &[&str]) -> String {
         let o = kollars(self.args(cmd, extra));
         let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
         assert!(o.status.success(), "kollars {cmd} failed:\n{out}");
@@ -181,7 +201,7 @@ impl Site {
     }
 
     /// `openstack ARGS` in the host's network namespace, with post-deploy's clouds.yaml.
-    fn openstack(&self, args: &[&str]) -> Output {
+    pub(crate) fn openstack(&self, args: &[&str]) -> Output {
         openstack_at(
             &self.engine,
             &self.client,
@@ -190,14 +210,14 @@ impl Site {
         )
     }
 
-    fn openstack_ok(&self, args: &[&str]) -> String {
+    pub(crate) fn openstack_ok(&self, args: &[&str]) -> String {
         let o = self.openstack(args);
         assert!(o.status.success(), "openstack {args:?}: {}", stderr(&o));
         String::from_utf8_lossy(&o.stdout).to_string()
     }
 
     /// Retries `openstack ARGS` for a while: keystone answers a few seconds after it starts.
-    fn openstack_eventually(&self, args: &[&str], within: Duration) -> String {
+    pub(crate) fn openstack_eventually(&self, args: &[&str], within: Duration) -> String {
         eventually(args, within, || self.openstack(args))
     }
 }
@@ -625,7 +645,7 @@ fn registration_holds(site: &Site, password: &str) {
 
 impl Site {
     /// Whether `user` (default domain) gets a token scoped to `project` with `password`.
-    fn logs_in(&self, user: &str, password: &str, project: &str) -> bool {
+    pub(crate) fn logs_in(&self, user: &str, password: &str, project: &str) -> bool {
         self.openstack(&[
             "--os-auth-url",
             "http://127.0.0.2:5000",
