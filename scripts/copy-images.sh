@@ -17,14 +17,19 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$from" ] && [ ${#to[@]} -gt 0 ] && [ ${#images[@]} -gt 0 ] || { sed -n '4,6p' "$0" >&2; exit 2; }
 id_on() { DOCKER_HOST=$1 docker image inspect -f '{{.Id}}' "$2" 2>/dev/null || true; }
-for t in "${to[@]}"; do
-  missing=()
+copy_to() { # TARGET: the images it lacks, in one archive (the layers they share travel once)
+  local t=$1 i src missing=()
   for i in "${images[@]}"; do
-    src=$(id_on "$from" "$i"); [ -n "$src" ] || { echo "copy-images.sh: $i is not on $from" >&2; exit 1; }
+    src=$(id_on "$from" "$i"); [ -n "$src" ] || { echo "copy-images.sh: $i is not on $from" >&2; return 1; }
     [ "$(id_on "$t" "$i")" = "$src" ] || missing+=("$i")
   done
-  [ ${#missing[@]} -gt 0 ] || continue
+  [ ${#missing[@]} -gt 0 ] || return 0
   echo "copy-images.sh: ${#missing[@]} image(s) to $t" >&2
-  # One archive for all: the layers they share travel once.
   DOCKER_HOST=$from docker save "${missing[@]}" | DOCKER_HOST=$t docker load -q >/dev/null
-done
+}
+# The targets load side by side: each load waits on its own disk writes, not on the others.
+pids=()
+for t in "${to[@]}"; do copy_to "$t" & pids+=($!); done
+rc=0
+for p in "${pids[@]}"; do wait "$p" || rc=1; done
+exit $rc

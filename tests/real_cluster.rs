@@ -13,8 +13,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::real::{
-    docker, eventually, openstack_at, openstack_client, real_engine, run, ADMIN_TOKEN,
-    ONE_AT_A_TIME, TAG,
+    docker, empty_engine, eventually, openstack_at, openstack_client, real_engine, run,
+    ADMIN_TOKEN, ONE_AT_A_TIME, TAG,
 };
 use crate::util::{engine_pid, kollars, reference, root, site_inputs, stderr};
 
@@ -86,20 +86,7 @@ impl Cluster {
         let client = openstack_client();
         // a clean slate on every host: containers and volumes (the images stay)
         for e in &engines {
-            let ids = docker(e, &["ps", "-aq"]);
-            let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout)
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect();
-            if !ids.is_empty() {
-                let mut args = vec!["rm", "-f"];
-                args.extend(ids.iter().map(String::as_str));
-                docker(e, &args);
-            }
-            let vols = docker(e, &["volume", "ls", "-q"]);
-            for v in String::from_utf8_lossy(&vols.stdout).split_whitespace() {
-                docker(e, &["volume", "rm", "-f", v]);
-            }
+            empty_engine(e);
         }
         // the VIP on host1, where keepalived would hold it
         let o = in_host(
