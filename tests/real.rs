@@ -1,8 +1,8 @@
 //! A real cloud's first services on the real images (`images/real/`), deployed by kollars
 //! alone on one host, proven by a client nobody here wrote: python-openstackclient from PyPI.
-//! Placement, whose real image is not built yet, runs on its stand-in image (`images/build.sh`)
-//! so that its registration in the real keystone (services, endpoints, user, role) is proven
-//! the same way.
+//! Placement and glance run on their real images too: their databases, db sync and keystone
+//! registration by kollars, then an image uploaded and downloaded byte for byte, and
+//! placement answering with microversions.
 //!
 //! The host is an overlay2 engine in its own network namespace (`scripts/engines.sh`), whose
 //! loopback carries the host's address (127.0.0.1) and the VIP (127.0.0.2, where keepalived
@@ -14,12 +14,11 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::util::{
-    engine_pid, ensure_images, kollars, root, site_inputs, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
-};
+use crate::util::{engine_pid, kollars, root, site_inputs, stderr};
 
 pub(crate) const TAG: &str = "2026.1-debian-trixie";
-const TAGS: &str = "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,placement";
+const TAGS: &str =
+    "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,placement";
 const CONTAINERS: &[&str] = &[
     "mariadb",
     "memcached",
@@ -30,6 +29,7 @@ const CONTAINERS: &[&str] = &[
     "keystone_fernet",
     "keystone_ssh",
     "placement_api",
+    "glance_api",
 ];
 /// placement's keystone user's password in the reference's passwords.yml.
 const PLACEMENT_PASSWORD: &str = "QOTsupmPMIPp5k4Zcz8HSVjKYj4SAja65VV2PL6c";
@@ -129,13 +129,7 @@ pub(crate) fn empty_engine(engine: &str) {
 
 impl Site {
     fn new() -> Site {
-        // placement's stand-in image (seconds, from the stand-in chain)
-        let engine = real_engine();
-        ensure_images(&engine, &["placement-api"]);
-        Site::with(
-            TAGS,
-            &format!("placement_api_image_full: {IMAGE_NAMESPACE}/placement-api:{IMAGE_TAG}\n"),
-        )
+        Site::with(TAGS, "")
     }
 
     /// A site deploying `tags` (kollars' `-t`) with the real globals plus `extra_globals`.
@@ -453,6 +447,96 @@ fn identity_on_real_images_answers_a_real_client_through_the_vip() {
         assert!(registered.contains(part), "{part:?} in {registered}");
     }
     registration_holds(&site, PLACEMENT_PASSWORD);
+
+    // glance (file store): an image of random bytes goes up and comes back identical
+    let work = site.dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let bytes: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let upload = work.join("random.img");
+    std::fs::write(&upload, &bytes).unwrap();
+    let upload_s = upload.display().to_string();
+    let created = site.openstack_eventually(
+        &[
+            "--os-cloud",
+            "kolla-admin",
+            "image",
+            "create",
+            "--disk-format",
+            "raw",
+            "--container-format",
+            "bare",
+            "--file",
+            &upload_s,
+            "-f",
+            "value",
+            "-c",
+            "id",
+            "random",
+        ],
+        Duration::from_secs(90),
+    );
+    let id = created.trim();
+    let saved = work.join("saved.img");
+    let saved_s = saved.display().to_string();
+    site.openstack_ok(&[
+        "--os-cloud",
+        "kolla-admin",
+        "image",
+        "save",
+        "--file",
+        &saved_s,
+        id,
+    ]);
+    assert!(
+        std::fs::read(&saved).unwrap() == bytes,
+        "image save returns the uploaded bytes"
+    );
+    let images = site.openstack_ok(&["--os-cloud", "kolla-admin", "image", "list", "-f", "value"]);
+    assert!(
+        images.contains("random") && images.contains("active"),
+        "{images}"
+    );
+
+    // placement: answers, negotiates a microversion, refuses one it does not have
+    let rp = site.openstack_eventually(
+        &[
+            "--os-cloud",
+            "kolla-admin",
+            "resource",
+            "provider",
+            "list",
+            "-f",
+            "json",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(rp.trim(), "[]", "no resource providers yet: {rp}");
+    site.openstack_ok(&[
+        "--os-cloud",
+        "kolla-admin",
+        "--os-placement-api-version",
+        "1.39",
+        "resource",
+        "provider",
+        "list",
+    ]);
+    let o = site.openstack(&[
+        "--os-cloud",
+        "kolla-admin",
+        "--os-placement-api-version",
+        "1.999",
+        "resource",
+        "provider",
+        "list",
+    ]);
+    assert!(!o.status.success(), "placement refuses microversion 1.999");
+    assert!(
+        stderr(&o).contains("1.999") || stderr(&o).contains("not supported"),
+        "says why: {}",
+        stderr(&o)
+    );
 
     // a second deploy has nothing to do: no registration runs (no exec of it in the toolbox)
     let plan = site.kollars("plan", &[]);

@@ -6,6 +6,7 @@
 # (what was made, or in check mode what is missing), 1 with one line on stderr (never a
 # password), 99 when this interpreter has no openstacksdk (the caller tries the next one).
 import json
+import random
 import sys
 import time
 
@@ -30,6 +31,16 @@ def transient(error):
     if isinstance(error, (ksa_exceptions.ConnectionError, ksa_exceptions.DiscoveryFailure)):
         return True
     return type(error) is openstack.exceptions.SDKException
+
+
+def conflict(error):
+    """Whether keystone refused a create because the thing now exists: another registration
+    (two projects' at once both making the `service` project, say) made it first. Running the
+    whole registration again finds it and goes on."""
+    for attr in ("status_code", "http_status"):
+        if getattr(error, attr, None) == 409:
+            return True
+    return isinstance(error, openstack.exceptions.ConflictException)
 
 
 def verify(req):
@@ -73,9 +84,20 @@ def password_works(req, domain_id, name, password):
         return False
 
 
-def register(conn, req, apply):
+class Made(dict):
+    """What was made (or, in check mode, is missing), per kind; kept across the attempts
+    after a conflict, each thing once."""
+
+    def __init__(self):
+        super().__init__((kind, []) for kind in KINDS)
+
+    def add(self, kind, label):
+        if label not in self[kind]:
+            self[kind].append(label)
+
+
+def register(conn, req, apply, made):
     """Makes (apply) or lists (check) what the request's services, users and roles lack."""
-    made = {kind: [] for kind in KINDS}
     ident = conn.identity
     region = req["region"]
     domain = ident.find_domain(req["domain"], ignore_missing=False)
@@ -86,7 +108,7 @@ def register(conn, req, apply):
         ]
         service = found[0] if found else None
         if service is None:
-            made["services"].append(svc["name"])
+            made.add("services", svc["name"])
             if apply:
                 service = ident.create_service(
                     name=svc["name"],
@@ -95,7 +117,7 @@ def register(conn, req, apply):
                     is_enabled=True,
                 )
         elif (service.description or "") != svc["description"]:
-            made["services"].append(svc["name"])
+            made.add("services", svc["name"])
             if apply:
                 service = ident.update_service(service, description=svc["description"])
         for ep in svc["endpoints"]:
@@ -108,7 +130,7 @@ def register(conn, req, apply):
                     )
                 )
             if not existing:
-                made["endpoints"].append(label)
+                made.add("endpoints", label)
                 if apply:
                     ident.create_endpoint(
                         service_id=service.id,
@@ -118,7 +140,7 @@ def register(conn, req, apply):
                         is_enabled=True,
                     )
             elif existing[0].url != ep["url"]:
-                made["endpoints"].append(label)
+                made.add("endpoints", label)
                 if apply:
                     ident.update_endpoint(existing[0], url=ep["url"])
 
@@ -126,7 +148,7 @@ def register(conn, req, apply):
     for name in dict.fromkeys(u["project"] for u in req["users"] + req["user_roles"]):
         project = ident.find_project(name, domain_id=domain.id)
         if project is None and name in [u["project"] for u in req["users"]]:
-            made["projects"].append(name)
+            made.add("projects", name)
             if apply:
                 project = ident.create_project(name=name, domain_id=domain.id)
         projects[name] = project
@@ -137,7 +159,7 @@ def register(conn, req, apply):
         project = projects.get(u["project"])
         project_id = project.id if project is not None else None
         if user is None:
-            made["users"].append(u["user"])
+            made.add("users", u["user"])
             if apply:
                 user = ident.create_user(
                     name=u["user"],
@@ -148,13 +170,13 @@ def register(conn, req, apply):
                 )
         else:
             if project_id is not None and user.default_project_id != project_id:
-                made["users"].append(u["user"])
+                made.add("users", u["user"])
                 if apply:
                     user = ident.update_user(user, default_project_id=project_id)
             if req["update_password"] and not password_works(
                 req, domain.id, u["user"], u["password"]
             ):
-                made["passwords"].append(u["user"])
+                made.add("passwords", u["user"])
                 if apply:
                     user = ident.update_user(user, password=u["password"])
         users[u["user"]] = user
@@ -165,7 +187,7 @@ def register(conn, req, apply):
     for name in dict.fromkeys(wanted_roles):
         role = ident.find_role(name)
         if role is None:
-            made["roles"].append(name)
+            made.add("roles", name)
             if apply:
                 role = ident.create_role(name=name)
         roles[name] = role
@@ -177,7 +199,7 @@ def register(conn, req, apply):
         role = roles.get(a["role"])
         if user is None or project is None or role is None:
             if not apply:
-                made["assignments"].append(label)
+                made.add("assignments", label)
                 continue
             missing = [
                 what
@@ -187,7 +209,7 @@ def register(conn, req, apply):
             raise RuntimeError("cannot grant %s: no %s" % (label, " or ".join(missing)))
         held = [r.id for r in ident.role_assignments_filter(project=project, user=user)]
         if role.id not in held:
-            made["assignments"].append(label)
+            made.add("assignments", label)
             if apply:
                 ident.assign_project_role_to_user(project, user, role)
     return made
@@ -197,15 +219,19 @@ def main():
     req = json.load(sys.stdin)
     secrets = [req["auth"]["password"]] + [u["password"] for u in req["users"]]
     apply = req["mode"] == "apply"
+    made = Made()
     attempt = 0
     while True:
         attempt += 1
         try:
-            made = register(connect(req), req, apply)
+            register(connect(req), req, apply, made)
             break
         except Exception as error:  # one line, secrets masked, after kolla's retries
             if transient(error) and attempt <= req["retries"]:
                 time.sleep(req["delay"])
+                continue
+            if conflict(error) and attempt <= req["retries"]:
+                time.sleep(0.2 + random.random())
                 continue
             message = "%s: %s" % (type(error).__name__, error)
             for secret in secrets:
