@@ -188,13 +188,13 @@ fn warn_permissions(path: &Path, fixing: bool) {
             ""
         };
         if mode & 0o004 != 0 {
-            eprintln!(
+            crate::errln!(
                 "WARNING: Passwords file \"{}\" is world-readable.{tail}",
                 path.display()
             );
         }
         if mode & 0o002 != 0 {
-            eprintln!(
+            crate::errln!(
                 "WARNING: Passwords file \"{}\" is world-writeable.{tail}",
                 path.display()
             );
@@ -267,7 +267,7 @@ pub fn genpwd(args: &GenpwdArgs) -> Result<ExitStatus> {
         }
     }
     store(path, &map)?;
-    eprintln!("{}: filled {filled} empty key(s)", path.display());
+    crate::errln!("{}: filled {filled} empty key(s)", path.display());
     Ok(ExitStatus::Success)
 }
 

@@ -81,7 +81,7 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                     "detail": mask(&format!("{action:?}"), &secrets),
                     "diffs": diffs.iter().map(|d| mask(d, &secrets)).collect::<Vec<_>>(),
                 });
-                println!("{j}");
+                crate::outln!("{j}");
                 continue;
             }
             if !action.is_change() && diffs.is_empty() {
@@ -91,13 +91,13 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                 (true, Some(note)) => format!(" — {note}"),
                 _ => String::new(),
             };
-            println!(
+            crate::outln!(
                 "{host}: {svc}: {}{rolling}",
                 mask(&describe(action), &secrets)
             );
             if !args.no_diff {
                 for d in diffs {
-                    print!("{}", mask(d, &secrets));
+                    crate::out!("{}", mask(d, &secrets));
                 }
             }
         }
@@ -120,12 +120,12 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
         };
         changes += 1;
         match args.engine.output {
-            OutputFormat::Json => println!(
+            OutputFormat::Json => crate::outln!(
                 "{}",
                 serde_json::json!({"host": host, "service": svc, "task": "database",
                     "database": task.db.name, "action": mask(&what, &secrets)})
             ),
-            OutputFormat::Text => println!(
+            OutputFormat::Text => crate::outln!(
                 "{host}: {svc}: database {}: {}",
                 task.db.name,
                 mask(&what, &secrets)
@@ -165,16 +165,16 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
         changes += 1;
         let what = mask(&what, &secrets);
         match args.engine.output {
-            OutputFormat::Json => println!(
+            OutputFormat::Json => crate::outln!(
                 "{}",
                 serde_json::json!({"host": host, "service": svc, "task": "ks_register",
                     "action": what})
             ),
-            OutputFormat::Text => println!("{host}: {svc}: register in keystone: {what}"),
+            OutputFormat::Text => crate::outln!("{host}: {svc}: register in keystone: {what}"),
         }
     }
     if args.engine.output == OutputFormat::Text {
-        println!("{changes} change(s) planned on {} host(s)", results.len());
+        crate::outln!("{changes} change(s) planned on {} host(s)", results.len());
     }
     Ok(finish(results, prepared.unreachable))
 }

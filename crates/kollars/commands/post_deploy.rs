@@ -86,7 +86,7 @@ pub fn post_deploy(args: &PostDeployArgs) -> Result<ExitStatus> {
         .map(|f| f.name)
         .filter(|n| !changed.contains(n))
         .collect();
-    eprintln!(
+    crate::errln!(
         "post-deploy: {}: written: {}; unchanged: {}",
         dir.display(),
         list(&changed),

@@ -230,7 +230,7 @@ fn lock(configdir: &Path) -> Result<std::fs::File> {
         .open(&path)
         .with_context(|| format!("cannot open lock file {}", path.display()))?;
     if f.try_lock().is_err() {
-        eprintln!(
+        crate::errln!(
             "waiting for another kollars run to finish (lock {})",
             path.display()
         );
@@ -283,7 +283,7 @@ pub fn finish<T>(
     for (host, r) in &results {
         if let Err(e) = r {
             failed += 1;
-            eprintln!("host {host} FAILED: {e:#}");
+            crate::errln!("host {host} FAILED: {e:#}");
         }
     }
     ExitStatus::of_hosts(failed, results.len())
