@@ -36,6 +36,9 @@ mod registry;
 /// `post-deploy` byte for byte against kolla-ansible's own (clouds.yaml, openrc files).
 mod post_deploy;
 
+/// The run lock: two runs take turns, waits are bounded, the lock is its user's alone.
+mod run_lock;
+
 /// A reader that goes away (`kollars plan | head -1`) ends the run quietly.
 mod closed_stdout;
 

@@ -19,6 +19,7 @@ pub mod containers;
 pub mod env;
 pub mod error;
 pub mod facts;
+pub mod lock;
 pub mod out;
 pub mod reporter;
 pub mod settings;
