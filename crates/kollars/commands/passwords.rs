@@ -12,8 +12,10 @@
 //! - anything else: 40 characters of `[A-Za-z0-9]`.
 //!
 //! Randomness comes from the operating system (getrandom). Files are written keys sorted, as
-//! kolla's `yaml.safe_dump` writes them, and replaced atomically (see [`store`]): kolla removes
-//! the file and then writes it, which on a full disk loses passwords.
+//! kolla's `yaml.safe_dump` writes them, and replaced atomically and durably
+//! ([`kollars_tree::replace_file`]): kolla removes the file and then writes it, which on a
+//! full disk loses passwords. A file keeps its mode without the bits for others; a new one is
+//! 0640, as kolla makes it.
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
