@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use crate::util::{
-    copy_tree, engines, files_under, genconfig, kollars, reference, site_args, site_inputs,
-    site_inventory, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
+    copy_tree, engines, engines_turn, files_under, genconfig, kollars, reference, site_args,
+    site_inputs, site_inventory, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
 };
 
 struct Case {
@@ -199,13 +199,7 @@ fn lifecycle_containers(engines: &[String]) -> Vec<String> {
 #[test]
 fn unknown_docker_restart_policy_names_host_and_variable_and_changes_nothing() {
     // the lifecycle test (tests/deploy.rs) deploys the same containers on the same engines
-    let guard = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(std::env::temp_dir().join("kollars-deploy-test.lock"))
-        .unwrap();
-    guard.lock().unwrap();
+    let _turn = engines_turn();
     let engines = engines();
     let dir = tempfile::tempdir().unwrap();
     site_inputs(

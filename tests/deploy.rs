@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::util::{
-    copy_tree, engines, ensure_images, kollars, site_args, site_inputs, site_inventory, stderr,
-    IMAGE_NAMESPACE, IMAGE_TAG,
+    copy_tree, engines, engines_turn, ensure_images, kollars, site_args, site_inputs,
+    site_inventory, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
 };
 
 fn docker(engine: &str, args: &[&str]) -> Output {
@@ -132,13 +132,7 @@ fn write(p: &Path, text: &str) {
 #[test]
 fn lifecycle_on_real_engines() {
     // other test processes (a second `cargo test`) use the same engines and container names
-    let guard = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(std::env::temp_dir().join("kollars-deploy-test.lock"))
-        .unwrap();
-    guard.lock().unwrap();
+    let _turn = engines_turn();
     let engines = engines();
     for e in &engines[..2] {
         ensure_images(e, &["cron", "kolla-toolbox"]);

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_yaml::{Mapping, Value};
 
-use crate::util::{kollars, stderr};
+use crate::util::{files_under, kollars, stderr, SmallDisk};
 
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
@@ -181,4 +181,108 @@ fn mergepwd_clean_keeps_only_template_keys() {
     assert!(m.get("redis_master_password").is_none());
     assert_eq!(s(&m, "valkey_master_password"), "r3dis");
     assert_eq!(m.len(), 3);
+}
+
+/// 36 passwords set and 18 empty, padded to just under one page (4 KiB): the file genpwd or
+/// mergepwd writes from it (18 passwords longer) needs a second page.
+fn one_page_of_passwords() -> String {
+    let mut text = String::new();
+    for i in 0..36 {
+        text += &format!("set_{i:02}_password: {i:02}{}\n", "s".repeat(38));
+    }
+    for i in 0..18 {
+        text += &format!("empty_{i:02}_password:\n");
+    }
+    let pad = 4000 - text.len() - "padding: \n".len();
+    text += &format!("padding: {}\n", "p".repeat(pad));
+    assert_eq!(text.len(), 4000);
+    text
+}
+
+#[test]
+fn genpwd_on_a_full_disk_loses_no_password() {
+    let Some(disk) = SmallDisk::mount(64) else {
+        return;
+    };
+    let p = disk.path().join("passwords.yml");
+    let text = one_page_of_passwords();
+    write(&p, &text);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    disk.fill();
+    let out = kollars(["genpwd", "-p", p.to_str().unwrap()]);
+    assert!(!out.status.success(), "genpwd wrote on a full disk");
+    let err = stderr(&out);
+    assert!(err.contains(&p.display().to_string()), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&p).unwrap(),
+        text,
+        "passwords.yml changed"
+    );
+    assert_eq!(mode(&p), 0o600);
+    assert_eq!(
+        files_under(disk.path()),
+        ["filler", "passwords.yml"],
+        "a file left behind"
+    );
+
+    // with room again, it fills the empty keys and keeps the file's own mode
+    std::fs::remove_file(disk.path().join("filler")).unwrap();
+    let out = kollars(["genpwd", "-p", p.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = read(&p);
+    assert_eq!(s(&m, "set_07_password"), format!("07{}", "s".repeat(38)));
+    assert_eq!(s(&m, "empty_07_password").len(), 40);
+    assert_eq!(mode(&p), 0o600, "genpwd widened a 0600 passwords file");
+    assert_eq!(files_under(disk.path()), ["passwords.yml"]);
+}
+
+#[test]
+fn mergepwd_on_a_full_disk_keeps_the_final_file() {
+    let Some(disk) = SmallDisk::mount(64) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old.yml"), dir.path().join("new.yml"));
+    let full: String = one_page_of_passwords()
+        .lines()
+        .map(|l| match l.strip_suffix(':') {
+            Some(k) => format!("{k}: {}\n", "n".repeat(40)),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    write(&old, &full);
+    write(
+        &new,
+        "set_00_password:\nempty_00_password:\nbrand_new_password:\n",
+    );
+    let fin = disk.path().join("passwords.yml");
+    let text = one_page_of_passwords();
+    write(&fin, &text);
+    disk.fill();
+    let args = [
+        "mergepwd",
+        "--old",
+        old.to_str().unwrap(),
+        "--new",
+        new.to_str().unwrap(),
+        "--final",
+        fin.to_str().unwrap(),
+    ];
+    let out = kollars(args);
+    assert!(!out.status.success(), "mergepwd wrote on a full disk");
+    let err = stderr(&out);
+    assert!(err.contains(&fin.display().to_string()), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&fin).unwrap(),
+        text,
+        "the final file changed"
+    );
+    assert_eq!(
+        files_under(disk.path()),
+        ["filler", "passwords.yml"],
+        "a file left behind"
+    );
 }

@@ -7,7 +7,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::util::{files_under, kollars, reference, root, stderr};
+use crate::util::{files_under, kollars, reference, root, stderr, SmallDisk};
 
 /// A temporary configuration directory holding a case's globals.yml and passwords.yml.
 struct Case {
@@ -268,4 +268,40 @@ fn post_deploy_values_that_need_quoting_read_back_as_themselves() {
             "{f}"
         );
     }
+}
+
+#[test]
+fn post_deploy_on_a_full_disk_keeps_the_files_it_had() {
+    let Some(disk) = SmallDisk::mount(256) else {
+        return;
+    };
+    let conf = disk.path();
+    let inputs = reference().join("inputs");
+    for f in ["globals.yml", "passwords.yml"] {
+        std::fs::copy(inputs.join(f), conf.join(f)).unwrap();
+    }
+    let run = || {
+        kollars([
+            "post-deploy",
+            "-i",
+            inputs.join("inventory").to_str().unwrap(),
+            "--configdir",
+            conf.to_str().unwrap(),
+        ])
+    };
+    let o = run();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let clouds = conf.join("clouds.yaml");
+    std::fs::write(&clouds, "clouds: {}\n").unwrap();
+    let before = files_under(conf);
+    disk.fill();
+    let o = run();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&clouds.display().to_string()), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(std::fs::read_to_string(&clouds).unwrap(), "clouds: {}\n");
+    let mut after = files_under(conf);
+    after.retain(|f| f != "filler");
+    assert_eq!(after, before, "a file left behind or lost");
 }

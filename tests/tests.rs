@@ -36,6 +36,15 @@ mod registry;
 /// `post-deploy` byte for byte against kolla-ansible's own (clouds.yaml, openrc files).
 mod post_deploy;
 
+/// The run lock: two runs take turns, waits are bounded, the lock is its user's alone.
+mod run_lock;
+
+/// No secret in what plan prints, old or new, in any output mode.
+mod secrets;
+
+/// A reader that goes away (`kollars plan | head -1`) ends the run quietly.
+mod closed_stdout;
+
 /// The first real services (MariaDB, memcached, RabbitMQ, HAProxy, the toolbox, keystone) on
 /// the real images, proven by python-openstackclient.
 mod real;

@@ -218,3 +218,84 @@ pub fn engine_pid(engine: &str) -> u32 {
         .parse()
         .unwrap()
 }
+
+/// The globals of a site of stand-in images (`images/build.sh`) on test engines.
+pub fn standin_globals() -> String {
+    format!(
+        "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: {IMAGE_NAMESPACE}\nopenstack_tag: {IMAGE_TAG}\n\
+         network_interface: eth0\nkolla_internal_vip_address: 192.0.2.250\n\
+         kollars_privileged_containers: false\ndefault_container_dimensions: {{}}\ndocker_graceful_timeout: 2\n"
+    )
+}
+
+/// The turn of a test that creates or removes the containers `cron` and `kolla_toolbox` on the
+/// first two test engines: tests of this binary and of a second `cargo test` take turns. Held
+/// until the returned file is dropped.
+pub fn engines_turn() -> std::fs::File {
+    let guard = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("kollars-deploy-test.lock"))
+        .unwrap();
+    guard.lock().unwrap();
+    guard
+}
+
+/// A small tmpfs mounted on a temporary directory, to fill; unmounted when dropped.
+pub struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// A tmpfs of `kib` KiB, or `None` when this process is not root (the caller skips, saying
+    /// so). As root a failed mount fails the test.
+    pub fn mount(kib: u32) -> Option<SmallDisk> {
+        use std::os::unix::fs::MetadataExt;
+        if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
+            eprintln!("skipped: mounting a small tmpfs needs root");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let o = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={kib}k,mode=0755"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .output()
+            .expect("run mount");
+        assert!(o.status.success(), "mount tmpfs: {}", stderr(&o));
+        Some(SmallDisk { dir })
+    }
+
+    /// The mounted directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Fills what is left with a file of zeros, page by page, until the disk says it is full.
+    pub fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.path().join("filler")).unwrap();
+        let page = [0u8; 4096];
+        loop {
+            match f.write_all(&page) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(28) => break,
+                Err(e) => panic!("filling {}: {e}", self.path().display()),
+            }
+        }
+        // the last write may have stopped inside a page: fill it byte by byte
+        while f.write_all(&[0]).is_ok() {}
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).output();
+    }
+}

@@ -138,6 +138,15 @@ pub struct EngineArgs {
     /// Progress output: `text` (bars on a terminal, lines otherwise) or `json` (one event per line).
     #[arg(long = "output", value_enum, default_value = "text")]
     pub output: OutputFormat,
+    /// Commands that change hosts: how many seconds to wait for another run on the same
+    /// configuration directory to release the run lock before giving up (0: do not wait).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = crate::lock::DEFAULT_TIMEOUT_SECS,
+        env = crate::env::KOLLARS_LOCK_TIMEOUT
+    )]
+    pub lock_timeout: u64,
 }
 
 /// Progress output format.

@@ -19,6 +19,18 @@ pub const DOCKER_HOST: &str = "DOCKER_HOST";
 /// The run lock's file, instead of one derived from the configuration directory.
 pub const KOLLARS_LOCK_FILE: &str = "KOLLARS_LOCK_FILE";
 
+/// How long a run waits for the run lock (`--lock-timeout`).
+pub const KOLLARS_LOCK_TIMEOUT: &str = "KOLLARS_LOCK_TIMEOUT";
+
+/// The user's runtime directory (where the run lock goes when it is the user's).
+pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+
+/// The user's state directory (default `~/.local/state`), where the run lock goes otherwise.
+pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
+
+/// The user's home, for the default of [`XDG_STATE_HOME`].
+pub const HOME: &str = "HOME";
+
 /// `$DOCKER_HOST`, when set and not empty.
 pub fn docker_host() -> Option<String> {
     std::env::var(DOCKER_HOST).ok().filter(|s| !s.is_empty())
@@ -29,4 +41,21 @@ pub fn lock_file() -> Option<PathBuf> {
     std::env::var_os(KOLLARS_LOCK_FILE)
         .filter(|s| !s.is_empty())
         .map(PathBuf::from)
+}
+
+/// `$XDG_RUNTIME_DIR`, when set to an absolute path.
+pub fn runtime_dir() -> Option<PathBuf> {
+    absolute(XDG_RUNTIME_DIR)
+}
+
+/// `$XDG_STATE_HOME`, else `$HOME/.local/state`, when absolute (the XDG rule: a relative
+/// value is ignored).
+pub fn state_dir() -> Option<PathBuf> {
+    absolute(XDG_STATE_HOME).or_else(|| absolute(HOME).map(|h| h.join(".local/state")))
+}
+
+fn absolute(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
 }

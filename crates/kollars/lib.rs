@@ -8,7 +8,7 @@
 //! tasks around them ([`tasks`]), writes
 //! config trees ([`configs`]) and drives the engines, reporting progress through
 //! [`reporter`]. How it ends is decided in one place, [`error`]; every environment variable
-//! read is in [`mod@env`].
+//! read is in [`mod@env`]; every line printed goes through [`mod@out`].
 
 #![deny(missing_docs)]
 
@@ -19,6 +19,8 @@ pub mod containers;
 pub mod env;
 pub mod error;
 pub mod facts;
+pub mod lock;
+pub mod out;
 pub mod reporter;
 pub mod settings;
 pub mod tasks;
@@ -54,7 +56,7 @@ where
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            crate::errln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(ExitStatus::Failure as u8);
         }
     };
@@ -64,7 +66,7 @@ where
     match outcome {
         Ok(status) => ExitCode::from(status as u8),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            crate::errln!("error: {err:#}");
             ExitCode::from(ExitStatus::of_error(&err) as u8)
         }
     }

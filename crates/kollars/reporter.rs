@@ -40,7 +40,7 @@ impl CliReporter {
             Some(b) => {
                 let _ = b.println(text);
             }
-            None => eprintln!("{text}"),
+            None => crate::errln!("{text}"),
         }
     }
 
@@ -73,7 +73,7 @@ impl Reporter for CliReporter {
         match self.format {
             OutputFormat::Json => {
                 let _g = self.lines.lock().expect("reporter lock");
-                println!("{}", serde_json::to_string(e).unwrap_or_default());
+                crate::outln!("{}", serde_json::to_string(e).unwrap_or_default());
             }
             OutputFormat::Text => {
                 let bar = self.bar(&e.host);

@@ -10,6 +10,7 @@ use indexmap::IndexMap;
 use serde_yaml::Value;
 
 use crate::error::{InputError, Location};
+use crate::secrets::Masker;
 
 /// A flat mapping of variable names to (unevaluated) values.
 pub type VarMap = IndexMap<String, Value>;
@@ -94,22 +95,22 @@ impl ConfigDir {
         Ok(out)
     }
 
-    /// Names of the variables that come from passwords.yml and hold a secret value, for masking.
-    pub fn secret_values(&self) -> Vec<String> {
-        let mut out = Vec::new();
+    /// What masks the secrets of these inputs in what kollars prints: every value of
+    /// passwords.yml, and whatever is given to one of its keys (see [`crate::secrets`]).
+    pub fn masker(&self) -> Masker {
         fn collect(v: &Value, out: &mut Vec<String>) {
             match v {
-                Value::String(s) if s.len() >= 4 => out.push(s.clone()),
+                Value::String(s) => out.push(s.clone()),
                 Value::Mapping(m) => m.values().for_each(|v| collect(v, out)),
                 Value::Sequence(s) => s.iter().for_each(|v| collect(v, out)),
                 _ => {}
             }
         }
+        let mut values = Vec::new();
         for v in self.passwords.values() {
-            collect(v, &mut out);
+            collect(v, &mut values);
         }
-        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        out
+        Masker::new(values, self.passwords.keys().cloned())
     }
 }
 

@@ -14,9 +14,11 @@ pub mod error;
 pub mod facts;
 pub mod facts_text;
 pub mod inventory;
+pub mod secrets;
 pub mod yaml;
 
 pub use configdir::{ConfigDir, VarMap};
 pub use error::{InputError, Location};
 pub use facts::Facts;
 pub use inventory::Inventory;
+pub use secrets::Masker;

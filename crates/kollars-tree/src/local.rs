@@ -3,8 +3,14 @@
 //!
 //! Files are written only when their content or mode differs, and replaced atomically (temp
 //! file in the same directory, then rename), so a container starting meanwhile never reads
-//! half a file and an unchanged tree is not touched at all. A file in a directory this write
-//! created cannot be read by anyone yet: it is written in place. Directories follow the
+//! half a file, a full disk leaves the old file whole, and an unchanged tree is not touched at
+//! all. A file in a directory this write created cannot be read by anyone yet: it is written in
+//! place.
+//!
+//! [`replace_file`] is that same replacement for one file, made durable too (the file and its
+//! directory synced): every file kollars keeps on the operator's workstation (passwords files,
+//! post-deploy's clouds.yaml and openrc files) goes through it, so a full disk or a crash
+//! never costs an operator the file they had. Directories follow the
 //! crate's rules ([`Tree::make_directories`]). The tree's top-level directories (one per
 //! service) are independent, so they are written in parallel: creating files is most of the
 //! cost, in the kernel.
@@ -17,7 +23,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::{make_directories, DirTarget, Made, Tree, TreeFile};
 
-/// A file or directory that could not be read or written, with the path it happened on.
+/// A file or directory that could not be read or written, with the path it happened on. Its
+/// text is the path; the cause is its `source()` (printed once, by `{:#}` or a chain).
 #[derive(Debug)]
 pub struct WriteError {
     /// The path.
@@ -28,7 +35,7 @@ pub struct WriteError {
 
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.source)
+        write!(f, "{}", self.path.display())
     }
 }
 
@@ -193,18 +200,49 @@ fn write_file(path: &Path, f: &TreeFile, fresh: bool) -> Result<bool, WriteError
             }
         }
     }
-    let parent = path.parent().expect("file has a parent");
+    // a config tree is rewritten by every deploy: its files are not synced one by one
+    replace(path, &f.content, f.mode, false).map(|()| true)
+}
+
+/// Replaces the file at `path` (a symlink there is replaced, not followed) with `content`
+/// and mode `mode`, atomically and durably: the content goes to a new file in the same
+/// directory, is synced, and is renamed over `path`, then the directory is synced. Whatever
+/// fails (a full disk, a kill), `path` is the old file or the new one, whole; a failed
+/// attempt leaves no temp file behind.
+pub fn replace_file(path: &Path, content: &[u8], mode: u32) -> Result<(), WriteError> {
+    replace(path, content, mode, true)
+}
+
+/// [`replace_file`], synced or not.
+fn replace(path: &Path, content: &[u8], mode: u32, durable: bool) -> Result<(), WriteError> {
+    let parent = match path.parent() {
+        Some(p) if p.as_os_str().is_empty() => Path::new("."),
+        Some(p) => p,
+        None => return Err(io(path)(std::io::ErrorKind::InvalidInput.into())),
+    };
     let tmp = TempFile::new_in(parent)?;
     let r = (|| {
         let mut file = &tmp.file;
-        file.write_all(&f.content).map_err(io(path))?;
-        tmp.file.set_permissions(perms).map_err(io(path))?;
+        file.write_all(content).map_err(io(path))?;
+        // the temp file was made 0600; the umask cannot have narrowed an explicit chmod
+        tmp.file
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(io(path))?;
+        if durable {
+            tmp.file.sync_all().map_err(io(path))?;
+        }
         std::fs::rename(&tmp.path, path).map_err(io(path))
     })();
     if r.is_err() {
         let _ = std::fs::remove_file(&tmp.path);
     }
-    r.map(|()| true)
+    r?;
+    if durable {
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(io(parent))?;
+    }
+    Ok(())
 }
 
 /// A new file with a unique name in a directory, to be renamed over the file it replaces.

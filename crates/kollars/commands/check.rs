@@ -25,11 +25,11 @@ pub async fn check(args: &EngineArgs) -> Result<ExitStatus> {
                 bad += 1;
             }
             match args.output {
-                OutputFormat::Json => println!(
+                OutputFormat::Json => crate::outln!(
                     "{}",
                     serde_json::json!({"host": host, "container": c.name, "ok": ok, "status": format!("{:?}", c.status)})
                 ),
-                OutputFormat::Text => println!(
+                OutputFormat::Text => crate::outln!(
                     "{host:<12} {:<28} {}",
                     c.name,
                     if ok {

@@ -76,13 +76,13 @@ pub async fn genconfig(args: &GenconfigArgs) -> Result<ExitStatus> {
             Err(e) => failed.push(format!("host {}: {e:#}", host.host)),
         }
     }
-    eprintln!(
+    crate::errln!(
         "rendered {} host(s), {} service directories, {files} files ({changed} changed)",
         rendered.len(),
         rendered.iter().map(|h| h.services.len()).sum::<usize>()
     );
     for f in &failed {
-        eprintln!("{f}");
+        crate::errln!("{f}");
     }
     Ok(ExitStatus::of_hosts(failed.len(), rendered.len()))
 }

@@ -11,11 +11,13 @@
 //! - `docker_registry_password`: left null;
 //! - anything else: 40 characters of `[A-Za-z0-9]`.
 //!
-//! Randomness comes from the operating system (getrandom). Files are written afresh with mode
-//! 0640, keys sorted, as kolla's `yaml.safe_dump` writes them.
+//! Randomness comes from the operating system (getrandom). Files are written keys sorted, as
+//! kolla's `yaml.safe_dump` writes them, and replaced atomically and durably
+//! ([`kollars_tree::replace_file`]): kolla removes the file and then writes it, which on a
+//! full disk loses passwords. A file keeps its mode without the bits for others; a new one is
+//! 0640, as kolla makes it.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
@@ -188,13 +190,13 @@ fn warn_permissions(path: &Path, fixing: bool) {
             ""
         };
         if mode & 0o004 != 0 {
-            eprintln!(
+            crate::errln!(
                 "WARNING: Passwords file \"{}\" is world-readable.{tail}",
                 path.display()
             );
         }
         if mode & 0o002 != 0 {
-            eprintln!(
+            crate::errln!(
                 "WARNING: Passwords file \"{}\" is world-writeable.{tail}",
                 path.display()
             );
@@ -221,7 +223,14 @@ fn load(path: &Path, what: &str) -> Result<Mapping> {
     }
 }
 
-/// Writes `map` to `path` afresh (mode 0640), keys sorted.
+/// The mode of a passwords file kollars writes where none was: kolla's.
+const NEW_FILE_MODE: u32 = 0o640;
+
+/// Writes `map` to `path`, keys sorted, through [`kollars_tree::replace_file`]: the old file
+/// stays whole until the new one is complete and synced, so a full disk or a kill never
+/// loses a password. The file keeps its mode without the bits for others (which kolla takes
+/// away, see [`warn_permissions`]); a new file is 0640, as kolla makes it. A symlink is
+/// followed: the file it points to is replaced.
 fn store(path: &Path, map: &Mapping) -> Result<()> {
     let mut entries: Vec<(&Value, &Value)> = map.iter().collect();
     entries.sort_by_key(|(k, _)| k.as_str().map(str::to_string).unwrap_or_default());
@@ -230,22 +239,19 @@ fn store(path: &Path, map: &Mapping) -> Result<()> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let text = serde_yaml::to_string(&Value::Mapping(sorted))?;
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(e).with_context(|| format!("removing {}", path.display()))
+    let (path, mode) = match std::fs::canonicalize(path) {
+        Ok(real) => {
+            let mode = std::fs::metadata(&real)
+                .with_context(|| format!("reading {}", real.display()))?
+                .permissions()
+                .mode();
+            (real, mode & 0o770)
         }
-        _ => {}
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o640)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    // the umask may have taken bits away; 0640 is what kolla leaves
-    f.set_permissions(std::fs::Permissions::from_mode(0o640))?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (path.to_path_buf(), NEW_FILE_MODE),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    kollars_tree::replace_file(&path, text.as_bytes(), mode)
+        .context("passwords not written, the file is as it was")?;
     Ok(())
 }
 
@@ -263,7 +269,7 @@ pub fn genpwd(args: &GenpwdArgs) -> Result<ExitStatus> {
         }
     }
     store(path, &map)?;
-    eprintln!("{}: filled {filled} empty key(s)", path.display());
+    crate::errln!("{}: filled {filled} empty key(s)", path.display());
     Ok(ExitStatus::Success)
 }
 

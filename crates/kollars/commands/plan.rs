@@ -1,7 +1,8 @@
 //! `kollars plan`: per host and container, the action deploy would take and why, plus the
 //! config files it would rewrite, as unified diffs, and the tasks around the containers deploy
-//! would run (databases, registrations in keystone) with what they would make. Changes nothing; secrets from
-//! passwords.yml are masked in everything it prints.
+//! would run (databases, registrations in keystone) with what they would make. Changes nothing.
+//! Everything it prints goes through the inputs' [`kollars_inputs::Masker`]: secrets are
+//! masked where they are known and where they sit (the old value on a diff's `-` line too).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,7 +24,8 @@ use crate::reporter::CliReporter;
 pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     let reporter = CliReporter::new(args.engine.output);
     let prepared = prepare(&args.engine, reporter, Needs::DECIDE).await?;
-    let secrets = prepared.ws.config.secret_values();
+    let masker = prepared.ws.config.masker();
+    let mask = |text: &str| masker.mask(text);
     let results = for_hosts(&prepared.targets, args.engine.forks, |target| async move {
         // Read where deploy writes: this machine's filesystem, or through the engine.
         let current = target.destination().read(&target.rendered).await?;
@@ -78,10 +80,10 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
             if args.engine.output == OutputFormat::Json {
                 let j = serde_json::json!({
                     "host": host, "service": svc, "action": action.name(),
-                    "detail": mask(&format!("{action:?}"), &secrets),
-                    "diffs": diffs.iter().map(|d| mask(d, &secrets)).collect::<Vec<_>>(),
+                    "detail": mask(&format!("{action:?}")),
+                    "diffs": diffs.iter().map(|d| masker.mask_diff(d)).collect::<Vec<_>>(),
                 });
-                println!("{j}");
+                crate::outln!("{j}");
                 continue;
             }
             if !action.is_change() && diffs.is_empty() {
@@ -91,13 +93,10 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                 (true, Some(note)) => format!(" — {note}"),
                 _ => String::new(),
             };
-            println!(
-                "{host}: {svc}: {}{rolling}",
-                mask(&describe(action), &secrets)
-            );
+            crate::outln!("{host}: {svc}: {}{rolling}", mask(&describe(action)));
             if !args.no_diff {
                 for d in diffs {
-                    print!("{}", mask(d, &secrets));
+                    crate::out!("{}", masker.mask_diff(d));
                 }
             }
         }
@@ -120,16 +119,14 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
         };
         changes += 1;
         match args.engine.output {
-            OutputFormat::Json => println!(
+            OutputFormat::Json => crate::outln!(
                 "{}",
                 serde_json::json!({"host": host, "service": svc, "task": "database",
-                    "database": task.db.name, "action": mask(&what, &secrets)})
+                    "database": task.db.name, "action": mask(&what)})
             ),
-            OutputFormat::Text => println!(
-                "{host}: {svc}: database {}: {}",
-                task.db.name,
-                mask(&what, &secrets)
-            ),
+            OutputFormat::Text => {
+                crate::outln!("{host}: {svc}: database {}: {}", task.db.name, mask(&what))
+            }
         }
     }
     // each service's registration in keystone, when deploy would run it (see
@@ -163,39 +160,28 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
             Err(e) => format!("register (cannot check yet: {e:#})"),
         };
         changes += 1;
-        let what = mask(&what, &secrets);
+        let what = mask(&what);
         match args.engine.output {
-            OutputFormat::Json => println!(
+            OutputFormat::Json => crate::outln!(
                 "{}",
                 serde_json::json!({"host": host, "service": svc, "task": "ks_register",
                     "action": what})
             ),
-            OutputFormat::Text => println!("{host}: {svc}: register in keystone: {what}"),
+            OutputFormat::Text => crate::outln!("{host}: {svc}: register in keystone: {what}"),
         }
     }
     if args.engine.output == OutputFormat::Text {
-        println!("{changes} change(s) planned on {} host(s)", results.len());
+        crate::outln!("{changes} change(s) planned on {} host(s)", results.len());
     }
     Ok(finish(results, prepared.unreachable))
 }
 
-/// Replaces every secret from passwords.yml with `********`.
 /// How a clustered service's changes roll across hosts (see `schedule`), for the plan.
 fn rolling_note(c: &crate::containers::Containers) -> Option<&'static str> {
     match c.rolling.as_ref()? {
         Rolling::Galera { .. } => Some("one host at a time, each Synced (Galera)"),
         Rolling::Ready { .. } => Some("one host at a time, each ready (a new cluster's together)"),
     }
-}
-
-fn mask(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    for s in secrets {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), "********");
-        }
-    }
-    out
 }
 
 fn describe(a: &Action) -> String {

@@ -15,14 +15,13 @@
 //! is contacted.
 //!
 //! Every file is rendered before any is written, so bad input writes nothing. Each is mode
-//! 0600 and owned by the user running kollars (they hold passwords), written as a temp file
-//! in the same directory and renamed over the old one. A file whose content is already right
+//! 0600 and owned by the user running kollars (they hold passwords), replaced atomically and
+//! durably ([`kollars_tree::replace_file`]). A file whose content is already right
 //! is not rewritten (only its mode is fixed, as Ansible's template module does). Like kolla
 //! (its `template` tasks keep no `backup`), an operator's changed file is replaced by the
 //! new content.
 
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -87,7 +86,7 @@ pub fn post_deploy(args: &PostDeployArgs) -> Result<ExitStatus> {
         .map(|f| f.name)
         .filter(|n| !changed.contains(n))
         .collect();
-    eprintln!(
+    crate::errln!(
         "post-deploy: {}: written: {}; unchanged: {}",
         dir.display(),
         list(&changed),
@@ -191,9 +190,9 @@ fn render(scope: &Arc<HostScope>) -> Result<Vec<File>, kollars_vars::VarError> {
 /// Writes one file unless it is already right; returns whether anything changed.
 ///
 /// Right = same content, owned by this user: then only a wrong mode is fixed in place.
-/// Otherwise the content goes to a new temp file (mode 0600 from its creation) in the same
-/// directory, synced, then renamed over the old file, so a reader sees the old file or the
-/// new one, never a part, and a failure leaves the old file as it was.
+/// Otherwise the file is replaced by [`kollars_tree::replace_file`] (a temp file, mode 0600
+/// from its creation, synced, renamed over the old one), so a reader sees the old file or the
+/// new one, never a part, and a failure (a full disk) leaves the old file as it was.
 fn write(dir: &Path, f: &File) -> Result<bool> {
     let path = dir.join(f.name);
     let me = std::fs::metadata("/proc/self").context("reading this process's user")?;
@@ -210,22 +209,7 @@ fn write(dir: &Path, f: &File) -> Result<bool> {
             }
         }
     }
-    let tmp = dir.join(format!(".{}.kollars-{}.tmp", f.name, std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(MODE)
-            .open(&tmp)?;
-        // the umask cannot widen 0600, but may have narrowed it
-        file.set_permissions(std::fs::Permissions::from_mode(MODE))?;
-        file.write_all(f.content.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.into());
-    }
+    // the caller names the file
+    kollars_tree::replace_file(&path, f.content.as_bytes(), MODE).map_err(|e| e.source)?;
     Ok(true)
 }

@@ -1,8 +1,9 @@
 //! What every command that talks to engines does before it acts, and how it ends.
 //!
 //! [`prepare`] loads and renders everything in memory (bad input stops here, before any host
-//! is touched), takes the run lock when the command changes hosts, and connects to every
-//! selected host's engine — once: engines connected to gather facts are reused. Connecting
+//! is touched), takes the run lock ([`crate::lock`]) when the command changes hosts, and
+//! connects to every selected host's engine — once: engines connected to gather facts are
+//! reused. Connecting
 //! (and surveying, for commands that decide) only reads from the engines, so it runs while
 //! the CPU renders: an SSH engine's handshake or a busy engine's container listing costs no
 //! wall time of its own. A render or validation error still wins over anything an engine
@@ -10,7 +11,6 @@
 //! the hosts that failed and turns the outcome into an exit status.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -109,9 +109,10 @@ pub struct Prepared {
     /// Hosts whose engine did not answer: they fail, the others go on (kolla's
     /// `max_fail_percentage: 100`); see [`finish`].
     pub unreachable: Vec<(String, anyhow::Error)>,
-    /// The run lock, held until the command is done (dropped with this value: bind the
-    /// value to a name, do not destructure it with `..`, which drops the lock at once).
-    _lock: Option<std::fs::File>,
+    /// The run lock ([`crate::lock`]), held until the command is done (dropped with this
+    /// value: bind the value to a name, do not destructure it with `..`, which drops the
+    /// lock at once).
+    _lock: Option<crate::lock::RunLock>,
 }
 
 /// Loads, renders, validates and connects; nothing on any host has changed when this returns.
@@ -121,7 +122,14 @@ pub async fn prepare(
     needs: Needs,
 ) -> Result<Prepared> {
     let mut ws = Workspace::load_with_engines(&args.input).await?;
-    let lock = needs.lock.then(|| lock(&ws.config.path)).transpose()?;
+    let lock = match needs.lock {
+        true => {
+            let path = crate::lock::path(&ws.config.path)?;
+            let timeout = std::time::Duration::from_secs(args.lock_timeout);
+            Some(crate::lock::acquire(&path, timeout).await?)
+        }
+        false => None,
+    };
     let connecting: Vec<_> = ws
         .hosts
         .iter()
@@ -217,39 +225,6 @@ fn render_and_validate(
         .collect()
 }
 
-/// Serialises kollars runs that share a configuration directory, so two runs never
-/// interleave their actions on the same hosts.
-fn lock(configdir: &Path) -> Result<std::fs::File> {
-    let path = crate::env::lock_file().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("kollars-{}.lock", hash_path(configdir)))
-    });
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open lock file {}", path.display()))?;
-    if f.try_lock().is_err() {
-        eprintln!(
-            "waiting for another kollars run to finish (lock {})",
-            path.display()
-        );
-        f.lock()
-            .with_context(|| format!("cannot lock {}", path.display()))?;
-    }
-    Ok(f)
-}
-
-fn hash_path(p: &Path) -> String {
-    let canonical = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in canonical.to_string_lossy().bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    format!("{h:016x}")
-}
-
 /// Runs `f` on every host, at most `forks` at a time; each host's result by host name.
 pub async fn for_hosts<'a, F, Fut, T>(
     targets: &'a [HostTarget],
@@ -283,7 +258,7 @@ pub fn finish<T>(
     for (host, r) in &results {
         if let Err(e) = r {
             failed += 1;
-            eprintln!("host {host} FAILED: {e:#}");
+            crate::errln!("host {host} FAILED: {e:#}");
         }
     }
     ExitStatus::of_hosts(failed, results.len())

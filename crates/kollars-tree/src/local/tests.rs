@@ -118,3 +118,32 @@ fn errors_name_the_path() {
     // what cannot be read is absent
     assert_eq!(read_local(root, &t), Tree::default());
 }
+
+#[test]
+fn replace_file_replaces_whole_files_with_their_mode_and_leaves_no_temp_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("passwords.yml");
+    replace_file(&p, b"first\n", 0o640).unwrap();
+    assert_eq!(std::fs::read(&p).unwrap(), b"first\n");
+    assert_eq!(mode(&p), 0o640);
+    replace_file(&p, b"second\n", 0o600).unwrap();
+    assert_eq!(std::fs::read(&p).unwrap(), b"second\n");
+    assert_eq!(mode(&p), 0o600);
+    // a symlink is replaced, its target untouched
+    let target = tmp.path().join("target");
+    std::fs::write(&target, "kept").unwrap();
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    replace_file(&link, b"new", 0o600).unwrap();
+    assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["link", "passwords.yml", "target"]);
+    // a directory that is not there: named, nothing made
+    let err = replace_file(&tmp.path().join("nope/f"), b"x", 0o600).unwrap_err();
+    assert_eq!(err.path, tmp.path().join("nope"));
+}
