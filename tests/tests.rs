@@ -45,10 +45,14 @@ mod secrets;
 /// A reader that goes away (`kollars plan | head -1`) ends the run quietly.
 mod closed_stdout;
 
-/// The first real services (MariaDB, memcached, RabbitMQ, HAProxy, the toolbox, keystone) on
-/// the real images, proven by python-openstackclient.
+/// The first real services (MariaDB, memcached, RabbitMQ, HAProxy, the toolbox, keystone,
+/// glance, placement) on the real images, proven by python-openstackclient.
 mod real;
 
 /// The same services on three hosts (a LAN of network namespaces): a Galera cluster of three,
 /// a RabbitMQ cluster of three, fernet keys shared, a member lost and brought back.
 mod real_cluster;
+
+/// Nova's control plane (api, metadata, scheduler, conductor, noVNC proxy; cell0 and cell1)
+/// on the real images, proven by python-openstackclient.
+mod real_compute;

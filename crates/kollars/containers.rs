@@ -25,12 +25,13 @@ pub use crate::tasks::{AfterStart, DatabaseTask, Rolling};
 pub struct Containers {
     /// Its container.
     pub main: ContainerSpec,
-    /// The one-shot `bootstrap_<container>` run with `KOLLA_BOOTSTRAP` before its first start
-    /// (db sync, fernet key setup and friends), when its dict has `bootstrap`.
-    pub bootstrap: Option<ContainerSpec>,
-    /// The database its bootstrap needs (kolla's `mysql_db` and `mysql_user`), made before the
-    /// bootstrap runs, unless `use_preconfigured_databases`.
-    pub database: Option<DatabaseTask>,
+    /// The one-shots run before its first start, in this order, when its dict has
+    /// `bootstrap`: `bootstrap_<container>` with `KOLLA_BOOTSTRAP` (db sync, fernet key setup
+    /// and friends), then any named one-off command (nova's `cell_v2` steps).
+    pub bootstrap: Vec<ContainerSpec>,
+    /// The databases its bootstrap needs (kolla's `mysql_db` and `mysql_user`), made before
+    /// the bootstrap runs, unless `use_preconfigured_databases`.
+    pub databases: Vec<DatabaseTask>,
     /// Its project's registration in keystone (kolla's `service-ks-register`), made before
     /// its bootstrap.
     pub register: Option<Registration>,
@@ -54,9 +55,9 @@ pub fn of_host(
         if unprivileged {
             main.privileged = false;
         }
-        let bootstrap = bootstrap(&main, &svc.container);
+        let bootstrap = bootstrap(&rendered.host, svc, &main)?;
         let entries = Entries::new(&rendered.host, svc);
-        let database = entries.database()?;
+        let databases = entries.databases()?;
         let register = entries.register()?;
         let after_start = entries.after_start()?;
         let rolling = entries.rolling()?;
@@ -65,7 +66,7 @@ pub fn of_host(
             Containers {
                 main,
                 bootstrap,
-                database,
+                databases,
                 register,
                 after_start,
                 rolling,
@@ -94,22 +95,68 @@ fn spec(host: &str, svc: &RenderedService) -> Result<ContainerSpec> {
     })
 }
 
-/// A service with `bootstrap: true` (or a dict with `environment` and/or `command`) gets a
+/// A service's `bootstrap`: `true` (or a dict with `environment` and/or `command`) is one
 /// one-shot `bootstrap_<container>` run with `KOLLA_BOOTSTRAP` before its first start, as
-/// kolla's bootstrap tasks do.
-fn bootstrap(spec: &ContainerSpec, container: &Value) -> Option<ContainerSpec> {
-    let b = container
+/// kolla's bootstrap tasks do; a list of such dicts is several, run in order, each named
+/// `name` (default `bootstrap_<container>`), with `KOLLA_BOOTSTRAP` unless `kolla_bootstrap`
+/// is false (a one-off command such as nova's `nova-manage cell_v2 map_cell0`).
+fn bootstrap(
+    host: &str,
+    svc: &RenderedService,
+    spec: &ContainerSpec,
+) -> Result<Vec<ContainerSpec>> {
+    let Some(b) = svc
+        .container
         .get_attr("bootstrap")
         .ok()
-        .filter(|v| !v.is_undefined() && !v.is_none())?;
-    if b.kind() != kollars_vars::ValueKind::Map && !kollars_vars::filters::ansible_bool(&b) {
-        return None;
+        .filter(|v| !v.is_undefined() && !v.is_none())
+    else {
+        return Ok(Vec::new());
+    };
+    match b.kind() {
+        kollars_vars::ValueKind::Seq => {
+            let items = b.try_iter().map_err(BadInput::from_err)?;
+            let mut out: Vec<ContainerSpec> = Vec::new();
+            for (i, item) in items.enumerate() {
+                if item.kind() != kollars_vars::ValueKind::Map {
+                    return Err(BadInput::from_err(format!(
+                        "host {host}, service {}: bootstrap[{i}] must be a mapping",
+                        svc.name
+                    )));
+                }
+                let one = oneshot(spec, &item);
+                if out.iter().any(|o| o.name == one.name) {
+                    return Err(BadInput::from_err(format!(
+                        "host {host}, service {}: bootstrap[{i}]: a second one-shot named {}",
+                        svc.name, one.name
+                    )));
+                }
+                out.push(one);
+            }
+            Ok(out)
+        }
+        kollars_vars::ValueKind::Map => Ok(vec![oneshot(spec, &b)]),
+        _ if kollars_vars::filters::ansible_bool(&b) => Ok(vec![oneshot(spec, &b)]),
+        _ => Ok(Vec::new()),
     }
+}
+
+/// One bootstrap one-shot of `spec` as the dict (or `true`) `b` says.
+fn oneshot(spec: &ContainerSpec, b: &Value) -> ContainerSpec {
+    let attr = |k: &str| {
+        b.get_attr(k)
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_none())
+    };
     let mut s = spec.clone();
-    s.name = format!("bootstrap_{}", spec.name);
-    s.environment
-        .insert("KOLLA_BOOTSTRAP".into(), String::new());
-    if let Ok(env) = b.get_attr("environment") {
+    s.name = attr("name")
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| format!("bootstrap_{}", spec.name));
+    if attr("kolla_bootstrap").is_none_or(|v| kollars_vars::filters::ansible_bool(&v)) {
+        s.environment
+            .insert("KOLLA_BOOTSTRAP".into(), String::new());
+    }
+    if let Some(env) = attr("environment") {
         if let Ok(keys) = env.try_iter() {
             for k in keys {
                 let v = env.get_item(&k).unwrap_or_default();
@@ -124,12 +171,10 @@ fn bootstrap(spec: &ContainerSpec, container: &Value) -> Option<ContainerSpec> {
             }
         }
     }
-    if let Ok(cmd) = b.get_attr("command") {
-        if !cmd.is_undefined() && !cmd.is_none() {
-            s.command = Some(cmd.to_string());
-        }
+    if let Some(cmd) = attr("command") {
+        s.command = Some(cmd.to_string());
     }
     s.healthcheck = None;
     s.restart_policy = Some(RestartPolicy::No);
-    Some(s)
+    s
 }

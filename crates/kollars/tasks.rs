@@ -134,6 +134,20 @@ impl<'a> Entry<'a> {
             .collect())
     }
 
+    /// The items of this entry, a list, each an entry of its own.
+    fn items(&self) -> Result<Vec<Entry<'a>>> {
+        let items = self.value.try_iter().map_err(BadInput::from_err)?;
+        Ok(items
+            .enumerate()
+            .map(|(i, value)| Entry {
+                host: self.host,
+                svc: self.svc,
+                key: format!("{}[{i}]", self.key),
+                value,
+            })
+            .collect())
+    }
+
     /// This entry as one string (a list item that is a plain value).
     fn itself(&self) -> Result<String> {
         let s = self.value.to_string();
@@ -249,20 +263,29 @@ impl<'a> Entries<'a> {
         e.enabled().then_some(e)
     }
 
-    /// `database`: `enabled`, `name`, `user`, `password`, `login_host`, `login_port`,
-    /// `login_user`, `login_password`.
-    pub(crate) fn database(&self) -> Result<Option<DatabaseTask>> {
+    /// `database`: one mapping or a list of them (nova-api's API and cell0 databases), each
+    /// `enabled`, `name`, `user`, `password`, `login_host`, `login_port`, `login_user`,
+    /// `login_password`.
+    pub(crate) fn databases(&self) -> Result<Vec<DatabaseTask>> {
         let Some(e) = self.entry("database") else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
-        Ok(Some(DatabaseTask {
-            db: Database {
-                name: e.string("name")?,
-                user: e.string("user")?,
-                password: Secret::new(e.string("password")?),
-            },
-            login: e.login()?,
-        }))
+        let items = match e.value.kind() {
+            kollars_vars::ValueKind::Seq => e.items()?,
+            _ => vec![e],
+        };
+        let mut out = Vec::new();
+        for e in items.into_iter().filter(Entry::enabled) {
+            out.push(DatabaseTask {
+                db: Database {
+                    name: e.string("name")?,
+                    user: e.string("user")?,
+                    password: Secret::new(e.string("password")?),
+                },
+                login: e.login()?,
+            });
+        }
+        Ok(out)
     }
 
     /// `ks_register` (kolla's `service-ks-register`): `services` (`name`, `type`,

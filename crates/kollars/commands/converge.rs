@@ -118,7 +118,7 @@ pub fn database_tasks<'a>(
     targets: impl IntoIterator<Item = (usize, &'a HostTarget)>,
     project: Option<&str>,
 ) -> Vec<(usize, &'a str, &'a DatabaseTask)> {
-    first_hosts(targets, project, |c| c.database.as_ref())
+    first_hosts(targets, project, |c| c.databases.as_slice())
 }
 
 /// The registrations in keystone to make, each once, on the first of `targets` that runs its
@@ -127,15 +127,15 @@ pub fn registration_tasks<'a>(
     targets: impl IntoIterator<Item = (usize, &'a HostTarget)>,
     project: Option<&str>,
 ) -> Vec<(usize, &'a str, &'a Registration)> {
-    first_hosts(targets, project, |c| c.register.as_ref())
+    first_hosts(targets, project, |c| c.register.as_slice())
 }
 
-/// The task `pick` finds in each service's containers, once per service, on the first of
-/// `targets` that runs it, with the service's name.
+/// The tasks `pick` finds in each service's containers, once per service, on the first of
+/// `targets` that runs it (and has them), with the service's name.
 fn first_hosts<'a, T>(
     targets: impl IntoIterator<Item = (usize, &'a HostTarget)>,
     project: Option<&str>,
-    pick: impl Fn(&'a Containers) -> Option<&'a T>,
+    pick: impl Fn(&'a Containers) -> &'a [T],
 ) -> Vec<(usize, &'a str, &'a T)> {
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
@@ -144,10 +144,9 @@ fn first_hosts<'a, T>(
             if project.is_some_and(|p| p != svc.project) {
                 continue;
             }
-            if let Some(task) = target.containers.get(&svc.name).and_then(&pick) {
-                if seen.insert(svc.name.as_str()) {
-                    out.push((i, svc.name.as_str(), task));
-                }
+            let tasks = target.containers.get(&svc.name).map(&pick).unwrap_or(&[]);
+            if !tasks.is_empty() && seen.insert(svc.name.as_str()) {
+                out.extend(tasks.iter().map(|t| (i, svc.name.as_str(), t)));
             }
         }
     }

@@ -80,7 +80,7 @@ struct Schedule<'a> {
     forks: Semaphore,
     /// The first error of each failed host, by index.
     failed: Mutex<BTreeMap<usize, anyhow::Error>>,
-    /// The bootstrap one-shots created ahead, as (host index, service name).
+    /// The bootstrap one-shots created ahead, as (host index, one-shot container name).
     oneshots_created: Mutex<BTreeSet<(usize, String)>>,
     /// Creations ahead that failed, by (host index, project): the host fails when that
     /// project's turn comes, as it would have failed there creating them in order, so the
@@ -201,13 +201,13 @@ impl Schedule<'_> {
                         this.defer(i, &d.svc.project, e);
                     }
                 }
-                for ((d, _), r) in oneshots.iter().zip(bootstraps) {
+                for ((d, spec), r) in oneshots.iter().zip(bootstraps) {
                     match r {
                         Ok(()) => {
                             this.oneshots_created
                                 .lock()
                                 .expect("oneshot lock")
-                                .insert((i, d.svc.name.clone()));
+                                .insert((i, spec.name.clone()));
                         }
                         Err(e) => this.defer(
                             i,
@@ -251,9 +251,9 @@ impl Schedule<'_> {
                 {
                     continue;
                 }
-                if let Some(b) = &d.containers.bootstrap {
+                if !d.containers.bootstrap.is_empty() {
                     seen.insert(name);
-                    out.push((i, d, b.clone()));
+                    out.extend(d.containers.bootstrap.iter().map(|b| (i, d, b.clone())));
                 }
             }
         }
@@ -562,7 +562,7 @@ impl Schedule<'_> {
                 .oneshots_created
                 .lock()
                 .expect("oneshot lock")
-                .contains(&(*i, d.svc.name.clone()));
+                .contains(&(*i, spec.name.clone()));
             let ran = match created {
                 true => engine.run_created_oneshot(spec).await,
                 false => engine.run_oneshot(spec).await,
@@ -570,8 +570,11 @@ impl Schedule<'_> {
             if let Err(e) = ran {
                 let host = &self.targets[*i].rendered.host;
                 // the driver's error keeps its causes (printed with `{:#}`)
-                let e = anyhow::Error::new(e)
-                    .context(format!("bootstrap of {} on host {host} failed", d.svc.name));
+                let what = match spec.name == format!("bootstrap_{}", d.spec().name) {
+                    true => format!("bootstrap of {}", d.svc.name),
+                    false => format!("bootstrap of {} ({})", d.svc.name, spec.name),
+                };
+                let e = anyhow::Error::new(e).context(format!("{what} on host {host} failed"));
                 for (i, _) in self.changes(project) {
                     self.fail(i, anyhow!("{e:#}"));
                 }
