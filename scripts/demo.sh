@@ -6,9 +6,12 @@
 #      simulated host;
 #   2. the real images (scripts/build-real-images.sh: Debian trixie, OpenStack 2026.1 from
 #      PyPI; ~10 minutes the first time, seconds after) and python-openstackclient from PyPI;
-#   3. `kollars deploy` of MariaDB, memcached, RabbitMQ, HAProxy, kolla-toolbox and keystone
-#      (inventory.example, demo/real/globals.yml), a no-op `reconfigure`, `post-deploy`;
-#   4. `openstack --os-cloud kolla-admin token issue` through the VIP, inside the host's network.
+#   3. `kollars deploy` of MariaDB, memcached, RabbitMQ, HAProxy, kolla-toolbox, keystone,
+#      glance, placement and nova's control plane (inventory.example, demo/real/globals.yml),
+#      a no-op `reconfigure`, `post-deploy`;
+#   4. through the VIP, inside the host's network, python-openstackclient: `token issue`, an
+#      image of random bytes uploaded to glance and saved back identical, placement's
+#      `resource provider list`, nova's `compute service list` and a flavor.
 #
 # `scripts/demo.sh --stand-in` runs the older demo instead: every service of the all-in-one on
 # the FROM-scratch stand-in images, in seconds.
@@ -38,7 +41,7 @@ cp demo/real/galera.cnf "$conf/config/galera.cnf"
 [ -s "$conf/passwords.yml" ] || cp demo/passwords.yml "$conf/passwords.yml"
 ./target/release/kollars genpwd -p "$conf/passwords.yml"
 
-tags=mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone
+tags=mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,placement,nova,nova-cell
 k() { ./target/release/kollars "$@" -i inventory.example --configdir "$conf"; }
 echo "== kollars plan"
 k plan -t "$tags" --no-diff | tail -3
@@ -55,3 +58,20 @@ os() { OS_CLIENT_CONFIG_FILE=$conf/clouds.yaml PYTHONWARNINGS=ignore nsenter --n
 for _ in $(seq 1 45); do os token issue -f value -c expires >/dev/null 2>&1 && break; sleep 2; done
 os token issue -c expires -c project_id -c user_id
 os endpoint list -c 'Service Name' -c Interface -c URL
+echo "== openstack image create --file (1 MB of random bytes), image save: the same bytes"
+head -c 1048576 /dev/urandom > "$demo/random.img"
+os image delete demo-random >/dev/null 2>&1 || true
+os image create --disk-format raw --container-format bare --file "$demo/random.img" demo-random -c id -c status -c size
+os image save --file "$demo/random.saved" demo-random
+cmp "$demo/random.img" "$demo/random.saved" && echo "saved image identical to the upload"
+os image list
+echo "== openstack resource provider list (placement; empty until a compute host registers)"
+os resource provider list
+echo "== openstack compute service list (nova-scheduler and nova-conductor report up)"
+for _ in $(seq 1 40); do
+  os compute service list -f value -c Binary -c State 2>/dev/null | grep -q 'nova-conductor up' && break; sleep 3
+done
+os compute service list -c Binary -c Host -c State
+echo "== openstack flavor create / list"
+os flavor show demo.tiny >/dev/null 2>&1 || os flavor create --vcpus 1 --ram 64 --disk 1 demo.tiny -c name -c ram
+os flavor list

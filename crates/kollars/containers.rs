@@ -99,7 +99,8 @@ fn spec(host: &str, svc: &RenderedService) -> Result<ContainerSpec> {
 /// one-shot `bootstrap_<container>` run with `KOLLA_BOOTSTRAP` before its first start, as
 /// kolla's bootstrap tasks do; a list of such dicts is several, run in order, each named
 /// `name` (default `bootstrap_<container>`), with `KOLLA_BOOTSTRAP` unless `kolla_bootstrap`
-/// is false (a one-off command such as nova's `nova-manage cell_v2 map_cell0`).
+/// is false (a one-off command such as nova's `nova-manage cell_v2 map_cell0`), left out when
+/// its `enabled` is false.
 fn bootstrap(
     host: &str,
     svc: &RenderedService,
@@ -123,6 +124,14 @@ fn bootstrap(
                         "host {host}, service {}: bootstrap[{i}] must be a mapping",
                         svc.name
                     )));
+                }
+                let off = item
+                    .get_attr("enabled")
+                    .ok()
+                    .filter(|v| !v.is_undefined() && !v.is_none())
+                    .is_some_and(|v| !kollars_vars::filters::ansible_bool(&v));
+                if off {
+                    continue;
                 }
                 let one = oneshot(spec, &item);
                 if out.iter().any(|o| o.name == one.name) {
