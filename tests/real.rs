@@ -2,7 +2,7 @@
 //! alone on one host, proven by a client nobody here wrote: python-openstackclient from PyPI.
 //! Placement and glance run on their real images too: their databases, db sync and keystone
 //! registration by kollars, then an image uploaded and downloaded byte for byte, and
-//! placement answering with microversions.
+//! placement answering with microversions; cron runs Debian's cron and logrotate.
 //!
 //! The host is an overlay2 engine in its own network namespace (`scripts/engines.sh`), whose
 //! loopback carries the host's address (127.0.0.1) and the VIP (127.0.0.2, where keepalived
@@ -18,8 +18,9 @@ use crate::util::{engine_pid, kollars, root, site_inputs, stderr};
 
 pub(crate) const TAG: &str = "2026.1-debian-trixie";
 const TAGS: &str =
-    "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,placement";
+    "cron,mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,placement";
 const CONTAINERS: &[&str] = &[
+    "cron",
     "mariadb",
     "memcached",
     "rabbitmq",
@@ -333,6 +334,15 @@ fn identity_on_real_images_answers_a_real_client_through_the_vip() {
         ],
     );
     healthy("rabbitmq", &["rabbitmqctl", "status"]);
+    // cron runs Debian's cron, whose daily job runs logrotate with the rendered config, which
+    // logrotate itself accepts (a dry run)
+    healthy("cron", &["logrotate", "-d", "/etc/logrotate.conf"]);
+    let ps = docker(&site.engine, &["exec", "cron", "ps", "-eo", "args"]);
+    assert!(
+        String::from_utf8_lossy(&ps.stdout).contains("cron -f"),
+        "cron -f runs: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
 
     // a token through the VIP (haproxy) with kolla-ansible's cloud name
     let clouds = std::fs::read_to_string(site.dir.path().join("config/clouds.yaml")).unwrap();

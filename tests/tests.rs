@@ -53,6 +53,7 @@ mod real;
 /// a RabbitMQ cluster of three, fernet keys shared, a member lost and brought back.
 mod real_cluster;
 
-/// Nova's control plane (api, metadata, scheduler, conductor, noVNC proxy; cell0 and cell1)
-/// on the real images, proven by python-openstackclient.
-mod real_compute;
+/// Nova's and neutron's control planes (nova's api, metadata, scheduler, conductor, noVNC
+/// proxy with cell0 and cell1; neutron's server, RPC server and periodic workers with ML2/OVS,
+/// ovsdb-server) on the real images, proven by python-openstackclient.
+mod real_control;

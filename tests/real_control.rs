@@ -1,19 +1,40 @@
-//! Nova's control plane on the real images, deployed by kollars alone on one host and proven
-//! by python-openstackclient: the API, cell0 and cell1 databases, `api_db sync`, the cells'
-//! `map_cell0` and `create_cell` and the cell's `db sync` (kolla's nova and nova-cell
-//! bootstraps), then `compute service list` with nova-scheduler and nova-conductor up, and
-//! flavors made and listed through nova-api behind the VIP.
+//! Nova's and neutron's control planes on the real images, deployed by kollars alone on one
+//! host and proven by python-openstackclient through the VIP:
+//! - nova: the API, cell0 and cell1 databases, `api_db sync`, the cells' `map_cell0` and
+//!   `create_cell` and the cell's `db sync` (kolla's nova and nova-cell bootstraps), then
+//!   `compute service list` with nova-scheduler and nova-conductor up, and flavors;
+//! - neutron (ML2/OVS as the all-in-one): its database and `neutron-db-manage upgrade heads`,
+//!   neutron-server, neutron-rpc-server and neutron-periodic-workers on the real image, real
+//!   `ovsdb-server` (its `Open_vSwitch` database answers `ovsdb-client`), then a network and a
+//!   subnet made.
 //!
-//! The all-in-one inventory has no `[compute]` host, so nova-compute, nova-libvirt and
-//! nova-ssh are on no host here (a booted server is the compute issue's); the site is the
-//! real tests' (`real::Site`): keystone, placement and the infrastructure nova needs.
+//! On stand-ins, because this machine's dockerd cannot start privileged containers and its
+//! kernel has no openvswitch module: ovs-vswitchd and neutron's agents (openvswitch, DHCP,
+//! L3, metadata), which need both. The all-in-one inventory has no `[compute]` host, so
+//! nova-compute, nova-libvirt and nova-ssh are on no host here (a booted server is the
+//! compute issue's). The site is the real tests' (`real::Site`).
 
 use std::time::{Duration, Instant};
 
 use crate::real::{docker, Site, ONE_AT_A_TIME};
+use crate::util::{ensure_images, IMAGE_NAMESPACE, IMAGE_TAG};
 
-const TAGS: &str =
-    "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,placement,nova,nova-cell";
+const TAGS: &str = "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,placement,\
+                    nova,nova-cell,openvswitch,neutron";
+/// What runs on a stand-in here (see the module docs): image variable prefix, stand-in image.
+const STAND_INS: &[(&str, &str)] = &[
+    ("openvswitch_vswitchd", "openvswitch-vswitchd"),
+    ("neutron_openvswitch_agent", "neutron-openvswitch-agent"),
+    ("neutron_dhcp_agent", "neutron-dhcp-agent"),
+    ("neutron_l3_agent", "neutron-l3-agent"),
+    ("neutron_metadata_agent", "neutron-metadata-agent"),
+];
+const NEUTRON: &[&str] = &[
+    "openvswitch_db",
+    "neutron_server",
+    "neutron_rpc_server",
+    "neutron_periodic_worker",
+];
 const NOVA: &[&str] = &[
     "nova_api",
     "nova_metadata",
@@ -23,14 +44,22 @@ const NOVA: &[&str] = &[
 ];
 
 #[test]
-fn compute_control_plane_on_real_images_answers_a_real_client() {
+fn compute_and_network_control_planes_on_real_images_answer_a_real_client() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let site = Site::with(TAGS, "");
+    let images: Vec<&str> = STAND_INS.iter().map(|(_, image)| *image).collect();
+    let mut globals = String::new();
+    for (var, image) in STAND_INS {
+        globals.push_str(&format!(
+            "{var}_image_full: {IMAGE_NAMESPACE}/{image}:{IMAGE_TAG}\n"
+        ));
+    }
+    let site = Site::with(TAGS, &globals);
+    ensure_images(&site.engine, &images);
     let t0 = Instant::now();
     let out = site.kollars("deploy", &[]);
     eprintln!("first deploy: {:.1}s\n{out}", t0.elapsed().as_secs_f64());
     site.kollars("post-deploy", &[]);
-    for c in NOVA {
+    for c in NOVA.iter().chain(NEUTRON) {
         let o = docker(&site.engine, &["inspect", "-f", "{{.State.Running}}", c]);
         assert_eq!(
             String::from_utf8_lossy(&o.stdout).trim(),
@@ -51,7 +80,12 @@ fn compute_control_plane_on_real_images_answers_a_real_client() {
             "{oneshot} ran before {before}:\n{out}"
         );
     }
-    for db in ["nova_api database", "nova_cell0 database", "nova database"] {
+    for db in [
+        "nova_api database",
+        "nova_cell0 database",
+        "nova database",
+        "neutron database",
+    ] {
         assert!(out.contains(db), "{db} made:\n{out}");
     }
 
@@ -140,6 +174,67 @@ fn compute_control_plane_on_real_images_answers_a_real_client() {
         "endpoints",
     ]);
     assert!(catalog.contains("127.0.0.2:8774/v2.1"), "{catalog}");
+
+    // neutron: its real server answers through the VIP, the RPC server and the periodic
+    // workers run the real programs, ovsdb-server holds the Open_vSwitch database
+    let dbs = exec(&site, "openvswitch_db", &["ovsdb-client", "list-dbs"]);
+    assert!(dbs.lines().any(|l| l == "Open_vSwitch"), "{dbs}");
+    for (c, program) in [
+        ("neutron_rpc_server", "neutron-rpc-server"),
+        ("neutron_periodic_worker", "neutron-periodic-workers"),
+        ("openvswitch_db", "ovsdb-server"),
+    ] {
+        let ps = exec(&site, c, &["ps", "-eo", "args"]);
+        assert!(ps.contains(program), "{program} runs in {c}: {ps}");
+    }
+    let net = site.openstack_eventually(
+        &[
+            "--os-cloud",
+            "kolla-admin",
+            "network",
+            "create",
+            "-f",
+            "value",
+            "-c",
+            "id",
+            "demo-net",
+        ],
+        Duration::from_secs(90),
+    );
+    assert!(!net.trim().is_empty(), "a network id: {net}");
+    let subnet = site.openstack_ok(&[
+        "--os-cloud",
+        "kolla-admin",
+        "subnet",
+        "create",
+        "--network",
+        "demo-net",
+        "--subnet-range",
+        "10.99.0.0/24",
+        "-f",
+        "value",
+        "-c",
+        "cidr",
+        "demo-subnet",
+    ]);
+    assert_eq!(subnet.trim(), "10.99.0.0/24");
+    let nets = site.openstack_ok(&[
+        "--os-cloud",
+        "kolla-admin",
+        "network",
+        "list",
+        "-f",
+        "value",
+        "-c",
+        "Name",
+        "-c",
+        "Subnets",
+    ]);
+    assert!(
+        nets.lines()
+            .any(|l| l.starts_with("demo-net ") && l.len() > 9),
+        "demo-net with its subnet: {nets}"
+    );
 
     // nothing to do the second time: no one-shot runs again
     let again = site.kollars("deploy", &[]);
