@@ -15,8 +15,14 @@
 //! Timestamps (`2024-01-01`) stay strings: Ansible's date object prints as the same text.
 //! Explicit standard tags (`!!str`, `!!int`, `!!float`, `!!bool`, `!!null`) are honoured;
 //! any other tag (`!unsafe`, `!vault`) is kept as a [`Value::Tagged`] around the raw text, as
-//! serde_yaml did. Like Ansible, a document that is valid JSON is read as JSON first. Unlike
-//! Ansible (which warns and keeps the last), a duplicate key is an error naming its line.
+//! serde_yaml did. Like Ansible, a document that is valid JSON is read as JSON first. A
+//! duplicate key is what Ansible makes of it: the last value wins, with a warning naming the
+//! file and line ([`parse_warn`]).
+//!
+//! Hostile documents are refused with an error naming the file and line, never a crash:
+//! nesting deeper than [`MAX_DEPTH`] (the loader recurses per level, and so does everything
+//! that walks the value later) and documents whose aliases expand to more than [`MAX_NODES`]
+//! nodes ("billion laughs": each alias is a copy, so a few lines can ask for gigabytes).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -33,9 +39,29 @@ use crate::error::{InputError, Location};
 /// The prefix `!!` stands for.
 const CORE: &str = "tag:yaml.org,2002:";
 
+/// The deepest nesting of sequences and mappings a document may have (serde_json's and
+/// serde_yaml's limit too); kolla's inputs nest a handful of levels.
+pub const MAX_DEPTH: usize = 128;
+
+/// The most nodes a document may stand for once its aliases are expanded, a scalar counting
+/// one more node per 64 bytes of text (a copied string costs its length). Real inputs are
+/// thousands; the limit keeps a hostile document to some hundred megabytes.
+pub const MAX_NODES: usize = 1_000_000;
+
 /// Parses one YAML (or JSON) document the way Ansible's loader does; an empty document is
-/// `Null`. `path` names the source in errors, which carry the line.
+/// `Null`. `path` names the source in errors, which carry the line. Warnings (duplicate keys)
+/// are dropped: inputs the operator wrote go through [`parse_warn`].
 pub fn parse(path: &Path, text: &str) -> Result<Value, InputError> {
+    parse_warn(path, text, &mut Vec::new())
+}
+
+/// [`parse`], pushing to `warnings` what Ansible warns about and accepts: a duplicate key
+/// (the last value wins), as `path:line: ...`.
+pub fn parse_warn(
+    path: &Path,
+    text: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Value, InputError> {
     if let Ok(v) = serde_json::from_str::<Value>(text) {
         return Ok(v);
     }
@@ -43,8 +69,24 @@ pub fn parse(path: &Path, text: &str) -> Result<Value, InputError> {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
         path,
+        depth: 0,
+        nodes: 0,
+        warnings,
     };
     loader.document()
+}
+
+/// What a value is, for errors: never the value itself, which may be a secret.
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
 }
 
 /// Resolves a plain scalar as PyYAML's implicit resolver and constructors do. `None` when
@@ -160,9 +202,14 @@ fn construct_float(text: &str) -> Option<Number> {
 /// Builds a serde_yaml [`Value`] from yaml-rust2's events.
 struct Loader<'a> {
     parser: Parser<std::str::Chars<'a>>,
-    /// Finished anchored nodes, by yaml-rust2's anchor id.
-    anchors: HashMap<usize, Value>,
+    /// Finished anchored nodes, by yaml-rust2's anchor id, with the nodes each stands for.
+    anchors: HashMap<usize, (Value, usize)>,
     path: &'a Path,
+    /// Collections open around the node being read.
+    depth: usize,
+    /// Nodes built so far, aliases counted as the nodes they copy (see [`MAX_NODES`]).
+    nodes: usize,
+    warnings: &'a mut Vec<String>,
 }
 
 impl Loader<'_> {
@@ -203,18 +250,25 @@ impl Loader<'_> {
 
     /// One node, starting with `event` (read at `mark`).
     fn node(&mut self, event: Event, mark: Marker) -> Result<Value, InputError> {
+        let before = self.nodes;
         match event {
-            Event::Alias(id) => self
-                .anchors
-                .get(&id)
-                .cloned()
-                .ok_or_else(|| self.error(mark, "an alias refers to its own enclosing node")),
+            Event::Alias(id) => {
+                let (v, weight) = self
+                    .anchors
+                    .get(&id)
+                    .ok_or_else(|| self.error(mark, "an alias refers to its own enclosing node"))?;
+                let (v, weight) = (v.clone(), *weight);
+                self.count(weight, mark)?;
+                Ok(v)
+            }
             Event::Scalar(text, style, anchor, tag) => {
+                self.count(1 + text.len() / 64, mark)?;
                 let v = self.scalar(text, style, tag, mark)?;
-                self.anchor(anchor, &v);
+                self.anchor(anchor, &v, before);
                 Ok(v)
             }
             Event::SequenceStart(anchor, tag) => {
+                self.open(mark)?;
                 let mut items = Vec::new();
                 loop {
                     let (event, mark) = self.next()?;
@@ -223,22 +277,56 @@ impl Loader<'_> {
                     }
                     items.push(self.node(event, mark)?);
                 }
+                self.depth -= 1;
                 let v = tagged(tag, Value::Sequence(items));
-                self.anchor(anchor, &v);
+                self.anchor(anchor, &v, before);
                 Ok(v)
             }
             Event::MappingStart(anchor, tag) => {
+                self.open(mark)?;
                 let v = tagged(tag, Value::Mapping(self.mapping()?));
-                self.anchor(anchor, &v);
+                self.depth -= 1;
+                self.anchor(anchor, &v, before);
                 Ok(v)
             }
             other => Err(self.error(mark, format!("unexpected {other:?}"))),
         }
     }
 
-    fn anchor(&mut self, anchor: usize, v: &Value) {
+    /// Enters a collection, one level deeper (see [`MAX_DEPTH`]).
+    fn open(&mut self, mark: Marker) -> Result<(), InputError> {
+        self.count(1, mark)?;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(
+                mark,
+                format!("nested deeper than {MAX_DEPTH} levels of lists and mappings"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts `weight` more nodes (see [`MAX_NODES`]).
+    fn count(&mut self, weight: usize, mark: Marker) -> Result<(), InputError> {
+        self.nodes = self.nodes.saturating_add(weight);
+        if self.nodes > MAX_NODES {
+            return Err(self.error(
+                mark,
+                format!(
+                    "the document expands to more than {MAX_NODES} nodes \
+                     (aliases repeating anchors, a \"billion laughs\")"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Keeps an anchored node for its aliases, with the nodes it stands for (counted since
+    /// `before`).
+    fn anchor(&mut self, anchor: usize, v: &Value, before: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, v.clone());
+            self.anchors
+                .insert(anchor, (v.clone(), self.nodes.saturating_sub(before)));
         }
     }
 
@@ -281,13 +369,19 @@ impl Loader<'_> {
                 for m in sources.into_iter().rev() {
                     merged.extend(m);
                 }
-            } else if own.contains_key(&key) {
-                let name = match &key {
-                    Value::String(s) => s.clone(),
-                    other => format!("{other:?}"),
-                };
-                return Err(self.error(mark, format!("duplicate key {name:?}")));
             } else {
+                if own.contains_key(&key) {
+                    let name = match &key {
+                        Value::String(s) => s.clone(),
+                        other => format!("{other:?}"),
+                    };
+                    // Ansible's words: "found a duplicate dict key (…). Using last defined
+                    // value only."
+                    self.warnings.push(format!(
+                        "{}: duplicate key {name:?}: using the last value only, as Ansible does",
+                        Location::new(self.path, mark.line())
+                    ));
+                }
                 own.insert(key, value);
             }
         }
@@ -496,11 +590,6 @@ mod tests {
         let err = |text: &str| parse(Path::new("g.yml"), text).unwrap_err().to_string();
         let e = err("a: 1\nb: [1,\nc: 2\n");
         assert!(e.starts_with("g.yml:3: malformed YAML: "), "{e}");
-        let e = err("a: 1\nb: 2\na: 3\n");
-        assert!(
-            e.starts_with("g.yml:3: malformed YAML: duplicate key \"a\""),
-            "{e}"
-        );
         let e = err("a: 1\n---\nb: 2\n");
         assert!(
             e.starts_with("g.yml:2: malformed YAML: expected a single"),
@@ -513,6 +602,71 @@ mod tests {
         );
         let e = err("a: *missing\n");
         assert!(e.starts_with("g.yml:1: malformed YAML: "), "{e}");
+    }
+
+    #[test]
+    fn a_duplicate_key_warns_and_the_last_wins_as_in_ansible() {
+        let mut warnings = Vec::new();
+        let v = parse_warn(Path::new("g.yml"), "a: 1\nb: 2\na: 3\n", &mut warnings).unwrap();
+        assert_eq!(v["a"], Value::Number(3.into()));
+        let keys: Vec<_> = v.as_mapping().unwrap().keys().cloned().collect();
+        assert_eq!(keys, [s("a"), s("b")]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("g.yml:3: duplicate key \"a\""),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let err = |text: String| parse(Path::new("deep.yml"), &text).unwrap_err().to_string();
+        let blocks: String = (0..1_000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect();
+        let e = err(blocks);
+        assert!(
+            e.starts_with("deep.yml:129: malformed YAML: nested deeper than 128"),
+            "{e}"
+        );
+        // flow collections: the scanner (its own limit of 255 levels) or the loader refuses
+        let flow = |e: &str| {
+            e.starts_with("deep.yml:1: malformed YAML: ")
+                && (e.contains("nested deeper than 128") || e.contains("recursion limit"))
+        };
+        let e = err(format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000)));
+        assert!(flow(&e), "{e}");
+        let e = err(format!(
+            "a: {}1{}",
+            "{x: ".repeat(10_000),
+            "}".repeat(10_000)
+        ));
+        assert!(flow(&e), "{e}");
+        let e = err(format!("{}1{}", "[".repeat(200), "]".repeat(200)));
+        assert!(e.contains("nested deeper than 128"), "{e}");
+        // as deep as allowed still loads
+        let ok = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(Path::new("ok.yml"), &ok).is_ok());
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused() {
+        let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..12 {
+            let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let e = parse(Path::new("bomb.yml"), &text).unwrap_err().to_string();
+        assert!(e.starts_with("bomb.yml:"), "{e}");
+        assert!(e.contains("more than 1000000 nodes"), "{e}");
+        // a long string copied often counts its length
+        let big = "x".repeat(1 << 20);
+        let text = format!("s: &s {big}\nl: [{}]\n", vec!["*s"; 100].join(", "));
+        let e = parse(Path::new("big.yml"), &text).unwrap_err().to_string();
+        assert!(e.contains("more than 1000000 nodes"), "{e}");
+        // aliases in moderation are fine
+        let v = load("a: &a {x: [1, 2]}\nb: [*a, *a, *a]\n");
+        assert_eq!(v["b"][2]["x"][1], Value::Number(2.into()));
     }
 
     #[test]
