@@ -328,7 +328,9 @@ fn quoted_yaml_booleans_stay_strings() {
     )
     .unwrap();
     // a password that YAML reads as a boolean is refused: it is not what the operator typed
-    let e = ConfigDir::load(dir.path(), None, &[]).unwrap_err().to_string();
+    let e = ConfigDir::load(dir.path(), None, &[])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not strings: p_plain (a boolean)"), "{e}");
     std::fs::write(dir.path().join("passwords.yml"), "p_quoted: 'no'\n").unwrap();
     let config = ConfigDir::load(
