@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+mod hostile;
+
 use crate::util::{
     copy_tree, engines, engines_turn, files_under, genconfig, kollars, reference, site_args,
     site_inputs, site_inventory, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
@@ -289,10 +291,9 @@ fn a_bad_registration_in_keystone_names_host_service_and_key_never_a_value() {
     });
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
+    // refused as soon as passwords.yml is read, before any registration is built
     assert!(
-        err.contains(
-            "host localhost, service placement-api: ks_register.users[0].password is empty"
-        ),
+        err.contains("passwords.yml: empty password(s) placement_keystone_password"),
         "{err}"
     );
     assert!(!err.contains(admin), "{err}");

@@ -38,9 +38,6 @@ fn status(engine: &str, name: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
-/// The two scenarios use the same container names on the same engines: one at a time.
-static ENGINES_IN_USE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn clean(engines: &[String]) {
     for e in engines {
         for c in CONTAINERS {
@@ -167,7 +164,7 @@ fn first(events: &[Value], host: Option<&str>, subject: &str, step: &str, phase:
 
 #[test]
 fn projects_wait_for_their_dependencies_on_every_host_and_bootstrap_once() {
-    let _serial = ENGINES_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = crate::util::engines_turn();
     let engines = engines();
     let site = Site::new(&engines, "");
     let (o, ev) = site.deploy();
@@ -238,7 +235,7 @@ fn projects_wait_for_their_dependencies_on_every_host_and_bootstrap_once() {
 
 #[test]
 fn a_failed_host_drops_out_of_later_projects_and_the_others_go_on() {
-    let _serial = ENGINES_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = crate::util::engines_turn();
     let engines = engines();
     // node1 cannot create keystone (no such image, no registry to pull from)
     let site = Site::new(&engines, "keystone_tag=no-such-tag");
@@ -272,7 +269,7 @@ fn a_failed_host_drops_out_of_later_projects_and_the_others_go_on() {
 /// newcomer: its database sync or fernet key setup must not happen apart from the first host.
 #[test]
 fn a_host_added_later_does_not_bootstrap_on_its_own() {
-    let _serial = ENGINES_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = crate::util::engines_turn();
     let engines = engines();
     let site = Site::new(&engines, "");
     let (o, _) = site.deploy_with(&["--limit", "node1"]);
@@ -308,7 +305,7 @@ fn a_database_that_cannot_be_made_fails_its_project_before_its_bootstrap() {
     // kolla's mysql_db/mysql_user run in kolla_toolbox, which this site does not deploy (-t):
     // keystone's database task fails, so keystone neither bootstraps nor starts, on any host,
     // and horizon (after keystone) is never started; memcached, before it, is deployed.
-    let _serial = ENGINES_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = crate::util::engines_turn();
     let engines = engines();
     let site = Site::with_globals(&engines, "", "");
     // plan names the task, once, on the first host

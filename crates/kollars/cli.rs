@@ -132,8 +132,8 @@ pub struct EngineArgs {
     /// Inputs.
     #[command(flatten)]
     pub input: InputArgs,
-    /// How many hosts to act on at once.
-    #[arg(long, default_value_t = 10)]
+    /// How many hosts to act on at once (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub forks: usize,
     /// Progress output: `text` (bars on a terminal, lines otherwise) or `json` (one event per line).
     #[arg(long = "output", value_enum, default_value = "text")]

@@ -154,6 +154,10 @@ impl Inputs {
         let inventory = Inventory::load(&args.inventory).map_err(BadInput::from_err)?;
         let config = ConfigDir::load(&args.configdir, args.passwords.as_deref(), &args.extra_vars)
             .map_err(BadInput::from_err)?;
+        // what Ansible accepts with a warning (a duplicate YAML key), kollars does too
+        for w in inventory.warnings.iter().chain(&config.warnings) {
+            crate::errln!("warning: {w}");
+        }
         let data = data_dir(args.data_dir.as_deref())?;
         let catalogue = Catalogue::load(&data.join("services")).map_err(BadInput::from_err)?;
         let hosts = select_hosts(&inventory, &args.limit)?;

@@ -29,6 +29,8 @@ pub struct ConfigDir {
     pub extra: VarMap,
     /// The passwords file that was read.
     pub passwords_path: PathBuf,
+    /// What Ansible would warn about and accept (a duplicate YAML key), as `file:line: …`.
+    pub warnings: Vec<String>,
 }
 
 impl ConfigDir {
@@ -61,9 +63,18 @@ impl ConfigDir {
         };
         let globals = dir.join("globals.yml");
         if globals.exists() {
-            out.globals.extend(read_var_file(&globals)?);
+            out.globals
+                .extend(read_globals(&globals, &mut out.warnings)?);
         }
         let globals_d = dir.join("globals.d");
+        if globals_d.exists() && !globals_d.is_dir() {
+            // kolla-ansible globs globals.d/*.yml: a file there would be ignored, and with it
+            // whatever the operator meant to put in it
+            return Err(InputError::syntax(
+                Location::new(&globals_d, 0),
+                "must be a directory of *.yml files",
+            ));
+        }
         if globals_d.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(&globals_d)
                 .map_err(|e| InputError::Read {
@@ -80,17 +91,21 @@ impl ConfigDir {
                 .collect();
             files.sort();
             for f in files {
-                out.globals.extend(read_var_file(&f)?);
+                out.globals.extend(read_globals(&f, &mut out.warnings)?);
             }
         }
         out.passwords_path = passwords
             .map(Path::to_path_buf)
             .unwrap_or_else(|| dir.join("passwords.yml"));
         if out.passwords_path.exists() || passwords.is_some() {
-            out.passwords = read_var_file(&out.passwords_path)?;
+            out.passwords = read_vars(&out.passwords_path, &mut out.warnings)?;
+            crate::passwords::check(&out.passwords_path, &out.passwords)?;
         }
         for e in extra {
-            out.extra.extend(parse_extra_var(e)?);
+            let vars = parse_extra_var(e)?;
+            crate::shapes::check(&vars)
+                .map_err(|m| InputError::syntax(Location::new(Path::new("-e"), 0), m))?;
+            out.extra.extend(vars);
         }
         Ok(out)
     }
@@ -116,17 +131,33 @@ impl ConfigDir {
 
 /// Reads a YAML (or JSON) file of variables; an empty file is an empty mapping.
 pub fn read_var_file(path: &Path) -> Result<VarMap, InputError> {
+    read_vars(path, &mut Vec::new())
+}
+
+/// A globals file, its variables' shapes checked ([`crate::shapes`]).
+fn read_globals(path: &Path, warnings: &mut Vec<String>) -> Result<VarMap, InputError> {
+    let vars = read_vars(path, warnings)?;
+    crate::shapes::check(&vars).map_err(|m| InputError::syntax(Location::new(path, 0), m))?;
+    Ok(vars)
+}
+
+/// [`read_var_file`], keeping what Ansible would warn about in `warnings`.
+fn read_vars(path: &Path, warnings: &mut Vec<String>) -> Result<VarMap, InputError> {
     let text = std::fs::read_to_string(path).map_err(|e| InputError::Read {
         path: path.to_path_buf(),
         source: e,
     })?;
-    parse_var_text(path, &text)
+    parse_vars(path, &text, warnings)
 }
 
 /// Parses YAML (or JSON) text holding a mapping of variables, with YAML 1.1's rules
 /// (see [`crate::yaml`]).
 pub fn parse_var_text(path: &Path, text: &str) -> Result<VarMap, InputError> {
-    let doc = crate::yaml::parse(path, text)?;
+    parse_vars(path, text, &mut Vec::new())
+}
+
+fn parse_vars(path: &Path, text: &str, warnings: &mut Vec<String>) -> Result<VarMap, InputError> {
+    let doc = crate::yaml::parse_warn(path, text, warnings)?;
     match doc {
         Value::Null => Ok(VarMap::new()),
         Value::Mapping(m) => Ok(m

@@ -51,6 +51,16 @@ pub enum InputError {
         /// What is wrong.
         message: String,
     },
+    /// Inventory variables of the wrong shape (see [`crate::shapes`]).
+    #[error("{files}: {what}: {message}")]
+    InventoryVars {
+        /// The inventory file(s).
+        files: String,
+        /// `group NAME` or `host NAME`.
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Inventory groups that contain each other.
     #[error("inventory groups form a cycle: {0}")]
     GroupCycle(String),

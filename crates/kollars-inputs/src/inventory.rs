@@ -51,6 +51,8 @@ pub struct Inventory {
     pub groups: IndexMap<String, Group>,
     /// The files this inventory was read from.
     pub sources: Vec<PathBuf>,
+    /// What Ansible would warn about and accept (a duplicate YAML key), as `file:line: …`.
+    pub warnings: Vec<String>,
 }
 
 impl Inventory {
@@ -64,6 +66,7 @@ impl Inventory {
         }
         inv.finish();
         inv.check_cycles()?;
+        inv.check_shapes()?;
         Ok(inv)
     }
 
@@ -75,6 +78,7 @@ impl Inventory {
         inv.parse_source(path, text)?;
         inv.finish();
         inv.check_cycles()?;
+        inv.check_shapes()?;
         Ok(inv)
     }
 
@@ -158,6 +162,30 @@ impl Inventory {
             .collect();
         let ungrouped = &mut self.group_mut("ungrouped").hosts;
         ungrouped.retain(|h| !grouped.contains(h));
+    }
+
+    /// The variables of every group and host, shaped as kolla needs ([`crate::shapes`]).
+    fn check_shapes(&self) -> Result<(), InputError> {
+        let source = || {
+            self.sources
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let fail = |what: String, m: String| InputError::InventoryVars {
+            files: source(),
+            what,
+            message: m,
+        };
+        for (name, g) in &self.groups {
+            let vars: crate::VarMap = g.vars.clone();
+            crate::shapes::check(&vars).map_err(|m| fail(format!("group {name}"), m))?;
+        }
+        for (name, vars) in &self.hosts {
+            crate::shapes::check(vars).map_err(|m| fail(format!("host {name}"), m))?;
+        }
+        Ok(())
     }
 
     fn check_cycles(&self) -> Result<(), InputError> {

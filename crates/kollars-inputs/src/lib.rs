@@ -14,7 +14,9 @@ pub mod error;
 pub mod facts;
 pub mod facts_text;
 pub mod inventory;
+pub mod passwords;
 pub mod secrets;
+pub mod shapes;
 pub mod yaml;
 
 pub use configdir::{ConfigDir, VarMap};

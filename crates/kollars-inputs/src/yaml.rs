@@ -15,8 +15,14 @@
 //! Timestamps (`2024-01-01`) stay strings: Ansible's date object prints as the same text.
 //! Explicit standard tags (`!!str`, `!!int`, `!!float`, `!!bool`, `!!null`) are honoured;
 //! any other tag (`!unsafe`, `!vault`) is kept as a [`Value::Tagged`] around the raw text, as
-//! serde_yaml did. Like Ansible, a document that is valid JSON is read as JSON first. Unlike
-//! Ansible (which warns and keeps the last), a duplicate key is an error naming its line.
+//! serde_yaml did. Like Ansible, a document that is valid JSON is read as JSON first. A
+//! duplicate key is what Ansible makes of it: the last value wins, with a warning naming the
+//! file and line ([`parse_warn`]).
+//!
+//! Hostile documents are refused with an error naming the file and line, never a crash:
+//! nesting deeper than [`MAX_DEPTH`] (the loader recurses per level, and so does everything
+//! that walks the value later) and documents whose aliases expand to more than [`MAX_NODES`]
+//! nodes ("billion laughs": each alias is a copy, so a few lines can ask for gigabytes).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -33,9 +39,29 @@ use crate::error::{InputError, Location};
 /// The prefix `!!` stands for.
 const CORE: &str = "tag:yaml.org,2002:";
 
+/// The deepest nesting of sequences and mappings a document may have (serde_json's and
+/// serde_yaml's limit too); kolla's inputs nest a handful of levels.
+pub const MAX_DEPTH: usize = 128;
+
+/// The most nodes a document may stand for once its aliases are expanded, a scalar counting
+/// one more node per 64 bytes of text (a copied string costs its length). Real inputs are
+/// thousands; the limit keeps a hostile document to some hundred megabytes.
+pub const MAX_NODES: usize = 1_000_000;
+
 /// Parses one YAML (or JSON) document the way Ansible's loader does; an empty document is
-/// `Null`. `path` names the source in errors, which carry the line.
+/// `Null`. `path` names the source in errors, which carry the line. Warnings (duplicate keys)
+/// are dropped: inputs the operator wrote go through [`parse_warn`].
 pub fn parse(path: &Path, text: &str) -> Result<Value, InputError> {
+    parse_warn(path, text, &mut Vec::new())
+}
+
+/// [`parse`], pushing to `warnings` what Ansible warns about and accepts: a duplicate key
+/// (the last value wins), as `path:line: ...`.
+pub fn parse_warn(
+    path: &Path,
+    text: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Value, InputError> {
     if let Ok(v) = serde_json::from_str::<Value>(text) {
         return Ok(v);
     }
@@ -43,8 +69,24 @@ pub fn parse(path: &Path, text: &str) -> Result<Value, InputError> {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
         path,
+        depth: 0,
+        nodes: 0,
+        warnings,
     };
     loader.document()
+}
+
+/// What a value is, for errors: never the value itself, which may be a secret.
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
 }
 
 /// Resolves a plain scalar as PyYAML's implicit resolver and constructors do. `None` when
@@ -160,9 +202,14 @@ fn construct_float(text: &str) -> Option<Number> {
 /// Builds a serde_yaml [`Value`] from yaml-rust2's events.
 struct Loader<'a> {
     parser: Parser<std::str::Chars<'a>>,
-    /// Finished anchored nodes, by yaml-rust2's anchor id.
-    anchors: HashMap<usize, Value>,
+    /// Finished anchored nodes, by yaml-rust2's anchor id, with the nodes each stands for.
+    anchors: HashMap<usize, (Value, usize)>,
     path: &'a Path,
+    /// Collections open around the node being read.
+    depth: usize,
+    /// Nodes built so far, aliases counted as the nodes they copy (see [`MAX_NODES`]).
+    nodes: usize,
+    warnings: &'a mut Vec<String>,
 }
 
 impl Loader<'_> {
@@ -203,18 +250,25 @@ impl Loader<'_> {
 
     /// One node, starting with `event` (read at `mark`).
     fn node(&mut self, event: Event, mark: Marker) -> Result<Value, InputError> {
+        let before = self.nodes;
         match event {
-            Event::Alias(id) => self
-                .anchors
-                .get(&id)
-                .cloned()
-                .ok_or_else(|| self.error(mark, "an alias refers to its own enclosing node")),
+            Event::Alias(id) => {
+                let (v, weight) = self
+                    .anchors
+                    .get(&id)
+                    .ok_or_else(|| self.error(mark, "an alias refers to its own enclosing node"))?;
+                let (v, weight) = (v.clone(), *weight);
+                self.count(weight, mark)?;
+                Ok(v)
+            }
             Event::Scalar(text, style, anchor, tag) => {
+                self.count(1 + text.len() / 64, mark)?;
                 let v = self.scalar(text, style, tag, mark)?;
-                self.anchor(anchor, &v);
+                self.anchor(anchor, &v, before);
                 Ok(v)
             }
             Event::SequenceStart(anchor, tag) => {
+                self.open(mark)?;
                 let mut items = Vec::new();
                 loop {
                     let (event, mark) = self.next()?;
@@ -223,22 +277,56 @@ impl Loader<'_> {
                     }
                     items.push(self.node(event, mark)?);
                 }
+                self.depth -= 1;
                 let v = tagged(tag, Value::Sequence(items));
-                self.anchor(anchor, &v);
+                self.anchor(anchor, &v, before);
                 Ok(v)
             }
             Event::MappingStart(anchor, tag) => {
+                self.open(mark)?;
                 let v = tagged(tag, Value::Mapping(self.mapping()?));
-                self.anchor(anchor, &v);
+                self.depth -= 1;
+                self.anchor(anchor, &v, before);
                 Ok(v)
             }
             other => Err(self.error(mark, format!("unexpected {other:?}"))),
         }
     }
 
-    fn anchor(&mut self, anchor: usize, v: &Value) {
+    /// Enters a collection, one level deeper (see [`MAX_DEPTH`]).
+    fn open(&mut self, mark: Marker) -> Result<(), InputError> {
+        self.count(1, mark)?;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(
+                mark,
+                format!("nested deeper than {MAX_DEPTH} levels of lists and mappings"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts `weight` more nodes (see [`MAX_NODES`]).
+    fn count(&mut self, weight: usize, mark: Marker) -> Result<(), InputError> {
+        self.nodes = self.nodes.saturating_add(weight);
+        if self.nodes > MAX_NODES {
+            return Err(self.error(
+                mark,
+                format!(
+                    "the document expands to more than {MAX_NODES} nodes \
+                     (aliases repeating anchors, a \"billion laughs\")"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Keeps an anchored node for its aliases, with the nodes it stands for (counted since
+    /// `before`).
+    fn anchor(&mut self, anchor: usize, v: &Value, before: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, v.clone());
+            self.anchors
+                .insert(anchor, (v.clone(), self.nodes.saturating_sub(before)));
         }
     }
 
@@ -281,13 +369,19 @@ impl Loader<'_> {
                 for m in sources.into_iter().rev() {
                     merged.extend(m);
                 }
-            } else if own.contains_key(&key) {
-                let name = match &key {
-                    Value::String(s) => s.clone(),
-                    other => format!("{other:?}"),
-                };
-                return Err(self.error(mark, format!("duplicate key {name:?}")));
             } else {
+                if own.contains_key(&key) {
+                    let name = match &key {
+                        Value::String(s) => s.clone(),
+                        other => format!("{other:?}"),
+                    };
+                    // Ansible's words: "found a duplicate dict key (…). Using last defined
+                    // value only."
+                    self.warnings.push(format!(
+                        "{}: duplicate key {name:?}: using the last value only, as Ansible does",
+                        Location::new(self.path, mark.line())
+                    ));
+                }
                 own.insert(key, value);
             }
         }
@@ -357,168 +451,4 @@ fn tagged(tag: Option<YTag>, value: Value) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load(text: &str) -> Value {
-        parse(Path::new("t.yml"), text).unwrap()
-    }
-
-    fn s(v: &str) -> Value {
-        Value::String(v.to_string())
-    }
-
-    #[test]
-    fn plain_booleans_are_booleans_quoted_ones_strings() {
-        let v = load("a: yes\nb: 'yes'\nc: \"on\"\nd: On\ne: OFF\nf: n\ng: y\nh: |\n  no\n");
-        assert_eq!(v["a"], Value::Bool(true));
-        assert_eq!(v["b"], s("yes"));
-        assert_eq!(v["c"], s("on"));
-        assert_eq!(v["d"], Value::Bool(true));
-        assert_eq!(v["e"], Value::Bool(false));
-        assert_eq!(v["f"], s("n"));
-        assert_eq!(v["g"], s("y"));
-        assert_eq!(v["h"], s("no\n"));
-    }
-
-    #[test]
-    fn nested_in_lists_and_maps() {
-        let v = load("l: [yes, 'no', {k: off, q: \"off\"}]\nm:\n  - Yes\n  - 'Yes'\n  - {on: 1}\n");
-        assert_eq!(v["l"][0], Value::Bool(true));
-        assert_eq!(v["l"][1], s("no"));
-        assert_eq!(v["l"][2]["k"], Value::Bool(false));
-        assert_eq!(v["l"][2]["q"], s("off"));
-        assert_eq!(v["m"][0], Value::Bool(true));
-        assert_eq!(v["m"][1], s("Yes"));
-        // keys are resolved too, as PyYAML does
-        assert_eq!(v["m"][2][&Value::Bool(true)], Value::Number(1.into()));
-    }
-
-    #[test]
-    fn yaml11_numbers() {
-        let cases: &[(&str, Value)] = &[
-            ("0755", Value::Number(493.into())),
-            ("-010", Value::Number((-8).into())),
-            ("0", Value::Number(0.into())),
-            ("1_000", Value::Number(1000.into())),
-            ("0x1F", Value::Number(31.into())),
-            ("0b1010", Value::Number(10.into())),
-            ("1:20", Value::Number(80.into())),
-            ("+12", Value::Number(12.into())),
-            ("1.5", Value::Number(1.5.into())),
-            ("1.", Value::Number(1.0.into())),
-            (".5", Value::Number(0.5.into())),
-            ("1.0e+3", Value::Number(1000.0.into())),
-            ("1:30.5", Value::Number(90.5.into())),
-            ("-.inf", Value::Number(f64::NEG_INFINITY.into())),
-            ("99999999999999999999", s("99999999999999999999")),
-            // strings in YAML 1.1, numbers in YAML 1.2
-            ("0o755", s("0o755")),
-            ("1e3", s("1e3")),
-            ("1.5e3", s("1.5e3")),
-            ("09", s("09")),
-            ("-.5", s("-.5")),
-            ("2024-01-01", s("2024-01-01")),
-            ("1.2.3", s("1.2.3")),
-            ("192.0.2.1", s("192.0.2.1")),
-        ];
-        for (text, want) in cases {
-            assert_eq!(&load(&format!("v: {text}\n"))["v"], want, "{text}");
-            assert_eq!(load(&format!("v: '{text}'\n"))["v"], s(text), "'{text}'");
-        }
-        match &load("v: .nan\n")["v"] {
-            Value::Number(n) => assert!(n.is_nan()),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn nulls_tags_and_anchors() {
-        let v = load(concat!(
-            "a: ~\nb:\nc: null\nd: ''\n",
-            "e: !!str yes\nf: !!int '0x10'\ng: !!bool 'Off'\nh: !unsafe '{{ x }}'\ni: ! 12\n",
-            "base: &b {x: 1, y: on}\nj: *b\n",
-        ));
-        assert_eq!(v["a"], Value::Null);
-        assert_eq!(v["b"], Value::Null);
-        assert_eq!(v["c"], Value::Null);
-        assert_eq!(v["d"], s(""));
-        assert_eq!(v["e"], s("yes"));
-        assert_eq!(v["f"], Value::Number(16.into()));
-        assert_eq!(v["g"], Value::Bool(false));
-        match &v["h"] {
-            Value::Tagged(t) => {
-                assert_eq!(t.tag, Tag::new("unsafe"));
-                assert_eq!(t.value, s("{{ x }}"));
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(v["i"], s("12"));
-        assert_eq!(v["j"]["y"], Value::Bool(true));
-    }
-
-    #[test]
-    fn merge_keys_as_pyyaml() {
-        let v = load(concat!(
-            "a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\n",
-            "one:\n  w: 0\n  <<: *a\n  x: 9\n",
-            "two:\n  <<: [*a, *b]\n",
-            "quoted:\n  '<<': 1\n",
-        ));
-        let keys = |m: &Value| -> Vec<String> {
-            m.as_mapping()
-                .unwrap()
-                .keys()
-                .map(|k| k.as_str().unwrap().to_string())
-                .collect()
-        };
-        // merged keys come first, the mapping's own win
-        assert_eq!(keys(&v["one"]), ["x", "y", "w"]);
-        assert_eq!(v["one"]["x"], Value::Number(9.into()));
-        // of a list, the earlier mapping wins
-        assert_eq!(v["two"]["y"], Value::Number(1.into()));
-        assert_eq!(v["two"]["z"], Value::Number(2.into()));
-        assert_eq!(v["quoted"]["<<"], Value::Number(1.into()));
-        let err = parse(Path::new("m.yml"), "a: 1\nb:\n  <<: 3\n").unwrap_err();
-        assert!(err.to_string().starts_with("m.yml:3: "), "{err}");
-    }
-
-    #[test]
-    fn json_is_read_as_json_first() {
-        let v = load("{\"a\": \"yes\", \"b\": 1e3, \"c\": true}");
-        assert_eq!(v["a"], s("yes"));
-        assert_eq!(v["b"], Value::Number(1000.0.into()));
-        assert_eq!(v["c"], Value::Bool(true));
-    }
-
-    #[test]
-    fn errors_name_file_and_line() {
-        let err = |text: &str| parse(Path::new("g.yml"), text).unwrap_err().to_string();
-        let e = err("a: 1\nb: [1,\nc: 2\n");
-        assert!(e.starts_with("g.yml:3: malformed YAML: "), "{e}");
-        let e = err("a: 1\nb: 2\na: 3\n");
-        assert!(
-            e.starts_with("g.yml:3: malformed YAML: duplicate key \"a\""),
-            "{e}"
-        );
-        let e = err("a: 1\n---\nb: 2\n");
-        assert!(
-            e.starts_with("g.yml:2: malformed YAML: expected a single"),
-            "{e}"
-        );
-        let e = err("a: 1\nb: !!int nope\n");
-        assert!(
-            e.starts_with("g.yml:2: malformed YAML: invalid integer"),
-            "{e}"
-        );
-        let e = err("a: *missing\n");
-        assert!(e.starts_with("g.yml:1: malformed YAML: "), "{e}");
-    }
-
-    #[test]
-    fn empty_document_is_null() {
-        assert_eq!(load(""), Value::Null);
-        assert_eq!(load("# only a comment\n"), Value::Null);
-        assert_eq!(load("---\n"), Value::Null);
-    }
-}
+mod tests;

@@ -177,7 +177,7 @@ impl FileCtx<'_> {
             let mut first_found = None;
             for cand in &e.first_found {
                 let p = self.custom.join(self.eval_str(cand, locals)?);
-                if p.is_file() {
+                if is_override(&p).map_err(def_err)? {
                     first_found = Some(p);
                     break;
                 }
@@ -188,7 +188,7 @@ impl FileCtx<'_> {
             let mut overrides = Vec::new();
             for o in &e.overrides {
                 let p = self.custom.join(self.eval_str(o, locals)?);
-                if p.is_file() {
+                if is_override(&p).map_err(def_err)? {
                     overrides.push(p);
                 }
             }
@@ -393,4 +393,17 @@ fn reindent(pretty: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Whether the operator's override `p` exists. Anything there but a file (a directory named
+/// `nova.conf`) is an error, not silently no override.
+fn is_override(p: &std::path::Path) -> Result<bool, String> {
+    match std::fs::metadata(p) {
+        Ok(m) if m.is_file() => Ok(true),
+        Ok(_) => Err(format!(
+            "{} is not a file: an override must be a file",
+            p.display()
+        )),
+        Err(_) => Ok(false),
+    }
 }

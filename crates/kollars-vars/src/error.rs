@@ -5,7 +5,7 @@
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum VarError {
     /// A variable (or something it needs) is undefined.
-    #[error("host {host}: {name} is undefined{}", fmt_chain(chain))]
+    #[error("host {host}: {}", fmt_undefined(name, chain))]
     Undefined {
         /// The inventory host.
         host: String,
@@ -39,17 +39,22 @@ pub enum VarError {
     UnknownHost(String),
 }
 
-fn fmt_chain(chain: &[String]) -> String {
-    if chain.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " (needs {})",
-            chain
+/// The undefined name first (the operator's culprit, often a variable of globals.yml), then
+/// what needed it and through which variables.
+fn fmt_undefined(name: &str, chain: &[String]) -> String {
+    let Some((last, through)) = chain.split_last() else {
+        return format!("{name} is undefined");
+    };
+    let through = match through.is_empty() {
+        true => String::new(),
+        false => format!(
+            " through {}",
+            through
                 .iter()
                 .map(|c| format!("'{c}'"))
                 .collect::<Vec<_>>()
                 .join(" -> ")
-        )
-    }
+        ),
+    };
+    format!("'{last}' is undefined (needed by {name}{through})")
 }

@@ -44,7 +44,7 @@ const SSH_KEYS: &[&str] = &[
     "neutron_ssh_key",
     "haproxy_ssh_key",
 ];
-const BLANK_KEYS: &[&str] = &["docker_registry_password"];
+use kollars_inputs::passwords::BLANK_KEYS;
 const HEX_KEYS: &[&str] = &["designate_rndc_key", "osprofiler_secret"];
 const FERNET_KEYS: &[&str] = &["barbican_crypto_key"];
 const BCRYPT_SALT_KEYS: &[&str] = &["prometheus_bcrypt_salt"];

@@ -3,6 +3,10 @@
 //!
 //! Kept apart from the INI reader because the two share nothing but the [`Inventory`] they
 //! fill; host ranges in keys go through the same [`expand_host_pattern`].
+//!
+//! A section of the wrong shape (`hosts` or `children` a list, `vars` or a host's variables
+//! not a mapping) is an error naming the group, as Ansible's plugin refuses it: skipped
+//! silently it would drop hosts or groups, and so the containers they carry.
 
 use std::path::Path;
 
@@ -10,12 +14,13 @@ use indexmap::IndexMap;
 use serde_yaml::Value;
 
 use crate::error::{InputError, Location};
+use crate::yaml::kind;
 
 use super::{expand_host_pattern, Inventory};
 
 impl Inventory {
     pub(super) fn parse_yaml(&mut self, path: &Path, text: &str) -> Result<(), InputError> {
-        let doc = crate::yaml::parse(path, text)?;
+        let doc = crate::yaml::parse_warn(path, text, &mut self.warnings)?;
         let Value::Mapping(top) = doc else {
             if doc.is_null() {
                 return Ok(());
@@ -44,38 +49,63 @@ impl Inventory {
             ));
         };
         for (key, val) in map {
+            let wrong = |what: &str| {
+                InputError::syntax(
+                    Location::new(path, 0),
+                    format!("group {name:?}: {what}, found {}", kind(val)),
+                )
+            };
             match yaml_key(key).as_str() {
-                "hosts" => {
-                    if let Value::Mapping(hosts) = val {
+                "hosts" => match val {
+                    Value::Null => {}
+                    Value::Mapping(hosts) => {
                         for (h, hv) in hosts {
+                            let host = yaml_key(h);
                             let vars = match hv {
-                                Value::Mapping(m) => m.iter().map(|(k, v)| (yaml_key(k), v.clone())).collect(),
-                                _ => IndexMap::new(),
+                                Value::Null => IndexMap::new(),
+                                Value::Mapping(m) => {
+                                    m.iter().map(|(k, v)| (yaml_key(k), v.clone())).collect()
+                                }
+                                other => {
+                                    return Err(InputError::syntax(
+                                        Location::new(path, 0),
+                                        format!(
+                                            "group {name:?}, host {host:?}: the host's variables \
+                                             must be a mapping, found {}",
+                                            kind(other)
+                                        ),
+                                    ))
+                                }
                             };
-                            for host in expand_host_pattern(&yaml_key(h))
+                            for host in expand_host_pattern(&host)
                                 .map_err(|m| InputError::syntax(Location::new(path, 0), m))?
                             {
                                 self.add_host(name, &host, vars.clone());
                             }
                         }
                     }
-                }
-                "vars" => {
-                    if let Value::Mapping(vars) = val {
+                    _ => return Err(wrong("`hosts` must be a mapping of host names")),
+                },
+                "vars" => match val {
+                    Value::Null => {}
+                    Value::Mapping(vars) => {
                         for (k, v) in vars {
                             self.group_mut(name).vars.insert(yaml_key(k), v.clone());
                         }
                     }
-                }
-                "children" => {
-                    if let Value::Mapping(children) = val {
+                    _ => return Err(wrong("`vars` must be a mapping of variables")),
+                },
+                "children" => match val {
+                    Value::Null => {}
+                    Value::Mapping(children) => {
                         for (child, child_body) in children {
                             let child = yaml_key(child);
                             self.group_mut(name).children.insert(child.clone());
                             self.yaml_group(path, &child, child_body)?;
                         }
                     }
-                }
+                    _ => return Err(wrong("`children` must be a mapping of group names")),
+                },
                 other => {
                     return Err(InputError::syntax(
                         Location::new(path, 0),

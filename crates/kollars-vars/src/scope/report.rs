@@ -80,9 +80,12 @@ impl HostScope {
             detail.push_str(&format!(": {inner}"));
             src = inner.source();
         }
-        let template = match e.name() {
-            Some(n) => self.clean_name(n),
-            None => self.clean_name(&what.to_string()),
+        let template = match (what, e.name()) {
+            // a variable's own text is never printed: it may be a password
+            (What::Var(k), Some(n)) if self.is_inline(n) => format!("variable '{k}'"),
+            (What::Var(k), None) => format!("variable '{k}'"),
+            (_, Some(n)) => self.clean_name(n),
+            (_, None) => self.clean_name(&what.to_string()),
         };
         VarError::Template {
             host: self.name.clone(),
@@ -90,6 +93,19 @@ impl HostScope {
             line: e.line().unwrap_or(0),
             message: format!("{}: {detail}", e.kind()),
         }
+    }
+
+    /// Whether a template name stands for inline text (a variable's value, an expression).
+    fn is_inline(&self, name: &str) -> bool {
+        name.starts_with(INLINE_PREFIX)
+            || name.starts_with(EXPR_PREFIX)
+            || self
+                .globals
+                .inline
+                .read()
+                .expect("inline lock")
+                .source(name)
+                .is_some()
     }
 
     /// A template name as the operator should read it (inline sources shown as source).
