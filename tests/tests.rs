@@ -56,3 +56,7 @@ mod real_cluster;
 /// Nova's control plane (api, metadata, scheduler, conductor, noVNC proxy; cell0 and cell1)
 /// on the real images, proven by python-openstackclient.
 mod real_compute;
+
+/// Heat (api, api-cfn, engine) on the real images: its stack user domain registered, a stack
+/// of one `OS::Heat::RandomString` made and deleted, proven by python-openstackclient.
+mod real_heat;
