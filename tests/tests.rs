@@ -57,3 +57,7 @@ mod real_cluster;
 /// proxy with cell0 and cell1; neutron's server, RPC server and periodic workers with ML2/OVS,
 /// ovsdb-server) on the real images, proven by python-openstackclient.
 mod real_control;
+
+/// Heat (api, api-cfn, engine) on the real images: its stack user domain registered, a stack
+/// of one `OS::Heat::RandomString` made and deleted, proven by python-openstackclient.
+mod real_heat;

@@ -12,8 +12,8 @@ use std::time::Duration;
 use anyhow::Result;
 use kollars_render::RenderedService;
 use kollars_tasks::{
-    Account, AdminAuth, Database, DbLogin, IdentityBootstrap, KsService, KsUser, KsUserRole,
-    Registration, Secret,
+    Account, AdminAuth, Database, DbLogin, IdentityBootstrap, KsDomain, KsDomainUser, KsService,
+    KsUser, KsUserRole, Registration, Secret,
 };
 use kollars_vars::Value;
 
@@ -293,7 +293,9 @@ impl<'a> Entries<'a> {
     /// `users` (`project`, `user`, `password`, `role`), `roles`, `user_roles` (`project`,
     /// `user`, `role`), `auth` (`auth_url`, `username`, `password`, `project_name`,
     /// `user_domain_name` and `project_domain_name` or `domain_name`), `region`,
-    /// `interface`, `cacert`, `domain` (`default`), `update_password`.
+    /// `interface`, `cacert`, `domain` (`default`), `update_password`, and a project's own
+    /// domains: `domains` (`name`, `description`) and `domain_users` (`domain`, `user`,
+    /// `password`, `description`, `role` on that domain).
     pub(crate) fn register(&self) -> Result<Option<Registration>> {
         let Some(e) = self.entry("ks_register") else {
             return Ok(None);
@@ -336,6 +338,23 @@ impl<'a> Entries<'a> {
                 role: r.string("role")?,
             });
         }
+        let mut domains = Vec::new();
+        for d in e.list("domains")? {
+            domains.push(KsDomain {
+                name: d.string("name")?,
+                description: d.string("description")?,
+            });
+        }
+        let mut domain_users = Vec::new();
+        for u in e.list("domain_users")? {
+            domain_users.push(KsDomainUser {
+                domain: u.string("domain")?,
+                user: u.string("user")?,
+                password: Secret::new(u.string("password")?),
+                description: u.string("description")?,
+                role: u.string("role")?,
+            });
+        }
         let roles = e
             .list("roles")?
             .iter()
@@ -368,6 +387,8 @@ impl<'a> Entries<'a> {
             users,
             roles,
             user_roles,
+            domains,
+            domain_users,
         }))
     }
 

@@ -33,7 +33,9 @@ mod secret;
 pub use database::{Database, DbLogin, DbState};
 pub use keystone::IdentityBootstrap;
 pub use mariadb::Account;
-pub use register::{AdminAuth, KsService, KsUser, KsUserRole, Registered, Registration};
+pub use register::{
+    AdminAuth, KsDomain, KsDomainUser, KsService, KsUser, KsUserRole, Registered, Registration,
+};
 pub use secret::Secret;
 
 /// A task that failed.

@@ -18,7 +18,16 @@ try:
 except ImportError:
     sys.exit(99)
 
-KINDS = ("services", "endpoints", "projects", "users", "passwords", "roles", "assignments")
+KINDS = (
+    "services",
+    "endpoints",
+    "domains",
+    "projects",
+    "users",
+    "passwords",
+    "roles",
+    "assignments",
+)
 
 
 def transient(error):
@@ -183,6 +192,7 @@ def register(conn, req, apply, made):
 
     wanted_roles = [u["role"] for u in req["users"]] + req["roles"]
     wanted_roles += [r["role"] for r in req["user_roles"]]
+    wanted_roles += [u["role"] for u in req.get("domain_users", [])]
     roles = {}
     for name in dict.fromkeys(wanted_roles):
         role = ident.find_role(name)
@@ -212,12 +222,71 @@ def register(conn, req, apply, made):
             made.add("assignments", label)
             if apply:
                 ident.assign_project_role_to_user(project, user, role)
+
+    register_domains(ident, req, apply, made, roles)
     return made
+
+
+def register_domains(ident, req, apply, made, roles):
+    """The request's own domains (heat's stack user domain), then the users that live in one
+    of them, each holding its role on that domain (heat's domain admin)."""
+    domains = {}
+    for d in req.get("domains", []):
+        domain = ident.find_domain(d["name"])
+        if domain is None:
+            made.add("domains", d["name"])
+            if apply:
+                domain = ident.create_domain(
+                    name=d["name"], description=d["description"], is_enabled=True
+                )
+        elif (domain.description or "") != d["description"]:
+            made.add("domains", d["name"])
+            if apply:
+                domain = ident.update_domain(domain, description=d["description"])
+        domains[d["name"]] = domain
+
+    for u in req.get("domain_users", []):
+        label = "%s@%s" % (u["user"], u["domain"])
+        domain = domains.get(u["domain"]) or ident.find_domain(u["domain"])
+        if domain is None and apply:
+            raise RuntimeError("cannot make user %s: no domain %s" % (label, u["domain"]))
+        user = None
+        if domain is not None:
+            user = ident.find_user(u["user"], domain_id=domain.id)
+        if user is None:
+            made.add("users", label)
+            if apply:
+                user = ident.create_user(
+                    name=u["user"],
+                    password=u["password"],
+                    domain_id=domain.id,
+                    description=u["description"],
+                    is_enabled=True,
+                )
+        elif req["update_password"] and not password_works(
+            req, domain.id, u["user"], u["password"]
+        ):
+            made.add("passwords", label)
+            if apply:
+                user = ident.update_user(user, password=u["password"])
+        assignment = "%s domain %s %s" % (label, u["domain"], u["role"])
+        role = roles.get(u["role"])
+        if user is None or role is None:
+            if apply:
+                raise RuntimeError("cannot grant %s: no role" % assignment)
+            made.add("assignments", assignment)
+            continue
+        held = [r.id for r in ident.role_assignments_filter(domain=domain, user=user)]
+        if role.id not in held:
+            made.add("assignments", assignment)
+            if apply:
+                ident.assign_domain_role_to_user(domain, user, role)
 
 
 def main():
     req = json.load(sys.stdin)
     secrets = [req["auth"]["password"]] + [u["password"] for u in req["users"]]
+    secrets += [u["password"] for u in req.get("domain_users", [])]
     apply = req["mode"] == "apply"
     made = Made()
     attempt = 0

@@ -2,7 +2,11 @@
 //! in keystone's catalogue with their internal and public endpoints in the region, the
 //! projects its users live in, the users (default domain, their passwords, their default
 //! project), the roles, and each user's role in its project (plus the extra assignments kolla
-//! calls `<project>_ks_user_roles`) — before the project's bootstrap.
+//! calls `<project>_ks_user_roles`) — before the project's bootstrap. Some projects need
+//! more of keystone than that: heat runs its stacks' users in a domain of its own, managed by
+//! a user of that domain holding `admin` on it; kolla's heat image makes those in its
+//! bootstrap with the admin's password in the container's environment, kollars makes them
+//! here instead ([`KsDomain`], [`KsDomainUser`]), with the same find-then-make calls.
 //!
 //! Run as kolla runs it: in `kolla_toolbox`, with openstacksdk, logged in as the admin
 //! (`openstack_auth`) at the internal interface. kolla drives openstack.cloud's Ansible
@@ -106,6 +110,31 @@ pub struct KsUserRole {
     pub role: String,
 }
 
+/// A domain of the project's own (heat's stack user domain, `heat_user_domain`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KsDomain {
+    /// `name`.
+    pub name: String,
+    /// `description` (set again when it differs).
+    pub description: String,
+}
+
+/// A user that lives in a named domain and holds `role` on that domain (heat's
+/// `heat_domain_admin`, `admin` on `heat_user_domain`).
+#[derive(Debug, Clone)]
+pub struct KsDomainUser {
+    /// `domain` (its name).
+    pub domain: String,
+    /// `user`.
+    pub user: String,
+    /// `password`.
+    pub password: Secret,
+    /// `description` (given when the user is made).
+    pub description: String,
+    /// `role` it gets on `domain`.
+    pub role: String,
+}
+
 /// What one project registers in keystone.
 #[derive(Debug, Clone)]
 pub struct Registration {
@@ -130,12 +159,16 @@ pub struct Registration {
     pub roles: Vec<String>,
     /// `<project>_ks_user_roles`.
     pub user_roles: Vec<KsUserRole>,
+    /// The project's own domains, made after the assignments above.
+    pub domains: Vec<KsDomain>,
+    /// Users in a named domain (one of `domains`, or one that exists), each with a role on it.
+    pub domain_users: Vec<KsDomainUser>,
 }
 
 impl Registration {
     /// The request the program reads, in `mode` (`check` or `apply`).
     fn request(&self, mode: &str) -> serde_json::Value {
-        serde_json::json!({
+        let mut req = serde_json::json!({
             "mode": mode,
             // a plan says at once that keystone does not answer yet
             "retries": if mode == "apply" { RETRIES } else { 0 },
@@ -171,7 +204,30 @@ impl Registration {
             "user_roles": self.user_roles.iter().map(|r| serde_json::json!({
                 "project": r.project, "user": r.user, "role": r.role,
             })).collect::<Vec<_>>(),
-        })
+        });
+        // Only when there are any: the requests (and digests) of the projects without
+        // domains stay what they were.
+        if !self.domains.is_empty() || !self.domain_users.is_empty() {
+            req["domains"] = serde_json::json!(self
+                .domains
+                .iter()
+                .map(|d| serde_json::json!({
+                    "name": d.name, "description": d.description,
+                }))
+                .collect::<Vec<_>>());
+            req["domain_users"] = serde_json::json!(self
+                .domain_users
+                .iter()
+                .map(|u| serde_json::json!({
+                    "domain": u.domain,
+                    "user": u.user,
+                    "password": u.password.expose(),
+                    "description": u.description,
+                    "role": u.role,
+                }))
+                .collect::<Vec<_>>());
+        }
+        req
     }
 
     /// A SHA-256 (hex) of everything the registration depends on, passwords included — so a
@@ -189,6 +245,7 @@ impl Registration {
     fn secrets(&self) -> Vec<&str> {
         std::iter::once(self.auth.password.expose())
             .chain(self.users.iter().map(|u| u.password.expose()))
+            .chain(self.domain_users.iter().map(|u| u.password.expose()))
             .filter(|s| !s.is_empty())
             .collect()
     }
@@ -211,15 +268,18 @@ pub struct Registered {
     pub services: Vec<String>,
     /// Endpoints made or whose URL was corrected (`placement internal`).
     pub endpoints: Vec<String>,
+    /// Domains made (or whose description was corrected).
+    pub domains: Vec<String>,
     /// Projects made (`service`).
     pub projects: Vec<String>,
-    /// Users made (or whose default project was corrected).
+    /// Users made (or whose default project was corrected); a domain's own as
+    /// `user@domain`.
     pub users: Vec<String>,
     /// Users whose password was set again (it no longer logged in).
     pub passwords: Vec<String>,
     /// Roles made.
     pub roles: Vec<String>,
-    /// Role assignments granted (`placement service admin`: user, project, role).
+    /// Role assignments granted (`placement service admin`: user, project, role; `heat_domain_admin@heat_user_domain domain heat_user_domain admin` on a domain).
     pub assignments: Vec<String>,
 }
 
@@ -243,6 +303,7 @@ impl Registered {
         };
         named(&mut parts, "service", &self.services);
         counted(&mut parts, "1 endpoint", "endpoints", self.endpoints.len());
+        named(&mut parts, "domain", &self.domains);
         named(&mut parts, "project", &self.projects);
         named(&mut parts, "user", &self.users);
         named(&mut parts, "password of", &self.passwords);
@@ -352,6 +413,25 @@ mod tests {
             }],
             roles: vec![],
             user_roles: vec![],
+            domains: vec![],
+            domain_users: vec![],
+        }
+    }
+
+    fn with_domain(reg: Registration, pw: &str) -> Registration {
+        Registration {
+            domains: vec![KsDomain {
+                name: "heat_user_domain".into(),
+                description: "Owns users and projects created by heat".into(),
+            }],
+            domain_users: vec![KsDomainUser {
+                domain: "heat_user_domain".into(),
+                user: "heat_domain_admin".into(),
+                password: Secret::new(pw),
+                description: "Manages users and projects created by heat".into(),
+                role: "admin".into(),
+            }],
+            ..reg
         }
     }
 
@@ -372,6 +452,33 @@ mod tests {
     }
 
     #[test]
+    fn domain_users_passwords_go_on_stdin_and_are_masked() {
+        let reg = with_domain(registration("us3r-pw"), "d0main-pw");
+        let req = request(&reg, "check");
+        assert!(req.cmd.iter().all(|w| !w.contains("d0main-pw")));
+        let stdin = String::from_utf8(req.stdin.clone().unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&stdin).unwrap();
+        assert_eq!(v["domains"][0]["name"], "heat_user_domain");
+        assert_eq!(v["domain_users"][0]["password"], "d0main-pw");
+        assert_eq!(v["domain_users"][0]["role"], "admin");
+        assert!(reg.secrets().contains(&"d0main-pw"));
+        assert!(!format!("{reg:?}").contains("d0main-pw"), "{reg:?}");
+    }
+
+    #[test]
+    fn projects_without_domains_keep_their_request_and_digest() {
+        let plain = registration("one").request("apply");
+        assert!(plain.get("domains").is_none() && plain.get("domain_users").is_none());
+        let a = with_domain(registration("one"), "x").digest();
+        assert_ne!(a, registration("one").digest());
+        assert_ne!(
+            a,
+            with_domain(registration("one"), "y").digest(),
+            "its password counts"
+        );
+    }
+
+    #[test]
     fn the_digest_follows_every_input_and_shows_none() {
         let a = registration("one");
         let d = a.digest();
@@ -389,6 +496,7 @@ mod tests {
         let r = Registered {
             services: vec!["placement".into()],
             endpoints: vec!["placement internal".into(), "placement public".into()],
+            domains: vec![],
             projects: vec![],
             users: vec!["placement".into()],
             passwords: vec![],
@@ -406,5 +514,17 @@ mod tests {
             ..Registered::default()
         };
         assert_eq!(p.summary(), "1 endpoint, password of placement");
+        let d = Registered {
+            domains: vec!["heat_user_domain".into()],
+            users: vec!["heat_domain_admin@heat_user_domain".into()],
+            assignments: vec![
+                "heat_domain_admin@heat_user_domain domain heat_user_domain admin".into(),
+            ],
+            ..Registered::default()
+        };
+        assert_eq!(
+            d.summary(),
+            "domain heat_user_domain, user heat_domain_admin@heat_user_domain, role assignment"
+        );
     }
 }
