@@ -6,12 +6,15 @@
 #      simulated host;
 #   2. the real images (scripts/build-real-images.sh: Debian trixie, OpenStack 2026.1 from
 #      PyPI; ~10 minutes the first time, seconds after) and python-openstackclient from PyPI;
-#   3. `kollars deploy` of MariaDB, memcached, RabbitMQ, HAProxy, kolla-toolbox, keystone,
-#      glance, placement and nova's control plane (inventory.example, demo/real/globals.yml),
-#      a no-op `reconfigure`, `post-deploy`;
+#   3. `kollars deploy` of cron, MariaDB, memcached, RabbitMQ, HAProxy, kolla-toolbox,
+#      keystone, glance, placement, nova's and neutron's control planes, ovsdb-server and heat
+#      (inventory.example, demo/real/globals.yml; ovs-vswitchd and neutron's agents on
+#      stand-ins: this engine cannot start the privileged containers they need), a no-op
+#      `reconfigure`, `post-deploy`;
 #   4. through the VIP, inside the host's network, python-openstackclient: `token issue`, an
 #      image of random bytes uploaded to glance and saved back identical, placement's
-#      `resource provider list`, nova's `compute service list` and a flavor.
+#      `resource provider list`, nova's `compute service list` and a flavor, a network and
+#      a subnet, a heat stack (one OS::Heat::RandomString) created and its output shown.
 #
 # `scripts/demo.sh --stand-in` runs the older demo instead: every service of the all-in-one on
 # the FROM-scratch stand-in images, in seconds.
@@ -32,6 +35,9 @@ echo "== engine: $DOCKER_HOST"
 echo "== building kollars, the real images and the OpenStack client"
 cargo build --release --quiet
 time scripts/build-real-images.sh >/dev/null
+# the stand-ins of what needs privileges here (demo/real/globals.yml names them)
+images/build.sh --namespace kollars --tag standin openvswitch-vswitchd neutron-openvswitch-agent \
+  neutron-dhcp-agent neutron-l3-agent neutron-metadata-agent >/dev/null
 client=$(scripts/openstack-client.sh)
 
 conf=$demo/config
@@ -41,7 +47,7 @@ cp demo/real/galera.cnf "$conf/config/galera.cnf"
 [ -s "$conf/passwords.yml" ] || cp demo/passwords.yml "$conf/passwords.yml"
 ./target/release/kollars genpwd -p "$conf/passwords.yml"
 
-tags=mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,placement,nova,nova-cell
+tags=cron,mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,placement,nova,nova-cell,openvswitch,neutron,heat
 k() { ./target/release/kollars "$@" -i inventory.example --configdir "$conf"; }
 echo "== kollars plan"
 k plan -t "$tags" --no-diff | tail -3
@@ -75,3 +81,25 @@ os compute service list -c Binary -c Host -c State
 echo "== openstack flavor create / list"
 os flavor show demo.tiny >/dev/null 2>&1 || os flavor create --vcpus 1 --ram 64 --disk 1 demo.tiny -c name -c ram
 os flavor list
+echo "== openstack network create / subnet create (neutron-server, ML2/OVS)"
+os network show demo-net >/dev/null 2>&1 || os network create demo-net -c name -c status
+os subnet show demo-subnet >/dev/null 2>&1 ||
+  os subnet create --network demo-net --subnet-range 10.99.0.0/24 demo-subnet -c name -c cidr
+os network list
+echo "== openstack stack create (heat: one OS::Heat::RandomString), its output"
+cat > "$demo/stack.yaml" <<'HOT'
+heat_template_version: 2021-04-16
+resources:
+  word:
+    type: OS::Heat::RandomString
+    properties: {length: 24}
+outputs:
+  word:
+    value: {get_attr: [word, value]}
+HOT
+for _ in $(seq 1 40); do
+  os orchestration service list -f value -c Binary -c Status 2>/dev/null | grep -q 'heat-engine up' && break; sleep 3
+done
+os stack show demo-stack >/dev/null 2>&1 ||
+  os stack create --wait -t "$demo/stack.yaml" demo-stack -c stack_name -c stack_status
+os stack output show demo-stack word -c output_value
