@@ -154,8 +154,35 @@ fn a_first_deploy_killed_at_any_moment_converges_with_each_bootstrap_once() {
         let _ = first.kill();
         first.wait().unwrap();
 
-        let o = kollars(&args);
         let what = format!("killed at {at:?} (seed {seed})");
+        // plan names the bootstraps a kill left unfinished (every service created, none run)
+        let held = containers(&engine);
+        let untouched = RUNNING
+            .iter()
+            .all(|c| held.get(*c).map(String::as_str) == Some("created"));
+        let none_running = !held
+            .iter()
+            .any(|(n, s)| n.starts_with("bootstrap_") && s != "created" && s != "exited");
+        let planned = untouched && none_running && completions(&engine).is_empty();
+        if planned {
+            let plan_args = site_args(dir.path(), "plan", TAGS, &["--no-diff"]);
+            let plan = kollars(&plan_args);
+            let text = String::from_utf8_lossy(&plan.stdout);
+            for b in [
+                "bootstrap_mariadb",
+                "bootstrap_keystone",
+                "bootstrap_keystone_fernet",
+            ] {
+                let line = format!(" {b}: run (bootstrap never completed)");
+                assert!(
+                    text.contains(&line),
+                    "{what}: plan: {text}{}",
+                    stderr(&plan)
+                );
+            }
+        }
+
+        let o = kollars(&args);
         assert!(o.status.success(), "{what}: rerun failed: {}", stderr(&o));
         let held = containers(&engine);
         for c in RUNNING {
@@ -190,4 +217,61 @@ fn a_first_deploy_killed_at_any_moment_converges_with_each_bootstrap_once() {
     }
     wipe(&engine);
     eprintln!("kills converged, each bootstrap once: {report:?}");
+}
+
+/// This test process as a helper's owner (`<boot id>/<pid>/<start time>`, as kollars labels).
+fn owner(pid: u32) -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 1..];
+    let start = rest.split_whitespace().nth(19).unwrap();
+    format!("{}/{pid}/{start}", boot.trim())
+}
+
+/// A helper of a run that is gone (killed between creating and removing it) goes with the next
+/// run that changes the host; one of a live run (here, this test) stays.
+#[test]
+fn helpers_of_gone_runs_are_removed_and_live_ones_kept() {
+    let engines = engines();
+    let engine = engines.get(2).expect("needs a third test engine").clone();
+    ensure_images(&engine, &["cron"]);
+    let me = std::process::id();
+    let gone = owner(me).replace(&format!("/{me}/"), "/4194304/");
+    let helpers = [
+        ("kollars_helper_gone_kills", gone),
+        ("kollars_helper_live_kills", owner(me)),
+    ];
+    for (name, owner) in &helpers {
+        docker(&engine, &["rm", "-f", name]);
+        let o = docker(
+            &engine,
+            &[
+                "create",
+                "--name",
+                name,
+                "--label",
+                "kollars.helper=true",
+                "--label",
+                &format!("kollars.helper.owner={owner}"),
+                "--network",
+                "none",
+                "kollars/cron:latest",
+                "true",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    site_inputs(dir.path(), &["node1"], &standin_globals());
+    site_inventory(dir.path(), "common", &[("node1", &engine, "")], &["cron"]);
+    let o = kollars(site_args(dir.path(), "restart", "cron", &["cron"]));
+    let held = containers(&engine);
+    for (name, _) in &helpers {
+        docker(&engine, &["rm", "-f", name]);
+    }
+    assert!(!held.contains_key(helpers[0].0), "{}: {held:?}", stderr(&o));
+    assert!(
+        held.contains_key(helpers[1].0),
+        "a live run's helper went: {held:?}"
+    );
 }
