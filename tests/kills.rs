@@ -154,35 +154,8 @@ fn a_first_deploy_killed_at_any_moment_converges_with_each_bootstrap_once() {
         let _ = first.kill();
         first.wait().unwrap();
 
-        let what = format!("killed at {at:?} (seed {seed})");
-        // plan names the bootstraps a kill left unfinished (every service created, none run)
-        let held = containers(&engine);
-        let untouched = RUNNING
-            .iter()
-            .all(|c| held.get(*c).map(String::as_str) == Some("created"));
-        let none_running = !held
-            .iter()
-            .any(|(n, s)| n.starts_with("bootstrap_") && s != "created" && s != "exited");
-        let planned = untouched && none_running && completions(&engine).is_empty();
-        if planned {
-            let plan_args = site_args(dir.path(), "plan", TAGS, &["--no-diff"]);
-            let plan = kollars(&plan_args);
-            let text = String::from_utf8_lossy(&plan.stdout);
-            for b in [
-                "bootstrap_mariadb",
-                "bootstrap_keystone",
-                "bootstrap_keystone_fernet",
-            ] {
-                let line = format!(" {b}: run (bootstrap never completed)");
-                assert!(
-                    text.contains(&line),
-                    "{what}: plan: {text}{}",
-                    stderr(&plan)
-                );
-            }
-        }
-
         let o = kollars(&args);
+        let what = format!("killed at {at:?} (seed {seed})");
         assert!(o.status.success(), "{what}: rerun failed: {}", stderr(&o));
         let held = containers(&engine);
         for c in RUNNING {

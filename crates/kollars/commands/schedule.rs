@@ -468,8 +468,8 @@ impl Schedule<'_> {
 
     /// kolla's tasks once a new container has started (a new MariaDB's accounts, keystone's
     /// bootstrap, its fernet key push): for each service of `project` created on some host
-    /// this run (or left created, never run, by a killed one), once, on the first live host that runs it; a failure fails the project on
-    /// every host that runs it.
+    /// this run (or left created, never run, by a killed one), once, on the first live host
+    /// that runs it; a failure fails the project on every host that runs it.
     async fn after_start(&self, project: &str) {
         let mut created: Vec<&str> = Vec::new();
         for (i, changes) in self.changes(project) {
