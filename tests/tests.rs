@@ -42,6 +42,9 @@ mod run_lock;
 /// No secret in what plan prints, old or new, in any output mode.
 mod secrets;
 
+/// A first deploy killed at seeded moments: every rerun converges, each bootstrap once.
+mod kills;
+
 /// A reader that goes away (`kollars plan | head -1`) ends the run quietly.
 mod closed_stdout;
 

@@ -19,7 +19,9 @@
 //!   COMMAND as its child, forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to
 //!   it, and exits with its status (128 + the signal if a signal ended it). Without it, a
 //!   run script that does not `exec` its service (proxysql_run.sh) is PID 1 and ignores
-//!   `docker stop`'s SIGTERM until the engine kills it.
+//!   `docker stop`'s SIGTERM until the engine kills it. A one-shot with `KOLLA_BOOTSTRAP`
+//!   whose command exited 0 appends its `KOLLA_SERVICE_NAME` to
+//!   `/var/log/kolla/standin-bootstraps.log` first, so tests can count completed bootstraps.
 //!
 //! Called as `kolla-standin [SPEC...] [-- COMMAND...]` it is a daemon standing in for COMMAND.
 //!
@@ -346,12 +348,33 @@ fn init(called: &str, args: &[String]) -> ExitCode {
                 .code()
                 .or_else(|| status.signal().map(|s| 128 + s))
                 .unwrap_or(1);
+            if code == 0 && std::env::var_os("KOLLA_BOOTSTRAP").is_some() {
+                note_bootstrap(called);
+            }
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
         Err(e) => {
             eprintln!("{called}: waiting for {program}: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Where a one-shot with `KOLLA_BOOTSTRAP` that exited 0 appends its `KOLLA_SERVICE_NAME`
+/// (`bootstrap-keystone`), the last thing before the container exits: `kolla_logs` is shared
+/// by every service, so the tests count how often each bootstrap ran to completion.
+const BOOTSTRAPS_LOG: &str = "/var/log/kolla/standin-bootstraps.log";
+
+/// Appends this one-shot to [`BOOTSTRAPS_LOG`]; a failure is only reported.
+fn note_bootstrap(called: &str) {
+    let service = std::env::var("KOLLA_SERVICE_NAME").unwrap_or_else(|_| "unknown".into());
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(BOOTSTRAPS_LOG)
+        .and_then(|mut f| f.write_all(format!("{service}\n").as_bytes()));
+    if let Err(e) = appended {
+        eprintln!("{called}: cannot note the bootstrap in {BOOTSTRAPS_LOG}: {e}");
     }
 }
 

@@ -100,7 +100,7 @@ impl Engine {
     /// Pulls if missing and creates. A container of that name that appeared after the decision
     /// (an interrupted run's create completing late; the engine reserves the name before
     /// inspect can see it) is waited for, then replaced.
-    async fn create_fresh(
+    pub(crate) async fn create_fresh(
         &self,
         desired: &DesiredContainer,
         config_hash: Option<&str>,

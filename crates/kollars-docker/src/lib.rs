@@ -32,12 +32,16 @@
 //! - [`apply`]: [`Engine::apply`] (carry out an [`Action`]), [`Engine::converge`], and the
 //!   create-now/start-later halves `kollars deploy` uses.
 //! - [`oneshot`]: one-shot runs to completion (bootstrap, `db_sync`).
+//! - [`bootstrap`]: bootstrap records (which one-shots completed on a host) and
+//!   [`Engine::run_bootstrap`], which finishes what a killed run left.
 //! - [`exec`]: commands in a running container (kolla's tasks around the containers), secrets
 //!   on stdin, never on the command line.
 //! - [`check`]: `kollars check`'s present/running/healthy report.
 //! - [`transfer`]: the host's filesystem through the engine: [`Engine::write_tree`] (config
 //!   files into `node_config_directory` through a created, never started, helper container),
 //!   [`Engine::read_tree`], and [`Engine::run_probe`] (a one-shot with host network, for facts).
+//! - [`leftovers`]: helper and probe containers of runs that are gone, removed
+//!   ([`Engine::remove_leftover_helpers`]).
 //! - [`reporter`]: progress events; the crate never prints.
 //! - [`error`]: [`DockerError`]; every cause is a `source()`, printed once by a chain walker.
 //!
@@ -46,6 +50,7 @@
 #![warn(missing_docs)]
 
 pub mod apply;
+pub mod bootstrap;
 pub mod check;
 pub mod compare;
 pub mod decide;
@@ -53,6 +58,7 @@ pub mod desired;
 pub mod engine;
 pub mod error;
 pub mod exec;
+pub mod leftovers;
 pub mod observe;
 pub mod oneshot;
 pub mod primitives;
@@ -65,6 +71,7 @@ pub mod transfer;
 #[cfg(test)]
 mod testing;
 
+pub use bootstrap::{Bootstrapped, Bootstraps, Leftover, LABEL_BOOTSTRAP_RECORD};
 pub use check::{CheckResult, CheckStatus};
 pub use compare::{Difference, ImageFacts};
 pub use decide::{Action, Comparison, Observed};
@@ -76,6 +83,7 @@ pub use engine::{Endpoint, Engine, DEFAULT_SOCKET};
 pub use error::{DockerError, EngineError, Result};
 pub use exec::{ExecOutput, ExecRequest};
 pub use kollars_tree::{Tree, TreeDir, TreeFile, DEFAULT_DIR_MODE};
+pub use leftovers::LABEL_HELPER_OWNER;
 pub use oneshot::OneshotOutput;
 pub use primitives::ManagedContainer;
 pub use records::{

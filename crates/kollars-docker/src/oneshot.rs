@@ -56,35 +56,53 @@ impl Engine {
             .await
     }
 
-    fn oneshot_desired(&self, spec: &ContainerSpec) -> Result<DesiredContainer> {
+    pub(crate) fn oneshot_desired(&self, spec: &ContainerSpec) -> Result<DesiredContainer> {
         let mut spec = spec.clone();
         spec.restart_policy = Some(RestartPolicy::Oneshot);
         self.resolve(&spec)
     }
 
-    async fn oneshot_create(&self, desired: &DesiredContainer) -> Result<()> {
-        self.ensure_image(&desired.image).await?;
+    /// Removes a stale container of the one-shot's name and creates it. A create a killed
+    /// run sent that the engine carries out after the removal is waited for and replaced
+    /// ([`Engine::create_fresh`]), not a 409.
+    pub(crate) async fn oneshot_create(&self, desired: &DesiredContainer) -> Result<()> {
         self.remove(&desired.name).await?;
-        self.create_from(desired, None).await?;
-        Ok(())
+        self.create_fresh(desired, None).await
     }
 
     async fn oneshot_run(&self, desired: &DesiredContainer) -> Result<OneshotOutput> {
-        let name = &desired.name;
+        let started = self.start(&desired.name).await;
+        self.oneshot_end(&desired.name, started, false).await
+    }
+
+    /// Waits for one-shot `name` to exit (unless `started` failed), keeps its logs and exit
+    /// code and removes it (in every case).
+    /// `record`: a bootstrap, recorded ([`Engine::record_bootstrap`]) after it exited 0 and
+    /// before it is removed; when recording fails the exited container stays, for the next
+    /// run to count.
+    pub(crate) async fn oneshot_end(
+        &self,
+        name: &str,
+        started: Result<()>,
+        record: bool,
+    ) -> Result<OneshotOutput> {
         let run = async {
-            self.start(name).await?;
+            started?;
             let exit_code = self.wait_exit(name).await?;
             let logs = self.logs(name).await?;
             Ok::<_, DockerError>((exit_code, logs))
         }
         .await;
+        if record && matches!(run, Ok((0, _))) {
+            self.record_bootstrap(name).await?;
+        }
         let removed = self.remove(name).await;
         let (exit_code, logs) = run?;
         removed?;
         if exit_code != 0 {
             return Err(DockerError::OneshotFailed {
                 host: self.host.clone(),
-                container: name.clone(),
+                container: name.to_owned(),
                 exit_code,
                 logs_tail: tail(&logs, 20),
             });

@@ -311,7 +311,7 @@ impl Engine {
 
 /// A task name as a volume name's part: Docker allows `[a-zA-Z0-9_.-]` after the first
 /// character.
-fn volume_safe(task: &str) -> String {
+pub(crate) fn volume_safe(task: &str) -> String {
     task.chars()
         .map(|c| match c {
             'a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '.' | '-' => c,

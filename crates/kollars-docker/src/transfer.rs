@@ -65,10 +65,22 @@ use crate::reporter::Step;
 pub const HELPER_MOUNT: &str = "/kollars-config";
 
 /// Label on helper and probe containers (`kollars.helper=true`), so a container left behind
-/// by a killed run can be found and removed; never on service containers.
+/// by a killed run can be found and removed ([`Engine::remove_leftover_helpers`]); never on
+/// service containers.
 pub const LABEL_HELPER: &str = "kollars.helper";
 
 static HELPER_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// The labels of a helper or probe container: [`LABEL_HELPER`] and, so the next run can tell
+/// whether its run is gone, [`crate::leftovers::LABEL_HELPER_OWNER`].
+fn helper_labels() -> std::collections::HashMap<String, String> {
+    let mut labels =
+        std::collections::HashMap::from([(LABEL_HELPER.to_owned(), "true".to_owned())]);
+    if let Some(owner) = crate::leftovers::this_owner() {
+        labels.insert(crate::leftovers::LABEL_HELPER_OWNER.to_owned(), owner);
+    }
+    labels
+}
 
 /// What [`Engine::write_tree`] uploaded, by relative path. Both empty: nothing was uploaded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -305,11 +317,7 @@ impl Engine {
             // Never started; a command keeps images without CMD creatable.
             cmd: Some(vec!["true".to_owned()]),
             network_disabled: Some(true),
-            labels: Some(
-                [(LABEL_HELPER.to_owned(), "true".to_owned())]
-                    .into_iter()
-                    .collect(),
-            ),
+            labels: Some(helper_labels()),
             host_config: Some(HostConfig {
                 binds,
                 mounts,
@@ -471,11 +479,7 @@ impl Engine {
             let body = ContainerCreateBody {
                 image: Some(image.to_owned()),
                 cmd: Some(vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()]),
-                labels: Some(
-                    [(LABEL_HELPER.to_owned(), "true".to_owned())]
-                        .into_iter()
-                        .collect(),
-                ),
+                labels: Some(helper_labels()),
                 host_config: Some(HostConfig {
                     network_mode: Some("host".to_owned()),
                     uts_mode: Some("host".to_owned()),

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use kollars_docker::{Action, ContainerSpec, Step};
+use kollars_docker::{Action, Bootstraps, ContainerSpec, Step};
 use kollars_render::RenderedService;
 use kollars_tasks::{Registered, Registration};
 
@@ -84,6 +84,41 @@ pub async fn decide_host<'a>(
         );
     }
     Ok(out)
+}
+
+/// What a host's engine shows of the bootstraps of its services (records, one-shots left by
+/// a killed run, containers that never ran): two listings, after the decisions, or nothing
+/// to ask when no service of the host has a bootstrap.
+pub async fn bootstraps(target: &HostTarget) -> Result<Bootstraps> {
+    let oneshots: Vec<&str> = target
+        .containers
+        .values()
+        .flat_map(|c| &c.bootstrap)
+        .map(|b| b.name.as_str())
+        .collect();
+    if oneshots.is_empty() {
+        return Ok(Bootstraps::default());
+    }
+    let boots = target
+        .engine
+        .bootstraps(&oneshots)
+        .await
+        .with_context(|| format!("host {}: bootstraps", target.host()))?;
+    Ok(boots)
+}
+
+/// Whether `d`'s bootstrap one-shot `oneshot` never completed on the host of `boots`: it
+/// has no record there and the service's container has never run. kollars starts a service
+/// only after its bootstrap completed, so a container that has run was bootstrapped, by this
+/// kollars or by one from before the records (which bootstrapped new containers only): it
+/// is not bootstrapped again (see docs/user-guide.md, "Bootstraps").
+pub fn bootstrap_unfinished(boots: &Bootstraps, d: &Decision<'_>, oneshot: &str) -> bool {
+    !boots.is_recorded(oneshot) && never_ran(boots, d)
+}
+
+/// Whether `d`'s container is new or has never run (what a killed first deploy leaves).
+pub fn never_ran(boots: &Bootstraps, d: &Decision<'_>) -> bool {
+    matches!(d.action, Action::Create) || boots.never_ran(&d.spec().name)
 }
 
 /// Writes a host's config directories where they go (see [`crate::configs`]); returns the

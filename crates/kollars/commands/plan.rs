@@ -12,8 +12,8 @@ use kollars_docker::Action;
 
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::commands::converge::{
-    check_database, check_registration, database_tasks, decide_host, registration_due,
-    registration_tasks, Rewritten,
+    bootstrap_unfinished, bootstraps, check_database, check_registration, database_tasks,
+    decide_host, never_ran, registration_due, registration_tasks, Rewritten,
 };
 use crate::commands::prepare::{finish, for_hosts, prepare, Needs};
 use crate::containers::Rolling;
@@ -59,13 +59,26 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
             }
         }
         let mut decisions = decide_host(target, &rewritten).await?;
+        let boots = bootstraps(target).await?;
         let mut out = Vec::new();
         for svc in &target.rendered.services {
             let decision = decisions.remove(&svc.name);
             let rolling = decision.as_ref().and_then(|d| rolling_note(d.containers));
+            // (its bootstrap one-shot, never completed here; the container never ran)
+            let boot = decision.as_ref().map(|d| {
+                let unfinished: Vec<String> = d
+                    .containers
+                    .bootstrap
+                    .iter()
+                    .filter(|b| bootstrap_unfinished(&boots, d, &b.name))
+                    .map(|b| b.name.clone())
+                    .collect();
+                let galera = matches!(d.containers.rolling, Some(Rolling::Galera { .. }));
+                (unfinished, galera, never_ran(&boots, d))
+            });
             let action = decision.map(|d| d.action).unwrap_or(Action::Nothing);
             let diffs = diffs.remove(svc.name.as_str()).unwrap_or_default();
-            out.push((svc.name.clone(), action, diffs, rolling));
+            out.push((svc.name.clone(), action, diffs, rolling, boot));
         }
         Ok(out)
     })
@@ -73,7 +86,7 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     let mut changes = 0;
     for (host, r) in &results {
         let Ok(items) = r else { continue };
-        for (svc, action, diffs, rolling) in items {
+        for (svc, action, diffs, rolling, _) in items {
             if action.is_change() || !diffs.is_empty() {
                 changes += 1;
             }
@@ -97,6 +110,47 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
             if !args.no_diff {
                 for d in diffs {
                     crate::out!("{}", masker.mask_diff(d));
+                }
+            }
+        }
+    }
+    // bootstraps that never completed (a killed run's), on the first host that runs the
+    // service, as deploy runs them (see schedule): not for a Galera member joining others
+    let mut seen = BTreeSet::new();
+    let mut fresh: BTreeMap<&str, bool> = BTreeMap::new();
+    for (_, r) in &results {
+        for (svc, _, _, _, boot) in r.iter().flatten() {
+            let all = fresh.entry(svc.as_str()).or_insert(true);
+            *all &= boot.as_ref().is_some_and(|(_, _, new)| *new);
+        }
+    }
+    for (host, r) in &results {
+        let Ok(items) = r else { continue };
+        for (svc, action, _, _, boot) in items {
+            let Some((unfinished, galera, _)) = boot else {
+                continue;
+            };
+            if !seen.insert(svc.as_str()) {
+                continue;
+            }
+            if *galera && !fresh[svc.as_str()] {
+                continue;
+            }
+            let why = match action {
+                Action::Create => "new container",
+                _ => "bootstrap never completed",
+            };
+            for oneshot in unfinished {
+                changes += 1;
+                match args.engine.output {
+                    OutputFormat::Json => crate::outln!(
+                        "{}",
+                        serde_json::json!({"host": host, "service": svc, "task": "bootstrap",
+                            "container": oneshot, "action": format!("run ({why})")})
+                    ),
+                    OutputFormat::Text => {
+                        crate::outln!("{host}: {svc}: bootstrap {oneshot}: run ({why})")
+                    }
                 }
             }
         }
@@ -135,8 +189,8 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
         .flatten()
-        .filter(|(_, action, _, _)| matches!(action, Action::Create))
-        .map(|(svc, _, _, _)| svc.as_str())
+        .filter(|(_, action, _, _, _)| matches!(action, Action::Create))
+        .map(|(svc, _, _, _, _)| svc.as_str())
         .collect();
     let tasks = registration_tasks(prepared.targets.iter().enumerate(), None);
     let checked = join_all(tasks.iter().map(|(i, svc, reg)| {

@@ -2,7 +2,8 @@
 //!
 //! [`prepare`] loads and renders everything in memory (bad input stops here, before any host
 //! is touched), takes the run lock ([`crate::lock`]) when the command changes hosts, and
-//! connects to every selected host's engine — once: engines connected to gather facts are
+//! connects to every selected host's engine (a command that changes hosts then removes the
+//! helper containers killed runs left there) — once: engines connected to gather facts are
 //! reused. Connecting
 //! (and surveying, for commands that decide) only reads from the engines, so it runs while
 //! the CPU renders: an SSH engine's handshake or a busy engine's container listing costs no
@@ -184,6 +185,20 @@ pub async fn prepare(
                 unreachable.push((host, anyhow::Error::new(e)));
             }
             (_, Err(e)) => return Err(BadInput::from_err(e)),
+        }
+    }
+    if needs.lock {
+        // everything validated: the helpers of killed runs go (one listing when none)
+        let swept = join_all(engines.iter().map(|(host, (e, _))| async move {
+            (host.clone(), e.remove_leftover_helpers().await)
+        }))
+        .await;
+        for (host, r) in swept {
+            if let Err(e) = r {
+                engines.remove(&host);
+                let e = anyhow::Error::new(e).context("removing leftover helper containers");
+                unreachable.push((host, e));
+            }
         }
     }
     let mut targets = Vec::new();

@@ -32,13 +32,13 @@ use std::sync::Mutex;
 
 use anyhow::{anyhow, Context, Result};
 use futures_util::future::{join_all, FutureExt, LocalBoxFuture, Shared};
-use kollars_docker::{Action, ContainerSpec};
+use kollars_docker::{Action, Bootstraps, ContainerSpec};
 use kollars_services::Catalogue;
 use tokio::sync::Semaphore;
 
 use super::converge::{
-    after_start, database_tasks, decide_host, ensure_database, member_ready, register,
-    registration_tasks, write_configs, Decision,
+    after_start, bootstrap_unfinished, bootstraps, database_tasks, decide_host, ensure_database,
+    member_ready, never_ran, register, registration_tasks, write_configs, Decision,
 };
 use super::prepare::HostTarget;
 use crate::containers::Rolling;
@@ -77,6 +77,8 @@ struct Schedule<'a> {
     /// Per host (same index as `targets`): its decisions, by service name; `None`: the host
     /// failed before deciding.
     plans: Vec<Option<BTreeMap<String, Decision<'a>>>>,
+    /// Per host (same index): what its engine showed of its bootstraps (records, leftovers).
+    boots: Vec<Bootstraps>,
     forks: Semaphore,
     /// The first error of each failed host, by index.
     failed: Mutex<BTreeMap<usize, anyhow::Error>>,
@@ -145,15 +147,20 @@ impl Schedule<'_> {
         let decided = join_all(targets.iter().map(|target| async {
             let _fork = self.forks.acquire().await.expect("forks open");
             let rewritten = write_configs(target).await?;
-            decide_host(target, &rewritten).await
+            let plan = decide_host(target, &rewritten).await?;
+            Ok::<_, anyhow::Error>((plan, bootstraps(target).await?))
         }))
         .await;
         for (i, d) in decided.into_iter().enumerate() {
             match d {
-                Ok(d) => self.plans.push(Some(d)),
+                Ok((d, boots)) => {
+                    self.plans.push(Some(d));
+                    self.boots.push(boots);
+                }
                 Err(e) => {
                     self.fail(i, e);
                     self.plans.push(None);
+                    self.boots.push(Bootstraps::default());
                 }
             }
         }
@@ -181,11 +188,29 @@ impl Schedule<'_> {
                     .values()
                     .filter(|d| matches!(d.action, Action::Create))
                     .collect();
-                if creates.is_empty() && oneshots.is_empty() {
+                // a one-shot a killed run left is finished or replaced when its turn comes
+                // (run_bootstrap); one no longer due goes now
+                let boots = &this.boots[i];
+                let (oneshots, left): (Vec<_>, Vec<_>) = oneshots
+                    .into_iter()
+                    .partition(|(_, spec)| boots.leftover(&spec.name).is_none());
+                let due: BTreeSet<&str> = left.iter().map(|(_, s)| s.name.as_str()).collect();
+                let stale: Vec<&str> = boots
+                    .leftovers()
+                    .map(|(name, _)| name)
+                    .filter(|name| !due.contains(name))
+                    .collect();
+                if creates.is_empty() && oneshots.is_empty() && stale.is_empty() {
                     return;
                 }
                 let _fork = this.forks.acquire().await.expect("forks open");
                 let engine = &this.targets[i].engine;
+                for name in stale {
+                    if let Err(e) = engine.remove(name).await {
+                        this.fail(i, anyhow!(e).context(format!("leftover one-shot {name}")));
+                        return;
+                    }
+                }
                 let containers = join_all(
                     creates
                         .iter()
@@ -221,10 +246,12 @@ impl Schedule<'_> {
         .await;
     }
 
-    /// The bootstrap one-shots of `project`: for each service that gets a new container on
-    /// some live host and has one, once, on the first live host that runs the service — as
-    /// kolla delegates its `run_once` bootstrap to `groups[<group>][0]`, so a host added later
-    /// does not bootstrap (fernet keys, database) on its own when the first host is there.
+    /// The bootstrap one-shots of `project`: for each service that has one and gets a new
+    /// container on some live host, or whose bootstrap never completed on the first live host
+    /// that runs it (a killed run's: see `converge::bootstrap_unfinished`), once, on that
+    /// first host — as kolla delegates its `run_once` bootstrap to `groups[<group>][0]`, so a
+    /// host added later does not bootstrap (fernet keys, database) on its own when the first
+    /// host is there.
     fn oneshots(&self, project: &str) -> Vec<(usize, &Decision<'_>, ContainerSpec)> {
         let created: BTreeSet<&str> = self
             .changes(project)
@@ -242,7 +269,19 @@ impl Schedule<'_> {
             }
             for d in plan.values() {
                 let name = d.svc.name.as_str();
-                if d.svc.project != project || !created.contains(name) || seen.contains(name) {
+                if d.svc.project != project || seen.contains(name) {
+                    continue;
+                }
+                let unfinished: Vec<&ContainerSpec> = d
+                    .containers
+                    .bootstrap
+                    .iter()
+                    .filter(|b| bootstrap_unfinished(&self.boots[i], d, &b.name))
+                    .collect();
+                let new = created.contains(name);
+                if !new && unfinished.is_empty() {
+                    // the first host's bootstrap completed: none due on the others either
+                    seen.insert(name);
                     continue;
                 }
                 // a Galera member joining a cluster gets its data from the others
@@ -253,7 +292,13 @@ impl Schedule<'_> {
                 }
                 if !d.containers.bootstrap.is_empty() {
                     seen.insert(name);
-                    out.extend(d.containers.bootstrap.iter().map(|b| (i, d, b.clone())));
+                    // a new container: all of them, in order; else those never completed
+                    // (a killed run's), in order
+                    let due: Vec<&ContainerSpec> = match new {
+                        true => d.containers.bootstrap.iter().collect(),
+                        false => unfinished,
+                    };
+                    out.extend(due.into_iter().map(|b| (i, d, b.clone())));
                 }
             }
         }
@@ -325,13 +370,14 @@ impl Schedule<'_> {
             .collect()
     }
 
-    /// A new cluster: `service` is new on every live host that runs it.
+    /// A new cluster: `service` is new, or has never run (a killed first deploy), on every
+    /// live host that runs it.
     fn is_new_cluster(&self, project: &str, service: &str) -> bool {
         let members = self.members(service);
         !members.is_empty()
             && members
                 .iter()
-                .all(|(_, d)| d.svc.project == project && matches!(d.action, Action::Create))
+                .all(|(i, d)| d.svc.project == project && never_ran(&self.boots[*i], d))
     }
 
     /// The changes of a clustered `service` (see [`Rolling`]), one host at a time, each
@@ -430,13 +476,14 @@ impl Schedule<'_> {
 
     /// kolla's tasks once a new container has started (a new MariaDB's accounts, keystone's
     /// bootstrap, its fernet key push): for each service of `project` created on some host
-    /// this run, once, on the first live host that runs it; a failure fails the project on
-    /// every host that runs it.
+    /// this run (or left created, never run, by a killed one), once, on the first live host
+    /// that runs it; a failure fails the project on every host that runs it.
     async fn after_start(&self, project: &str) {
         let mut created: Vec<&str> = Vec::new();
-        for (_, changes) in self.changes(project) {
+        for (i, changes) in self.changes(project) {
             for d in changes {
-                let new = matches!(d.action, Action::Create);
+                // never run counts as new: a killed first deploy left it created
+                let new = never_ran(&self.boots[i], d);
                 if new && !d.containers.after_start.is_empty() && !created.contains(&&*d.svc.name) {
                     created.push(&d.svc.name);
                 }
@@ -563,10 +610,7 @@ impl Schedule<'_> {
                 .lock()
                 .expect("oneshot lock")
                 .contains(&(*i, spec.name.clone()));
-            let ran = match created {
-                true => engine.run_created_oneshot(spec).await,
-                false => engine.run_oneshot(spec).await,
-            };
+            let ran = engine.run_bootstrap(spec, created).await;
             if let Err(e) = ran {
                 let host = &self.targets[*i].rendered.host;
                 // the driver's error keeps its causes (printed with `{:#}`)
@@ -590,6 +634,7 @@ pub(super) async fn deploy_all(targets: &[HostTarget], graph: &Graph, forks: usi
     let mut schedule = Schedule {
         targets,
         plans: Vec::with_capacity(targets.len()),
+        boots: Vec::with_capacity(targets.len()),
         forks: Semaphore::new(forks.max(1)),
         failed: Mutex::default(),
         oneshots_created: Mutex::default(),
