@@ -107,6 +107,7 @@ fn moments(seed: u64, n: usize) -> Vec<Duration> {
 
 #[test]
 fn a_first_deploy_killed_at_any_moment_converges_with_each_bootstrap_once() {
+    let _turn = crate::util::last_engine_turn();
     let engines = engines();
     let engine = engines
         .get(2)
@@ -205,6 +206,7 @@ fn owner(pid: u32) -> String {
 /// run that changes the host; one of a live run (here, this test) stays.
 #[test]
 fn helpers_of_gone_runs_are_removed_and_live_ones_kept() {
+    let _turn = crate::util::last_engine_turn();
     let engines = engines();
     let engine = engines.get(2).expect("needs a third test engine").clone();
     ensure_images(&engine, &["cron"]);

@@ -29,6 +29,23 @@ const STAND_INS: &[(&str, &str)] = &[
     ("neutron_l3_agent", "neutron-l3-agent"),
     ("neutron_metadata_agent", "neutron-metadata-agent"),
 ];
+/// This site's /run/openvswitch (see the test).
+const RUN_OPENVSWITCH: &str = "/tmp/kollars-real-control-run-openvswitch";
+/// kolla's openvswitch volumes with RUN for the host's /run/openvswitch.
+const OPENVSWITCH_VOLUMES: &str = r#"openvswitch_db_default_volumes:
+  - "{{ node_config_directory }}/openvswitch-db-server/:{{ container_config_directory }}/:ro"
+  - "/etc/localtime:/etc/localtime:ro"
+  - "/lib/modules:/lib/modules:ro"
+  - "RUN:/run/openvswitch:shared"
+  - "kolla_logs:/var/log/kolla/"
+  - "openvswitch_db:/var/lib/openvswitch/"
+openvswitch_vswitchd_default_volumes:
+  - "{{ node_config_directory }}/openvswitch-vswitchd/:{{ container_config_directory }}/:ro"
+  - "/etc/localtime:/etc/localtime:ro"
+  - "/lib/modules:/lib/modules:ro"
+  - "RUN:/run/openvswitch:shared"
+  - "kolla_logs:/var/log/kolla/"
+"#;
 const NEUTRON: &[&str] = &[
     "openvswitch_db",
     "neutron_server",
@@ -53,6 +70,13 @@ fn compute_and_network_control_planes_on_real_images_answer_a_real_client() {
             "{var}_image_full: {IMAGE_NAMESPACE}/{image}:{IMAGE_TAG}\n"
         ));
     }
+    // the host's /run/openvswitch (ovsdb-server's pid file and sockets) is this machine's: a
+    // run directory of this site's own, so that another engine's ovsdb-server here (the main
+    // job's) is another host's
+    let run_ovs = std::path::Path::new(RUN_OPENVSWITCH);
+    let _ = std::fs::remove_dir_all(run_ovs);
+    std::fs::create_dir_all(run_ovs).unwrap();
+    globals.push_str(&OPENVSWITCH_VOLUMES.replace("RUN", RUN_OPENVSWITCH));
     let site = Site::with(TAGS, &globals);
     ensure_images(&site.engine, &images);
     let t0 = Instant::now();

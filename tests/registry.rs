@@ -150,6 +150,7 @@ fn site(
 
 #[test]
 fn pull_authenticates_to_the_registry_and_never_shows_the_password() {
+    let _turn = crate::util::last_engine_turn();
     let engine = engines().last().unwrap().clone();
     ensure_images(&engine, &["memcached"]);
     let registry = start_registry(&engine);
@@ -230,6 +231,7 @@ fn pull_authenticates_to_the_registry_and_never_shows_the_password() {
 
 #[test]
 fn a_registry_user_without_a_password_is_bad_input() {
+    let _turn = crate::util::last_engine_turn();
     let engine = engines().last().unwrap().clone();
     let dir = site(&engine, "127.0.0.1:5999", Some(USER), "''", "any");
     let o = kollars(site_args(dir.path(), "pull", "memcached", &[]));

@@ -232,11 +232,21 @@ pub fn standin_globals() -> String {
 /// first two test engines: tests of this binary and of a second `cargo test` take turns. Held
 /// until the returned file is dropped.
 pub fn engines_turn() -> std::fs::File {
+    turn("kollars-deploy-test.lock")
+}
+
+/// The turn of a test that uses the last test engine (the third): the kill tests wipe it, the
+/// registry tests run their registry on it. Held until the returned file is dropped.
+pub fn last_engine_turn() -> std::fs::File {
+    turn("kollars-last-engine-test.lock")
+}
+
+fn turn(name: &str) -> std::fs::File {
     let guard = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(std::env::temp_dir().join("kollars-deploy-test.lock"))
+        .open(std::env::temp_dir().join(name))
         .unwrap();
     guard.lock().unwrap();
     guard
