@@ -104,9 +104,17 @@ fn two_runs_at_once_take_turns_and_a_wait_is_bounded() {
         .recv_timeout(Duration::from_secs(60))
         .expect("the first run reported nothing");
     signal(&first, "-STOP");
-    // what the engine was already asked lands
-    std::thread::sleep(Duration::from_secs(1));
-    let frozen = snapshot();
+    // what the engine was already asked lands: until nothing changes for a second (a loaded
+    // engine may take longer than that to create what the frozen run asked for)
+    let mut frozen = snapshot();
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = snapshot();
+        if now == frozen {
+            break;
+        }
+        frozen = now;
+    }
 
     // a second run of the same inputs waits, and acts on nothing meanwhile
     let (mut second, second_out) = spawn_read(&mut kollars_in(home.path(), &deploy));

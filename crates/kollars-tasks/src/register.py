@@ -95,7 +95,9 @@ def password_works(req, domain_id, name, password):
 
 class Made(dict):
     """What was made (or, in check mode, is missing), per kind; kept across the attempts
-    after a conflict, each thing once."""
+    after a conflict, each thing once. A thing is added once its create or update returned:
+    one that keystone refused (a 409: another registration made it first) was not made by
+    this one."""
 
     def __init__(self):
         super().__init__((kind, []) for kind in KINDS)
@@ -117,7 +119,6 @@ def register(conn, req, apply, made):
         ]
         service = found[0] if found else None
         if service is None:
-            made.add("services", svc["name"])
             if apply:
                 service = ident.create_service(
                     name=svc["name"],
@@ -125,10 +126,11 @@ def register(conn, req, apply, made):
                     description=svc["description"],
                     is_enabled=True,
                 )
-        elif (service.description or "") != svc["description"]:
             made.add("services", svc["name"])
+        elif (service.description or "") != svc["description"]:
             if apply:
                 service = ident.update_service(service, description=svc["description"])
+            made.add("services", svc["name"])
         for ep in svc["endpoints"]:
             label = "%s %s" % (svc["name"], ep["interface"])
             existing = []
@@ -139,7 +141,6 @@ def register(conn, req, apply, made):
                     )
                 )
             if not existing:
-                made.add("endpoints", label)
                 if apply:
                     ident.create_endpoint(
                         service_id=service.id,
@@ -148,18 +149,19 @@ def register(conn, req, apply, made):
                         region_id=region,
                         is_enabled=True,
                     )
-            elif existing[0].url != ep["url"]:
                 made.add("endpoints", label)
+            elif existing[0].url != ep["url"]:
                 if apply:
                     ident.update_endpoint(existing[0], url=ep["url"])
+                made.add("endpoints", label)
 
     projects = {}
     for name in dict.fromkeys(u["project"] for u in req["users"] + req["user_roles"]):
         project = ident.find_project(name, domain_id=domain.id)
         if project is None and name in [u["project"] for u in req["users"]]:
-            made.add("projects", name)
             if apply:
                 project = ident.create_project(name=name, domain_id=domain.id)
+            made.add("projects", name)
         projects[name] = project
 
     users = {}
@@ -168,7 +170,6 @@ def register(conn, req, apply, made):
         project = projects.get(u["project"])
         project_id = project.id if project is not None else None
         if user is None:
-            made.add("users", u["user"])
             if apply:
                 user = ident.create_user(
                     name=u["user"],
@@ -177,17 +178,18 @@ def register(conn, req, apply, made):
                     default_project_id=project_id,
                     is_enabled=True,
                 )
+            made.add("users", u["user"])
         else:
             if project_id is not None and user.default_project_id != project_id:
-                made.add("users", u["user"])
                 if apply:
                     user = ident.update_user(user, default_project_id=project_id)
+                made.add("users", u["user"])
             if req["update_password"] and not password_works(
                 req, domain.id, u["user"], u["password"]
             ):
-                made.add("passwords", u["user"])
                 if apply:
                     user = ident.update_user(user, password=u["password"])
+                made.add("passwords", u["user"])
         users[u["user"]] = user
 
     wanted_roles = [u["role"] for u in req["users"]] + req["roles"]
@@ -197,9 +199,9 @@ def register(conn, req, apply, made):
     for name in dict.fromkeys(wanted_roles):
         role = ident.find_role(name)
         if role is None:
-            made.add("roles", name)
             if apply:
                 role = ident.create_role(name=name)
+            made.add("roles", name)
         roles[name] = role
 
     for a in req["users"] + req["user_roles"]:
@@ -219,9 +221,9 @@ def register(conn, req, apply, made):
             raise RuntimeError("cannot grant %s: no %s" % (label, " or ".join(missing)))
         held = [r.id for r in ident.role_assignments_filter(project=project, user=user)]
         if role.id not in held:
-            made.add("assignments", label)
             if apply:
                 ident.assign_project_role_to_user(project, user, role)
+            made.add("assignments", label)
 
     register_domains(ident, req, apply, made, roles)
     return made
@@ -234,15 +236,15 @@ def register_domains(ident, req, apply, made, roles):
     for d in req.get("domains", []):
         domain = ident.find_domain(d["name"])
         if domain is None:
-            made.add("domains", d["name"])
             if apply:
                 domain = ident.create_domain(
                     name=d["name"], description=d["description"], is_enabled=True
                 )
-        elif (domain.description or "") != d["description"]:
             made.add("domains", d["name"])
+        elif (domain.description or "") != d["description"]:
             if apply:
                 domain = ident.update_domain(domain, description=d["description"])
+            made.add("domains", d["name"])
         domains[d["name"]] = domain
 
     for u in req.get("domain_users", []):
@@ -254,7 +256,6 @@ def register_domains(ident, req, apply, made, roles):
         if domain is not None:
             user = ident.find_user(u["user"], domain_id=domain.id)
         if user is None:
-            made.add("users", label)
             if apply:
                 user = ident.create_user(
                     name=u["user"],
@@ -263,12 +264,13 @@ def register_domains(ident, req, apply, made, roles):
                     description=u["description"],
                     is_enabled=True,
                 )
+            made.add("users", label)
         elif req["update_password"] and not password_works(
             req, domain.id, u["user"], u["password"]
         ):
-            made.add("passwords", label)
             if apply:
                 user = ident.update_user(user, password=u["password"])
+            made.add("passwords", label)
         assignment = "%s domain %s %s" % (label, u["domain"], u["role"])
         role = roles.get(u["role"])
         if user is None or role is None:
@@ -278,9 +280,9 @@ def register_domains(ident, req, apply, made, roles):
             continue
         held = [r.id for r in ident.role_assignments_filter(domain=domain, user=user)]
         if role.id not in held:
-            made.add("assignments", assignment)
             if apply:
                 ident.assign_domain_role_to_user(domain, user, role)
+            made.add("assignments", assignment)
 
 
 def main():

@@ -28,6 +28,16 @@ pub async fn deploy(args: &DeployArgs) -> Result<ExitStatus> {
     let prepared = prepare(&args.engine, reporter.clone(), Needs::DECIDE_AND_CHANGE).await?;
     let graph = Graph::new(&prepared.ws.catalogue);
     let results = schedule::deploy_all(&prepared.targets, &graph, args.engine.forks).await;
+    // once more at the end: a killed run's last requests may have landed after this run's
+    // sweep at its start (the engine carries out a create whose client is gone); a failure
+    // here changes nothing the run did, and the next run's sweep names it
+    futures_util::future::join_all(
+        prepared
+            .targets
+            .iter()
+            .map(|t| t.engine.remove_leftover_helpers()),
+    )
+    .await;
     let mut summary: BTreeMap<&'static str, usize> = BTreeMap::new();
     for (_, r) in &results {
         if let Ok(actions) = r {
