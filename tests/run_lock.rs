@@ -104,16 +104,18 @@ fn two_runs_at_once_take_turns_and_a_wait_is_bounded() {
         .recv_timeout(Duration::from_secs(60))
         .expect("the first run reported nothing");
     signal(&first, "-STOP");
-    // what the engine was already asked lands: until nothing changes for a second (a loaded
-    // engine may take longer than that to create what the frozen run asked for)
+    // what the engine was already asked lands: until nothing has changed for 3 s (a loaded
+    // vfs engine can take seconds to create what the frozen run asked for before it froze)
     let mut frozen = snapshot();
-    for _ in 0..20 {
-        std::thread::sleep(Duration::from_secs(1));
+    let mut still = Instant::now();
+    let settling = Instant::now();
+    while still.elapsed() < Duration::from_secs(3) && settling.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(500));
         let now = snapshot();
-        if now == frozen {
-            break;
+        if now != frozen {
+            frozen = now;
+            still = Instant::now();
         }
-        frozen = now;
     }
 
     // a second run of the same inputs waits, and acts on nothing meanwhile
