@@ -11,6 +11,8 @@
 # Docker is reached through DOCKER_HOST as usual. Cargo builds into $CARGO_TARGET_DIR
 # (default: <repo>/target). Prints the image names built, one per line, on stdout.
 set -euo pipefail
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/../scripts/lib/apt.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 ns=kollars tag=latest bindir="" services=1 only=()
@@ -46,8 +48,7 @@ for b in kolla-start kolla-standin; do
 done
 if ! { [ -x /bin/busybox ] && is_static /bin/busybox; }; then
   log "installing busybox-static"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null && apt-get install -y -qq busybox-static >/dev/null
+  apt_install busybox-static
 fi
 
 ctx=$(mktemp -d)

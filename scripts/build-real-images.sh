@@ -19,6 +19,8 @@
 # hash is in the cache is not assembled again; an image whose label kollars.input already has
 # the hash is not loaded again: a rebuild with nothing changed takes seconds.
 set -euo pipefail
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 real=$repo/images/real
@@ -44,8 +46,7 @@ t0=$(date +%s)
 need() { # program package
   command -v "$1" >/dev/null 2>&1 && return 0
   log "installing $2"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null && apt-get install -y -qq "$2" >/dev/null
+  apt_install "$2"
 }
 need debootstrap debootstrap
 need unshare util-linux

@@ -3,13 +3,15 @@
 # the locally built images, then `kollars deploy` of inventory.example with demo/globals.yml,
 # a second (no-op) `kollars reconfigure`, and `kollars check`.
 set -euo pipefail
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v curl >/dev/null 2>&1 || need+=(curl)
-if [ ${#need[@]} -gt 0 ]; then apt-get update -qq >/dev/null; apt-get install -y -qq "${need[@]}" >/dev/null; fi
+if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 
 if [ -z "${DOCKER_HOST:-}" ] && curl -sf --unix-socket /var/run/docker.sock http://localhost/_ping >/dev/null 2>&1; then
   export DOCKER_HOST=unix:///var/run/docker.sock

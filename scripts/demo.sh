@@ -19,13 +19,15 @@
 # `scripts/demo.sh --stand-in` runs the older demo instead: every service of the all-in-one on
 # the FROM-scratch stand-in images, in seconds.
 set -euo pipefail
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = --stand-in ]; then exec scripts/demo-standin.sh; fi
 export DEBIAN_FRONTEND=noninteractive
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v curl >/dev/null 2>&1 || need+=(curl)
-if [ ${#need[@]} -gt 0 ]; then apt-get update -qq >/dev/null; apt-get install -y -qq "${need[@]}" >/dev/null; fi
+if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 
 demo=/tmp/kollars-demo/real
 echo "== an overlay2 engine in its own network namespace"

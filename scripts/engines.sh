@@ -21,6 +21,8 @@
 # each network namespace gets eth0 with 198.18.0.I/24, all joined by a bridge in a namespace
 # of their own (kollars-<dir hash>-lan). Nothing leaves those namespaces.
 set -euo pipefail
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 cmd=${1:-up}
 n=${2:-1}
 dir=${3:-${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}}
@@ -36,9 +38,7 @@ if [ "$cmd" = down ]; then dir=${2:-$dir}; fi
 
 ensure_docker() {
   if ! command -v dockerd >/dev/null 2>&1; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq docker.io >/dev/null
+    apt_install docker.io
   fi
 }
 
@@ -73,7 +73,7 @@ lan_up() {
 case "$cmd" in
   up)
     ensure_docker
-    command -v curl >/dev/null || { apt-get install -y -qq curl >/dev/null; }
+    command -v curl >/dev/null || apt_install curl
     mkdir -p "$dir"
     # kolla mounts /run with shared propagation, which needs / to be a shared mount.
     mount --make-rshared / 2>/dev/null || true

@@ -6,6 +6,8 @@
 # then runs lint
 # (fmt, clippy, rustdoc without warnings) and the whole workspace's tests.
 set -euo pipefail
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 need=()
@@ -17,8 +19,7 @@ command -v file >/dev/null 2>&1 || need+=(file)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq "${need[@]}" >/dev/null
+  apt_install "${need[@]}"
 fi
 export KOLLARS_TEST_ENGINES
 KOLLARS_TEST_ENGINES=$(scripts/engines.sh up 3 | paste -sd, -)
