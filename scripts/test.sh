@@ -35,7 +35,9 @@ KOLLARS_REAL_ENGINE=$(KOLLARS_STORAGE_DRIVER=overlay2 scripts/engines.sh up 1 "$
 DOCKER_HOST=$KOLLARS_REAL_ENGINE scripts/build-real-images.sh >/dev/null
 # the cluster test's images (and their parents; built above, so this only names them)
 cluster_images=$(DOCKER_HOST=$KOLLARS_REAL_ENGINE scripts/build-real-images.sh mariadb-server \
-  memcached rabbitmq haproxy kolla-toolbox keystone keystone-fernet keystone-ssh)
+  memcached rabbitmq haproxy kolla-toolbox keystone keystone-fernet keystone-ssh glance-api \
+  placement-api nova-api nova-scheduler nova-conductor nova-novncproxy neutron-server heat-api \
+  heat-api-cfn heat-engine)
 # Three more, one LAN of separate hosts (hostnames, /etc/hosts, 198.18.0.0/24), for the cluster test.
 export KOLLARS_REAL_CLUSTER
 KOLLARS_REAL_CLUSTER=$(KOLLARS_STORAGE_DRIVER=overlay2 KOLLARS_ENGINE_LAN=198.18.0 scripts/engines.sh up 3 "${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}-cluster" | paste -sd, -)

@@ -1,6 +1,10 @@
-//! The first real services on three hosts, deployed by kollars alone and proven by clients
+//! The real control plane on three hosts, deployed by kollars alone and proven by clients
 //! nobody here wrote: a Galera cluster of three, a RabbitMQ cluster of three, keystone on
-//! every host with the same fernet keys, one MariaDB member lost and brought back.
+//! every host with the same fernet keys, one MariaDB member lost and brought back; glance,
+//! placement, nova, neutron and heat on every host, every API answering through the VIP
+//! while one controller's API containers are stopped, and the next deploy starting exactly
+//! those again. neutron's agents (on host1, the network host) are stand-ins, as in
+//! `real_control`: they need privileges and a kernel module this machine's dockerd lacks.
 //!
 //! The hosts are three overlay2 engines, each in network, UTS and mount namespaces of its own
 //! (`scripts/engines.sh` with `KOLLARS_ENGINE_LAN`): hostnames host1..host3, eth0 at
@@ -16,9 +20,32 @@ use crate::real::{
     docker, empty_engine, eventually, openstack_at, openstack_client, real_engine, run,
     ADMIN_TOKEN, ONE_AT_A_TIME, TAG,
 };
-use crate::util::{engine_pid, kollars, reference, root, site_inputs, stderr};
+use crate::util::{
+    engine_pid, ensure_images, kollars, reference, root, site_inputs, stderr, IMAGE_NAMESPACE,
+    IMAGE_TAG,
+};
 
-const TAGS: &str = "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone";
+const TAGS: &str = "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,\
+                    placement,nova,nova-cell,neutron,heat";
+/// neutron's agents on host1, on stand-ins (see the module docs): image variable prefix,
+/// stand-in image.
+const STAND_INS: &[(&str, &str)] = &[
+    ("neutron_openvswitch_agent", "neutron-openvswitch-agent"),
+    ("neutron_dhcp_agent", "neutron-dhcp-agent"),
+    ("neutron_l3_agent", "neutron-l3-agent"),
+    ("neutron_metadata_agent", "neutron-metadata-agent"),
+];
+/// Each controller's API containers, stopped on host2 to show the VIP still answering.
+const APIS: &[&str] = &[
+    "keystone",
+    "glance_api",
+    "placement_api",
+    "nova_api",
+    "nova_metadata",
+    "neutron_server",
+    "heat_api",
+    "heat_api_cfn",
+];
 const LAN: &str = "198.18.0";
 const VIP: &str = "198.18.0.250";
 const HOSTS: [&str; 3] = ["host1", "host2", "host3"];
@@ -31,6 +58,19 @@ const CONTAINERS: &[&str] = &[
     "keystone",
     "keystone_fernet",
     "keystone_ssh",
+    "glance_api",
+    "placement_api",
+    "nova_api",
+    "nova_metadata",
+    "nova_scheduler",
+    "nova_conductor",
+    "nova_novncproxy",
+    "neutron_server",
+    "neutron_rpc_server",
+    "neutron_periodic_worker",
+    "heat_api",
+    "heat_api_cfn",
+    "heat_engine",
 ];
 
 /// The three engines with the real images: `KOLLARS_REAL_CLUSTER` (comma-separated), else
@@ -61,6 +101,16 @@ fn cluster_engines() -> Vec<String> {
             "keystone",
             "keystone-fernet",
             "keystone-ssh",
+            "glance-api",
+            "placement-api",
+            "nova-api",
+            "nova-scheduler",
+            "nova-conductor",
+            "nova-novncproxy",
+            "neutron-server",
+            "heat-api",
+            "heat-api-cfn",
+            "heat-engine",
         ]));
     assert!(o.status.success(), "build-real-images.sh: {}", stderr(&o));
     let images: Vec<String> = String::from_utf8_lossy(&o.stdout)
@@ -106,6 +156,16 @@ impl Cluster {
         );
         assert!(o.status.success(), "VIP on host1: {}", stderr(&o));
 
+        // neutron's agents' stand-ins on host1
+        let stand_ins: Vec<&str> = STAND_INS.iter().map(|(_, image)| *image).collect();
+        ensure_images(&engines[0], &stand_ins);
+        let mut images = String::new();
+        for (var, image) in STAND_INS {
+            images.push_str(&format!(
+                "{var}_image_full: {IMAGE_NAMESPACE}/{image}:{IMAGE_TAG}\n"
+            ));
+        }
+
         let dir = tempfile::tempdir().unwrap();
         site_inputs(
             dir.path(),
@@ -116,7 +176,7 @@ impl Cluster {
                  kolla_internal_vip_address: {VIP}\nenable_keepalived: \"no\"\n\
                  enable_proxysql: \"no\"\ndatabase_address: {LAN}.1\n\
                  haproxy_max_connections: 8000\nkollars_privileged_containers: false\n\
-                 default_container_dimensions: {{}}\n"
+                 default_container_dimensions: {{}}\n{images}"
             ),
         );
         std::fs::create_dir_all(dir.path().join("config/config")).unwrap();
@@ -241,6 +301,38 @@ impl Cluster {
             );
             std::thread::sleep(Duration::from_secs(2));
         }
+    }
+
+    /// Every API of the site answers a real client through the VIP (`when` names the moment,
+    /// for the failure message): keystone, glance, placement, nova, neutron and heat.
+    fn every_api_answers(&self, when: &str) {
+        let t0 = Instant::now();
+        let within = Duration::from_secs(120);
+        for args in [
+            &["token", "issue", "-f", "value", "-c", "id"][..],
+            &["image", "list", "-f", "value"],
+            &["resource", "provider", "list", "-f", "value"],
+            &["compute", "service", "list", "-f", "value", "-c", "Binary"],
+            &["network", "list", "-f", "value"],
+            &["orchestration", "service", "list", "-f", "value"],
+        ] {
+            let mut a = vec!["--os-cloud", "kolla-admin"];
+            a.extend(args);
+            eventually(&a, within, || self.openstack(&a));
+            // then every time: haproxy spreads the calls over the three hosts
+            for _ in 0..2 {
+                let o = self.openstack(&a);
+                assert!(
+                    o.status.success(),
+                    "{when}: openstack {a:?}: {}",
+                    stderr(&o)
+                );
+            }
+        }
+        eprintln!(
+            "every API answered ({when}) in {:.1}s",
+            t0.elapsed().as_secs_f64()
+        );
     }
 
     fn started(&self) -> Vec<String> {
@@ -470,4 +562,36 @@ fn three_hosts_cluster_mariadb_and_rabbitmq_and_share_fernet_keys() {
         let expected = host == "host3" && c == "mariadb";
         assert_eq!(a != b, expected, "{c} on {host} started again: {}", a != b);
     }
+
+    // every API through the VIP, then again with host2's API containers stopped
+    site.every_api_answers("three controllers");
+    for c in APIS {
+        let o = docker(&site.engines[1], &["stop", c]);
+        assert!(o.status.success(), "stop {c} on host2: {}", stderr(&o));
+    }
+    site.every_api_answers("host2's APIs stopped");
+    // the next deploy starts exactly those again
+    let plan = site.kollars("plan", &["--no-diff"]);
+    for c in APIS {
+        let svc = c.replace('_', "-");
+        assert!(
+            plan.contains(&format!("host2: {svc}: start")),
+            "{c}: {plan}"
+        );
+    }
+    assert!(
+        plan.contains(&format!("{} change(s) planned", APIS.len())),
+        "only those: {plan}"
+    );
+    site.kollars("deploy", &[]);
+    let restored = site.started();
+    for (n, (b, a)) in after.iter().zip(&restored).enumerate() {
+        let (host, c) = (
+            HOSTS[n / CONTAINERS.len()],
+            CONTAINERS[n % CONTAINERS.len()],
+        );
+        let expected = host == "host2" && APIS.contains(&c);
+        assert_eq!(a != b, expected, "{c} on {host} started again: {}", a != b);
+    }
+    site.every_api_answers("host2's APIs back");
 }

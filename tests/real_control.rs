@@ -29,8 +29,16 @@ const STAND_INS: &[(&str, &str)] = &[
     ("neutron_l3_agent", "neutron-l3-agent"),
     ("neutron_metadata_agent", "neutron-metadata-agent"),
 ];
-/// This site's /run/openvswitch (see the test).
-const RUN_OPENVSWITCH: &str = "/tmp/kollars-real-control-run-openvswitch";
+/// This site's /run/openvswitch (see the test), one per real engine: two checkouts' runs of
+/// this test on this machine, each on its own engine, have their own.
+fn run_openvswitch() -> String {
+    let engine = crate::real::real_engine();
+    let tag: String = engine
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("/tmp/kollars-real-control-run-openvswitch{tag}")
+}
 /// kolla's openvswitch volumes with RUN for the host's /run/openvswitch.
 const OPENVSWITCH_VOLUMES: &str = r#"openvswitch_db_default_volumes:
   - "{{ node_config_directory }}/openvswitch-db-server/:{{ container_config_directory }}/:ro"
@@ -73,12 +81,30 @@ fn compute_and_network_control_planes_on_real_images_answer_a_real_client() {
     // the host's /run/openvswitch (ovsdb-server's pid file and sockets) is this machine's: a
     // run directory of this site's own, so that another engine's ovsdb-server here (the main
     // job's) is another host's
-    let run_ovs = std::path::Path::new(RUN_OPENVSWITCH);
+    let run_dir = run_openvswitch();
+    let run_ovs = std::path::Path::new(&run_dir);
     let _ = std::fs::remove_dir_all(run_ovs);
     std::fs::create_dir_all(run_ovs).unwrap();
-    globals.push_str(&OPENVSWITCH_VOLUMES.replace("RUN", RUN_OPENVSWITCH));
+    globals.push_str(&OPENVSWITCH_VOLUMES.replace("RUN", &run_dir));
     let site = Site::with(TAGS, &globals);
     ensure_images(&site.engine, &images);
+    // plan lists every task around the containers the first deploy runs, and why
+    let plan = site.kollars("plan", &["--no-diff"]);
+    for task in [
+        "localhost: mariadb: accounts: wait until it answers, then user ",
+        "localhost: keystone: bootstrap bootstrap_keystone: run (new container)",
+        "localhost: keystone: identity bootstrap: user admin, project admin, role admin",
+        "localhost: nova-api: database nova_api: create",
+        "localhost: nova-api: database nova_cell0: create",
+        "localhost: nova-api: bootstrap bootstrap_nova_api: run (new container)",
+        "localhost: nova-conductor: bootstrap nova_cell_map_cell0: run (new container)",
+        "localhost: nova-conductor: bootstrap nova_cell_create_cell: run (new container)",
+        "localhost: nova-conductor: signal HUP to nova_scheduler where it runs: send",
+        "localhost: neutron-server: bootstrap bootstrap_neutron_server: run (new container)",
+        "localhost: nova-api: register in keystone: ",
+    ] {
+        assert!(plan.contains(task), "{task}:\n{plan}");
+    }
     let t0 = Instant::now();
     let out = site.kollars("deploy", &[]);
     eprintln!("first deploy: {:.1}s\n{out}", t0.elapsed().as_secs_f64());
@@ -104,6 +130,23 @@ fn compute_and_network_control_planes_on_real_images_answer_a_real_client() {
             "{oneshot} ran before {before}:\n{out}"
         );
     }
+    // kolla's refresh of the scheduler's cell cache once the cell exists: SIGHUP
+    assert!(
+        out.lines()
+            .any(|l| l.contains("nova_scheduler: signal HUP") && l.contains("Task ok")),
+        "nova_scheduler signalled:\n{out}"
+    );
+    // and took it as kolla's SIGHUP: its workers reload (cotyledon ends them gracefully and
+    // starts new ones, which read the cells afresh)
+    let log = exec(
+        &site,
+        "nova_scheduler",
+        &["cat", "/var/log/kolla/nova/nova-scheduler.log"],
+    );
+    assert!(
+        log.contains("Caught SIGTERM signal, graceful exiting of service"),
+        "nova-scheduler's workers reload on SIGHUP:\n{log}"
+    );
     for db in [
         "nova_api database",
         "nova_cell0 database",

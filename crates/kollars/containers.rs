@@ -18,7 +18,7 @@ use kollars_vars::Value;
 
 use crate::error::BadInput;
 use crate::tasks::Entries;
-pub use crate::tasks::{AfterStart, DatabaseTask, Rolling};
+pub use crate::tasks::{AfterStart, DatabaseTask, Rolling, Signal};
 
 /// The containers of one service.
 #[derive(Debug, Clone)]
@@ -38,6 +38,8 @@ pub struct Containers {
     /// kolla's tasks once its new container has started (a new MariaDB's accounts, keystone's
     /// bootstrap), in this order.
     pub after_start: Vec<AfterStart>,
+    /// Signals to other services' containers once its bootstrap one-shots ran this run.
+    pub signals: Vec<Signal>,
     /// How its members start and restart across hosts, when clustered (one at a time).
     pub rolling: Option<Rolling>,
 }
@@ -61,6 +63,7 @@ pub fn of_host(
         let register = entries.register()?;
         let after_start = entries.after_start()?;
         let rolling = entries.rolling()?;
+        let signals = entries.signals()?;
         out.insert(
             svc.name.clone(),
             Containers {
@@ -69,6 +72,7 @@ pub fn of_host(
                 databases,
                 register,
                 after_start,
+                signals,
                 rolling,
             },
         );

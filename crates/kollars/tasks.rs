@@ -1,6 +1,7 @@
 //! The task entries of a service dict, typed: what kolla does around a service's containers
 //! that the dict says (`database`, `ks_register`, `accounts`, `identity_bootstrap`,
-//! `run_once`, and how a clustered service rolls across hosts: `galera`, `rolling`), read
+//! `run_once`, `signal_after_bootstrap`, and how a clustered service rolls across hosts:
+//! `galera`, `rolling`), read
 //! once, before
 //! anything happens, like the containers themselves ([`crate::containers`]). A missing or
 //! empty value is bad input naming host, service and key — never the value, which may be a
@@ -51,6 +52,17 @@ pub enum AfterStart {
         /// How long to retry.
         timeout: Duration,
     },
+}
+
+/// A signal sent, once a service's bootstrap one-shots ran, to a container of another service
+/// wherever it runs (kolla's "Refresh cell cache in nova scheduler": a scheduler started
+/// before nova's cell was created sees it only after `SIGHUP`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signal {
+    /// The container's name (`nova_scheduler`).
+    pub container: String,
+    /// The signal, as `docker kill --signal` takes it (`HUP`).
+    pub signal: String,
 }
 
 /// How a clustered service's members start and restart across hosts: one host at a time,
@@ -430,6 +442,28 @@ impl<'a> Entries<'a> {
             });
         }
         Ok(out)
+    }
+
+    /// `signal_after_bootstrap`: one mapping or a list, each `container`, `signal` and
+    /// `enabled`.
+    pub(crate) fn signals(&self) -> Result<Vec<Signal>> {
+        let Some(e) = self.entry("signal_after_bootstrap") else {
+            return Ok(Vec::new());
+        };
+        let items = match e.value.kind() {
+            kollars_vars::ValueKind::Seq => e.items()?,
+            _ => vec![e],
+        };
+        items
+            .into_iter()
+            .filter(Entry::enabled)
+            .map(|e| {
+                Ok(Signal {
+                    container: e.string("container")?,
+                    signal: e.string("signal")?,
+                })
+            })
+            .collect()
     }
 
     /// `galera` (`login_*`, `timeout`, `new_cluster`) or `rolling` (`ready`, `timeout`).

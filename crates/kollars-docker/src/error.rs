@@ -318,6 +318,18 @@ pub(crate) fn is_not_found(e: &bollard::errors::Error) -> bool {
     )
 }
 
+/// Whether a bollard error is the engine's 409 "conflict" (e.g. a signal to a container that
+/// is not running).
+pub(crate) fn is_conflict(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            ..
+        }
+    )
+}
+
 /// Whether a bollard error is the engine's 304 "already in that state" (start/stop).
 pub(crate) fn is_not_modified(e: &bollard::errors::Error) -> bool {
     matches!(

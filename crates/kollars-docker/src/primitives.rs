@@ -1,5 +1,5 @@
 //! The engine primitives kolla's `kolla_container` actions are made of: inspect, image lookup
-//! and pull, named volumes, create, start, stop, restart, remove, wait, logs, list.
+//! and pull, named volumes, create, start, stop, restart, signal, remove, wait, logs, list.
 //!
 //! Why a module of their own: every higher operation ([`crate::apply`], [`crate::oneshot`],
 //! [`crate::transfer`], [`crate::check`]) is a sequence of these, and each one owns the mapping
@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use bollard::auth::DockerCredentials;
 use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, VolumeCreateOptions};
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, ListContainersOptions, LogsOptions,
-    RemoveContainerOptions, RestartContainerOptions, StartContainerOptions, StopContainerOptions,
-    WaitContainerOptions,
+    CreateContainerOptions, CreateImageOptions, KillContainerOptions, ListContainersOptions,
+    LogsOptions, RemoveContainerOptions, RestartContainerOptions, StartContainerOptions,
+    StopContainerOptions, WaitContainerOptions,
 };
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::compare::parse_repository_tag;
 use crate::desired::{DesiredContainer, LABEL_KOLLA_MANAGED, LABEL_MANAGED};
 use crate::engine::Engine;
-use crate::error::{is_not_found, is_not_modified, DockerError, EngineError, Result};
+use crate::error::{is_conflict, is_not_found, is_not_modified, DockerError, EngineError, Result};
 use crate::reporter::{Phase, Step};
 use crate::spec::ContainerSpec;
 
@@ -311,6 +311,21 @@ impl Engine {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Err(self.no_such_container(name)),
             Err(e) => Err(self.container_err(name, "restart")(e)),
+        }
+    }
+
+    /// Sends `signal` (e.g. `HUP`) to a running container, as `docker kill --signal` (kolla's
+    /// "Refresh cell cache in nova scheduler"). Returns whether it was running: a missing or
+    /// stopped container reads its state afresh when it starts, so it needs no signal.
+    pub async fn signal(&self, name: &str, signal: &str) -> Result<bool> {
+        let options = KillContainerOptions {
+            signal: signal.to_owned(),
+        };
+        match self.docker.kill_container(name, Some(options)).await {
+            Ok(()) => Ok(true),
+            // 409: not running
+            Err(e) if is_not_found(&e) || is_conflict(&e) => Ok(false),
+            Err(e) => Err(self.container_err(name, "signal")(e)),
         }
     }
 

@@ -231,7 +231,13 @@ pub async fn register(
         return Ok(None);
     }
     let engine = &target.engine;
-    let made = kollars_tasks::register::ensure(engine, TOOLBOX, reg).await?;
+    // a task of its own in the progress and the events (its duration), then what it made
+    let made = engine
+        .task(
+            &format!("{svc}: register"),
+            kollars_tasks::register::ensure(engine, TOOLBOX, reg),
+        )
+        .await?;
     engine
         .record_task(&register_record(svc), &reg.digest())
         .await?;

@@ -16,7 +16,7 @@ use crate::commands::converge::{
     decide_host, never_ran, registration_due, registration_tasks, Rewritten,
 };
 use crate::commands::prepare::{finish, for_hosts, prepare, Needs};
-use crate::containers::Rolling;
+use crate::containers::{AfterStart, Rolling};
 use crate::error::ExitStatus;
 use crate::reporter::CliReporter;
 
@@ -73,8 +73,18 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                     .filter(|b| bootstrap_unfinished(&boots, d, &b.name))
                     .map(|b| b.name.clone())
                     .collect();
-                let galera = matches!(d.containers.rolling, Some(Rolling::Galera { .. }));
-                (unfinished, galera, never_ran(&boots, d))
+                Boot {
+                    unfinished,
+                    galera: matches!(d.containers.rolling, Some(Rolling::Galera { .. })),
+                    new: never_ran(&boots, d),
+                    after_start: d.containers.after_start.iter().map(describe_task).collect(),
+                    signals: d
+                        .containers
+                        .signals
+                        .iter()
+                        .map(|s| format!("signal {} to {} where it runs", s.signal, s.container))
+                        .collect(),
+                }
             });
             let action = decision.map(|d| d.action).unwrap_or(Action::Nothing);
             let diffs = diffs.remove(svc.name.as_str()).unwrap_or_default();
@@ -121,36 +131,67 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     for (_, r) in &results {
         for (svc, _, _, _, boot) in r.iter().flatten() {
             let all = fresh.entry(svc.as_str()).or_insert(true);
-            *all &= boot.as_ref().is_some_and(|(_, _, new)| *new);
+            *all &= boot.as_ref().is_some_and(|b| b.new);
         }
     }
     for (host, r) in &results {
         let Ok(items) = r else { continue };
         for (svc, action, _, _, boot) in items {
-            let Some((unfinished, galera, _)) = boot else {
+            let Some(boot) = boot else {
                 continue;
             };
             if !seen.insert(svc.as_str()) {
                 continue;
             }
-            if *galera && !fresh[svc.as_str()] {
+            let created = matches!(action, Action::Create);
+            // kolla's tasks once the new container runs (see schedule's after_start)
+            let after: &[String] = match created || boot.new {
+                true => &boot.after_start,
+                false => &[],
+            };
+            if boot.galera && !fresh[svc.as_str()] {
                 continue;
             }
-            let why = match action {
-                Action::Create => "new container",
-                _ => "bootstrap never completed",
+            let why = match created {
+                true => "new container",
+                false => "bootstrap never completed",
             };
-            for oneshot in unfinished {
+            let then_signals: &[String] = match boot.unfinished.is_empty() {
+                true => &[],
+                false => &boot.signals,
+            };
+            let tasks = boot
+                .unfinished
+                .iter()
+                .map(|o| {
+                    (
+                        "bootstrap",
+                        format!("bootstrap {o}"),
+                        format!("run ({why})"),
+                    )
+                })
+                .chain(
+                    then_signals
+                        .iter()
+                        .map(|s| ("signal", s.clone(), "send (after its bootstrap)".to_owned())),
+                )
+                .chain(after.iter().map(|t| {
+                    let why = match created {
+                        true => "new container",
+                        false => "its container never ran",
+                    };
+                    ("after_start", t.clone(), format!("run ({why})"))
+                }));
+            for (kind, what, action) in tasks {
                 changes += 1;
+                let what = mask(&what);
                 match args.engine.output {
                     OutputFormat::Json => crate::outln!(
                         "{}",
-                        serde_json::json!({"host": host, "service": svc, "task": "bootstrap",
-                            "container": oneshot, "action": format!("run ({why})")})
+                        serde_json::json!({"host": host, "service": svc, "task": kind,
+                            "what": what, "action": action})
                     ),
-                    OutputFormat::Text => {
-                        crate::outln!("{host}: {svc}: bootstrap {oneshot}: run ({why})")
-                    }
+                    OutputFormat::Text => crate::outln!("{host}: {svc}: {what}: {action}"),
                 }
             }
         }
@@ -228,6 +269,39 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
         crate::outln!("{changes} change(s) planned on {} host(s)", results.len());
     }
     Ok(finish(results, prepared.unreachable))
+}
+
+/// What the plan shows of one service's tasks around its container on one host.
+struct Boot {
+    /// Its bootstrap one-shots due (never completed here).
+    unfinished: Vec<String>,
+    /// A Galera member (bootstraps only in a new cluster).
+    galera: bool,
+    /// Its container never ran (new, or a killed run's).
+    new: bool,
+    /// kolla's tasks once its new container runs, described.
+    after_start: Vec<String>,
+    /// The signals sent once its bootstrap ran, described.
+    signals: Vec<String>,
+}
+
+/// One of kolla's tasks once a new container runs, for the plan (never a password).
+fn describe_task(t: &AfterStart) -> String {
+    match t {
+        AfterStart::Accounts { accounts, .. } => format!(
+            "accounts: wait until it answers, then {}",
+            accounts
+                .iter()
+                .map(|a| format!("user {}", a.user))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        AfterStart::IdentityBootstrap(b) => format!(
+            "identity bootstrap: user {}, project {}, role {}, region {}",
+            b.username, b.project, b.role, b.region
+        ),
+        AfterStart::RunOnce { command, .. } => format!("run once: {}", command.join(" ")),
+    }
 }
 
 /// How a clustered service's changes roll across hosts (see `schedule`), for the plan.

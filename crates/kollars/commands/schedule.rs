@@ -41,7 +41,7 @@ use super::converge::{
     member_ready, never_ran, register, registration_tasks, write_configs, Decision,
 };
 use super::prepare::HostTarget;
-use crate::containers::Rolling;
+use crate::containers::{Rolling, Signal};
 
 /// Projects in kolla's order, each with the projects it waits for.
 pub(super) struct Graph {
@@ -625,7 +625,50 @@ impl Schedule<'_> {
                 return false;
             }
         }
+        // once per service whose one-shots ran: its signals, wherever their container runs
+        let mut signalled = BTreeSet::new();
+        for (_, d, _) in &oneshots {
+            if signalled.insert(d.svc.name.as_str()) {
+                self.signal(&d.containers.signals).await;
+            }
+        }
         true
+    }
+
+    /// Sends each signal to its container on every live host whose plan has it (a container
+    /// not running needs none: it reads its state afresh when it starts). A failure fails
+    /// that host.
+    async fn signal(&self, signals: &[Signal]) {
+        for sig in signals {
+            join_all(self.plans.iter().enumerate().map(|(i, plan)| async move {
+                let runs_it = plan
+                    .iter()
+                    .flat_map(|p| p.values())
+                    .any(|d| d.spec().name == sig.container);
+                if !runs_it || !self.is_live(i) {
+                    return;
+                }
+                let engine = &self.targets[i].engine;
+                let sent = engine
+                    .task(
+                        &format!("{}: signal {}", sig.container, sig.signal),
+                        engine.signal(&sig.container, &sig.signal),
+                    )
+                    .await;
+                if let Err(e) = sent {
+                    self.fail(
+                        i,
+                        anyhow::Error::new(e).context(format!(
+                            "signal {} to {} on host {} failed",
+                            sig.signal,
+                            sig.container,
+                            self.targets[i].host()
+                        )),
+                    );
+                }
+            }))
+            .await;
+        }
     }
 }
 
