@@ -10,54 +10,28 @@ use anyhow::Result;
 use futures_util::future::join_all;
 use kollars_docker::Action;
 
-use crate::cli::{OutputFormat, PlanArgs};
+use crate::cli::{GraphFormat, OutputFormat, PlanArgs};
 use crate::commands::converge::{
     bootstrap_unfinished, bootstraps, check_database, check_registration, database_tasks,
-    decide_host, never_ran, registration_due, registration_tasks, Rewritten,
+    decide_host, never_ran, registration_due, registration_tasks,
 };
-use crate::commands::prepare::{finish, for_hosts, prepare, Needs};
+use crate::commands::prepare::{for_hosts, prepare, Needs};
+use crate::commands::schedule::Graph;
 use crate::containers::Rolling;
 use crate::error::ExitStatus;
 use crate::reporter::CliReporter;
 
 /// `kollars plan`.
 pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
+    if let Some(format) = args.graph {
+        return graph(args, format).await;
+    }
     let reporter = CliReporter::new(args.engine.output);
     let prepared = prepare(&args.engine, reporter, Needs::DECIDE).await?;
     let masker = prepared.ws.config.masker();
     let mask = |text: &str| masker.mask(text);
     let results = for_hosts(&prepared.targets, args.engine.forks, |target| async move {
-        // Read where deploy writes: this machine's filesystem, or through the engine.
-        let current = target.destination().read(&target.rendered).await?;
-        let root = &target.rendered.node_config_directory;
-        let mut diffs: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        let mut rewritten: Rewritten = BTreeMap::new();
-        for svc in &target.rendered.services {
-            for f in &svc.files {
-                // Bytes: a copied file may be binary, on either side.
-                let old = current
-                    .files
-                    .get(&format!("{}/{}", svc.name, f.path))
-                    .map(|f| f.content.as_slice())
-                    .unwrap_or_default();
-                if old != f.content.as_slice() {
-                    let shown = root.join(&svc.name).join(&f.path).display().to_string();
-                    // A unified diff of text; one line when either side is not UTF-8.
-                    let d = match (std::str::from_utf8(old), f.text()) {
-                        (Ok(old), Some(new)) => similar::TextDiff::from_lines(old, new)
-                            .unified_diff()
-                            .header(&shown, &shown)
-                            .to_string(),
-                        _ => format!("binary file {shown} differs\n"),
-                    };
-                    diffs.entry(&svc.name).or_default().push(d);
-                    rewritten
-                        .entry(svc.name.clone())
-                        .or_default()
-                        .push(f.path.clone());
-                }
-            }
-        }
+        let (mut diffs, rewritten) = super::diffs::config_diffs(target).await?;
         let mut decisions = decide_host(target, &rewritten).await?;
         let boots = bootstraps(target).await?;
         let mut out = Vec::new();
@@ -77,7 +51,7 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                 (unfinished, galera, never_ran(&boots, d))
             });
             let action = decision.map(|d| d.action).unwrap_or(Action::Nothing);
-            let diffs = diffs.remove(svc.name.as_str()).unwrap_or_default();
+            let diffs = diffs.remove(&svc.name).unwrap_or_default();
             out.push((svc.name.clone(), action, diffs, rolling, boot));
         }
         Ok(out)
@@ -227,7 +201,25 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     if args.engine.output == OutputFormat::Text {
         crate::outln!("{changes} change(s) planned on {} host(s)", results.len());
     }
-    Ok(finish(results, prepared.unreachable))
+    Ok(prepared.finish(results))
+}
+
+/// `kollars plan --graph dot|svg`: the projects the selected hosts run, each with the ones
+/// it waits for, as deploy would follow them ([`crate::graph`]).
+async fn graph(args: &PlanArgs, format: GraphFormat) -> Result<ExitStatus> {
+    let reporter = CliReporter::new(args.engine.output);
+    let prepared = prepare(&args.engine, reporter, Needs::READ).await?;
+    let edges = Graph::new(&prepared.ws.catalogue).of_targets(&prepared.targets);
+    match format {
+        GraphFormat::Dot => crate::out!("{}", crate::graph::dot(&edges, &[])),
+        GraphFormat::Svg => crate::out!("{}", crate::graph::svg(&edges, &[])),
+    }
+    let results: Vec<(String, Result<()>)> = prepared
+        .targets
+        .iter()
+        .map(|t| (t.host().to_owned(), Ok(())))
+        .collect();
+    Ok(prepared.finish(results))
 }
 
 /// How a clustered service's changes roll across hosts (see `schedule`), for the plan.
@@ -238,7 +230,8 @@ fn rolling_note(c: &crate::containers::Containers) -> Option<&'static str> {
     }
 }
 
-fn describe(a: &Action) -> String {
+/// An action with its reasons, as plan prints it.
+pub(crate) fn describe(a: &Action) -> String {
     match a {
         Action::Recreate { reasons } => format!(
             "recreate ({})",
