@@ -534,3 +534,67 @@ fn runs_without_history_and_unknown_ids() {
         stderr(&o)
     );
 }
+
+#[test]
+fn plan_task_rows_in_json() {
+    // read-only, but other tests' kolla_toolbox on these engines would answer the checks
+    let _turn = engines_turn();
+    let engines = engines();
+    let dir = tempfile::tempdir().unwrap();
+    site_inputs(
+        dir.path(),
+        &["node1", "node2"],
+        &standin_globals().replace("network_interface: eth0", "network_interface: lo"),
+    );
+    site_inventory(
+        dir.path(),
+        "control",
+        &[("node1", &engines[0], ""), ("node2", &engines[1], "")],
+        &[
+            "memcached",
+            "keystone",
+            "glance",
+            "glance-api",
+            "rabbitmq",
+            "mariadb",
+            "loadbalancer",
+        ],
+    );
+    for e in &engines[..2] {
+        for c in ["glance_api", "bootstrap_glance_api"] {
+            docker(e, &["rm", "-f", c]);
+        }
+    }
+    let o = kollars(site_args(
+        dir.path(),
+        "plan",
+        "glance",
+        &["--output", "json"],
+    ));
+    let rows = json_lines(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let task = |t: &str| {
+        rows.iter()
+            .find(|r| r["task"] == t)
+            .unwrap_or_else(|| panic!("no {t} row: {rows:?}"))
+    };
+    let boot = task("bootstrap");
+    assert_eq!(
+        keys(boot),
+        ["action", "container", "host", "service", "task"]
+    );
+    assert_eq!(boot["action"], "run (new container)");
+    let db = task("database");
+    assert_eq!(keys(db), ["action", "database", "host", "service", "task"]);
+    assert_eq!(db["database"], "glance");
+    assert!(db["action"].as_str().unwrap().starts_with("create"), "{db}");
+    let reg = task("ks_register");
+    assert_eq!(keys(reg), ["action", "host", "service", "task"]);
+    assert_eq!(reg["service"], "glance-api");
+    // each once, on the first host
+    for t in ["bootstrap", "database", "ks_register"] {
+        let on: Vec<_> = rows.iter().filter(|r| r["task"] == t).collect();
+        assert_eq!(on.len(), 1, "{t}: {on:?}");
+        assert_eq!(on[0]["host"], "node1");
+    }
+}

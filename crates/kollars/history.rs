@@ -4,8 +4,10 @@
 //! last deploy did, which step was slow or why a host failed looks here (`kollars runs`,
 //! `kollars runs show ID`, its HTML page). A record is one JSON file per run in
 //! `$XDG_STATE_HOME/kollars/runs/` (default `~/.local/state/kollars/runs/`; a 0700 directory
-//! of the user's own, files 0600), written atomically ([`kollars_tree::replace_file`]) once
-//! the run is over, the oldest pruned beyond [`KEEP`]. It holds the command (its arguments
+//! of the user's own, files 0600), written atomically once the run is over
+//! ([`kollars_tree::replace_file_unsynced`]: whole or not at all; not synced, which would
+//! cost a no-op run a fifth of its time for a record that is cheap to lose), the oldest
+//! pruned beyond [`KEEP`]. It holds the command (its arguments
 //! masked), the inputs' digest, per host and step its start, end, outcome and reason, the
 //! plan the run executed and the project graph it followed — never a secret: every text
 //! taken from the run goes through the inputs' [`kollars_inputs::Masker`] before it is kept.
@@ -185,9 +187,11 @@ pub fn save(dir: &Path, record: &RunRecord) -> Result<PathBuf, HistoryError> {
         .map_err(io(dir))?;
     let path = dir.join(format!("{}.json", record.id));
     let json = serde_json::to_vec_pretty(record).expect("a run record serializes");
-    kollars_tree::replace_file(&path, &json, 0o600).map_err(|source| HistoryError::Write {
-        path: path.clone(),
-        source,
+    kollars_tree::replace_file_unsynced(&path, &json, 0o600).map_err(|source| {
+        HistoryError::Write {
+            path: path.clone(),
+            source,
+        }
     })?;
     let ids = ids(dir)?;
     for old in ids.iter().take(ids.len().saturating_sub(KEEP)) {

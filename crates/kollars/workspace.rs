@@ -153,7 +153,19 @@ impl Inputs {
     fn load(args: &InputArgs) -> Result<Inputs> {
         let inventory = Inventory::load(&args.inventory).map_err(BadInput::from_err)?;
         let config = ConfigDir::load(&args.configdir, args.passwords.as_deref(), &args.extra_vars)
-            .map_err(BadInput::from_err)?;
+            .map_err(|e| {
+                let what_next = matches!(&e, kollars_inputs::InputError::Read { path, .. }
+                    if *path == args.configdir);
+                let e = BadInput::from_err(e);
+                match what_next {
+                    // the directory itself: say where it comes from
+                    true => e.context(
+                        "the configuration directory (--configdir, or KOLLA_CONFIG_PATH; \
+                         default /etc/kolla, holding globals.yml and passwords.yml)",
+                    ),
+                    false => e,
+                }
+            })?;
         // what Ansible accepts with a warning (a duplicate YAML key), kollars does too
         for w in inventory.warnings.iter().chain(&config.warnings) {
             crate::errln!("warning: {w}");

@@ -151,6 +151,16 @@ impl Prepared {
             ..
         } = self;
         let status = finish(results, unreached);
+        // what to do next about a host that did not answer
+        for (host, _) in &unreachable {
+            if let Some(s) = ws.settings.get(host) {
+                crate::errln!(
+                    "hint: `DOCKER_HOST={} docker info` shows whether host {host}'s engine \
+                     answers (its endpoint is the inventory's kollars_engine, or DOCKER_HOST)",
+                    s.reach.endpoint
+                );
+            }
+        }
         let record = reporter.run().map(|run| {
             super::record::build(
                 run,
