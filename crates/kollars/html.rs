@@ -86,7 +86,10 @@ fn summary(out: &mut String, r: &RunRecord, critical: &[String]) {
         r.steps.len(),
         esc(&r.inputs_digest),
         esc(&r.args.join(" ")),
-        esc(&critical.join(" → "))
+        match critical.is_empty() {
+            true => "— (deploy and reconfigure follow the project graph)".to_owned(),
+            false => esc(&critical.join(" → ")),
+        }
     );
 }
 
