@@ -181,7 +181,14 @@ fn runs_ps_logs_and_events_on_real_engines() {
     let report = site.dir.path().join("report.html");
     let o = site.run(
         "deploy",
-        &["--output", "json", "--report", report.to_str().unwrap()],
+        &[
+            "--output",
+            "json",
+            "--report",
+            report.to_str().unwrap(),
+            "-e",
+            "kollars_unused_password=S3cretFromTheCommandLine",
+        ],
     );
     ok(&o, "deploy");
     let events = json_lines(&o);
@@ -199,6 +206,25 @@ fn runs_ps_logs_and_events_on_real_engines() {
     }
     let page = std::fs::read_to_string(&report).unwrap();
     assert!(page.contains("<svg") && page.contains("node2"), "{page}");
+    // no secret in the record or the page: the command line's, passwords.yml's
+    let runs = site.state().join("kollars/runs");
+    let mut kept = page.clone();
+    for e in std::fs::read_dir(&runs).unwrap() {
+        kept.push_str(&std::fs::read_to_string(e.unwrap().path()).unwrap());
+    }
+    assert!(
+        kept.contains("kollars_unused_password="),
+        "the argument is kept, masked"
+    );
+    assert!(!kept.contains("S3cretFromTheCommandLine"), "a secret kept");
+    let passwords = std::fs::read_to_string(site.dir.path().join("config/passwords.yml")).unwrap();
+    for value in passwords
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(_, v)| v.trim())
+    {
+        assert!(value.len() < 8 || !kept.contains(value), "a password kept");
+    }
 
     // runs: one line per run, as JSON
     let o = site.bare(&["runs", "--output", "json"]);
