@@ -624,3 +624,22 @@ fn plan_task_rows_in_json() {
         assert_eq!(on[0]["host"], "node1");
     }
 }
+
+#[test]
+fn an_unknown_tag_suggests_the_near_name() {
+    let inputs = crate::util::reference().join("inputs");
+    let out = tempfile::tempdir().unwrap();
+    let o = crate::util::genconfig(
+        &inputs.join("inventory"),
+        &inputs,
+        &inputs.join("facts"),
+        out.path(),
+        &["-t", "keystnoe"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("-t keystnoe: no such service or project; did you mean keystone?"),
+        "{}",
+        stderr(&o)
+    );
+}
