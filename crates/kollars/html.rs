@@ -258,3 +258,46 @@ fn slowest(out: &mut String, r: &RunRecord, critical: &[String]) {
     }
     out.push_str("</table>\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::history::{HostRecord, RunRecord, StepRecord};
+
+    #[test]
+    fn every_text_from_the_run_is_escaped() {
+        let evil = "<script>alert(1)</script>";
+        let record = RunRecord {
+            id: "20261203T000000Z-1".into(),
+            command: "deploy".into(),
+            args: vec![evil.into()],
+            started_ms: 0,
+            duration_ms: 1000,
+            exit_code: 3,
+            inputs_digest: "sha256:0".into(),
+            hosts: vec![HostRecord {
+                name: "node1".into(),
+                outcome: "failed".into(),
+                reason: Some(evil.into()),
+            }],
+            steps: vec![StepRecord {
+                host: "node1".into(),
+                subject: evil.into(),
+                project: None,
+                step: "start".into(),
+                start_ms: 10,
+                end_ms: 900,
+                outcome: "failed".into(),
+                reason: Some(evil.into()),
+            }],
+            plan: vec![],
+            diffs: vec![],
+            graph: vec![],
+        };
+        let page = super::page(&record);
+        assert!(!page.contains(evil), "unescaped");
+        assert!(page.contains("&lt;script&gt;"));
+        // only our own script
+        assert_eq!(page.matches("<script>").count(), 1);
+        assert!(page.contains("<g class=\"step failed\""));
+    }
+}
