@@ -196,7 +196,11 @@ pub fn save(dir: &Path, record: &RunRecord) -> Result<PathBuf, HistoryError> {
     let ids = ids(dir)?;
     for old in ids.iter().take(ids.len().saturating_sub(KEEP)) {
         let p = dir.join(format!("{old}.json"));
-        std::fs::remove_file(&p).map_err(io(&p))?;
+        match std::fs::remove_file(&p) {
+            // another run pruning at the same time
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&p)(e)),
+            _ => {}
+        }
     }
     Ok(path)
 }
