@@ -18,6 +18,8 @@ command -v file >/dev/null 2>&1 || need+=(file)
 # the registry tests: Debian's registry with htpasswd (bcrypt) auth
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+# the run page's test renders it in a real browser (headless)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   apt_install "${need[@]}"
 fi

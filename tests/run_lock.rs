@@ -218,9 +218,19 @@ fn the_lock_lives_where_only_its_user_reaches_it() {
     assert!(stderr(&o).contains("nonexistent"), "{}", stderr(&o));
     let lock_dir = home.path().join(".local/state/kollars");
     assert_eq!(mode(&lock_dir), 0o700);
+    // beside it the run history (the run is recorded): 0700, its record 0600
+    let runs = lock_dir.join("runs");
+    assert_eq!(mode(&runs), 0o700);
+    let records: Vec<_> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(mode(&records[0]), 0o600);
     let locks: Vec<_> = std::fs::read_dir(&lock_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| *p != runs)
         .collect();
     assert_eq!(locks.len(), 1, "{locks:?}");
     assert!(

@@ -64,3 +64,7 @@ mod real_control;
 /// Heat (api, api-cfn, engine) on the real images: its stack user domain registered, a stack
 /// of one `OS::Heat::RandomString` made and deleted, proven by python-openstackclient.
 mod real_heat;
+
+/// The operator's companions: run history and its HTML page (in headless Chromium), ps, logs,
+/// plan --graph, the JSON event kinds and exit codes, completions, man pages, --help examples.
+mod ops;

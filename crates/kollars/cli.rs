@@ -10,43 +10,181 @@ use clap::{Args, Parser, Subcommand};
 
 /// Deploy OpenStack services as containers, the way kolla-ansible does, without Ansible.
 #[derive(Debug, Parser)]
-#[command(name = "kollars", version, about)]
+#[command(
+    name = "kollars",
+    version,
+    about,
+    after_help = "Example:\n  kollars deploy -i multinode --configdir /etc/kolla\n\n\
+                  `kollars COMMAND --help` shows each command's options and an example; \
+                  `kollars man --dir DIR` writes the man pages."
+)]
 pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+    /// The command line as given (program name first), for the run's record; set by
+    /// [`crate::run`], never parsed.
+    #[arg(skip)]
+    pub argv: Vec<String>,
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render every host's /etc/kolla/<service>/ tree.
+    #[command(
+        after_help = "Example:\n  kollars genconfig -i multinode --configdir /etc/kolla --output /tmp/rendered"
+    )]
     Genconfig(GenconfigArgs),
     /// Render, write configs, create/bootstrap/start what is missing and restart or recreate
     /// what changed, projects in dependency order.
+    #[command(after_help = "Example:\n  kollars deploy -i multinode --report /tmp/deploy.html")]
     Deploy(DeployArgs),
     /// The same as deploy (as in kolla-ansible): restart on config, recreate on parameters,
     /// create and bootstrap what is new, nothing else.
+    #[command(after_help = "Example:\n  kollars reconfigure -i multinode -t nova")]
     Reconfigure(DeployArgs),
     /// Show what deploy/reconfigure would do, with reasons and config diffs; changes nothing.
+    #[command(after_help = "Example:\n  kollars plan -i multinode --graph svg > graph.svg")]
     Plan(PlanArgs),
     /// Restart the named services' containers (nova-api or nova_api).
+    #[command(after_help = "Example:\n  kollars restart nova-api -i multinode -l control01")]
     Restart(RestartArgs),
     /// Check that every expected container exists, runs and is not unhealthy.
+    #[command(after_help = "Example:\n  kollars check -i multinode --output json")]
     Check(EngineArgs),
     /// Make sure every selected service's image is present (pull when missing).
+    #[command(after_help = "Example:\n  kollars pull -i multinode -t keystone")]
     Pull(EngineArgs),
     /// Stop every selected container.
+    #[command(
+        after_help = "Example:\n  kollars stop -i multinode -t heat --yes-i-really-really-mean-it"
+    )]
     Stop(DangerArgs),
     /// Stop and remove every kollars-managed container on the selected hosts.
+    #[command(
+        after_help = "Example:\n  kollars destroy -i multinode -l compute07 --yes-i-really-really-mean-it"
+    )]
     Destroy(DangerArgs),
     /// Fill the empty keys of passwords.yml (like kolla-genpwd).
+    #[command(after_help = "Example:\n  kollars genpwd -p /etc/kolla/passwords.yml")]
     Genpwd(GenpwdArgs),
     /// Merge old passwords into a new passwords template (like kolla-mergepwd).
+    #[command(
+        after_help = "Example:\n  kollars mergepwd --old passwords.yml.old --new passwords.yml --final /etc/kolla/passwords.yml"
+    )]
     Mergepwd(MergepwdArgs),
     /// Write clouds.yaml and the admin openrc files into the config dir (like kolla-ansible
     /// post-deploy); contacts no engine.
+    #[command(after_help = "Example:\n  kollars post-deploy -i multinode")]
     PostDeploy(PostDeployArgs),
+    /// Every container of the site, per host: state, health, image, uptime, config current or
+    /// stale.
+    #[command(after_help = "Example:\n  kollars ps -i multinode -l control01")]
+    Ps(EngineArgs),
+    /// A service's container logs, from every host that runs it (or --host).
+    #[command(
+        after_help = "Example:\n  kollars logs nova-api -i multinode --host control01 --tail 50 --follow"
+    )]
+    Logs(LogsArgs),
+    /// The recorded runs (deploy, reconfigure, restart, pull, stop, destroy), newest last;
+    /// `runs show ID` for one.
+    #[command(
+        after_help = "Examples:\n  kollars runs\n  kollars runs show last --html /tmp/last-run.html"
+    )]
+    Runs(RunsArgs),
+    /// Shell completions on stdout.
+    #[command(
+        after_help = "Example:\n  kollars completions bash > /etc/bash_completion.d/kollars"
+    )]
+    Completions(CompletionsArgs),
+    /// Man pages, one per command, written into a directory.
+    #[command(after_help = "Example:\n  kollars man --dir /usr/local/share/man/man1")]
+    Man(ManArgs),
+}
+
+/// `kollars logs`.
+#[derive(Debug, Args, Clone)]
+pub struct LogsArgs {
+    /// The service (nova-api), or its container (nova_api).
+    pub service: String,
+    /// Only this host's container.
+    #[arg(long = "host", value_name = "HOST")]
+    pub host: Option<String>,
+    /// Keep printing new lines until interrupted.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Only the last N lines of each container.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u64>,
+    /// Engine options.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// `kollars runs`.
+#[derive(Debug, Args, Clone)]
+pub struct RunsArgs {
+    /// `show ID`: one run; none: the list.
+    #[command(subcommand)]
+    pub action: Option<RunsAction>,
+    /// `text` or `json` (one object per run, or the whole record).
+    #[arg(long = "output", value_enum, default_value = "text", global = true)]
+    pub output: OutputFormat,
+}
+
+/// What `kollars runs` does.
+#[derive(Debug, Subcommand, Clone)]
+pub enum RunsAction {
+    /// One run's steps, slowest first (ID as `kollars runs` lists it, or `last`).
+    #[command(after_help = "Example:\n  kollars runs show last --html /tmp/run.html")]
+    Show(RunsShowArgs),
+}
+
+/// `kollars runs show`.
+#[derive(Debug, Args, Clone)]
+pub struct RunsShowArgs {
+    /// The run's ID, or `last`.
+    pub id: String,
+    /// Also write the run as one self-contained HTML page (a timeline per host) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// `kollars completions`.
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// Shells `kollars completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompletionShell {
+    /// bash.
+    Bash,
+    /// zsh.
+    Zsh,
+    /// fish.
+    Fish,
+}
+
+/// `kollars man`.
+#[derive(Debug, Args, Clone)]
+pub struct ManArgs {
+    /// Where to write kollars.1 and kollars-COMMAND.1 (made if missing).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// `kollars plan --graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz dot text.
+    Dot,
+    /// An SVG picture.
+    Svg,
 }
 
 /// Where the inputs are: inventory, config dir, passwords, facts, extra vars, selection.
@@ -167,6 +305,10 @@ pub struct DeployArgs {
     /// Only show the plan (same as `kollars plan`).
     #[arg(long)]
     pub plan: bool,
+    /// Also write the run as one self-contained HTML page (a timeline per host, the
+    /// critical path, failures, the config diffs applied) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// `kollars plan`.
@@ -178,6 +320,10 @@ pub struct PlanArgs {
     /// Leave out config file diffs.
     #[arg(long)]
     pub no_diff: bool,
+    /// Print the project graph deploy follows instead (dot or svg), for the selected
+    /// hosts and services.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub graph: Option<GraphFormat>,
 }
 
 /// `kollars restart`.

@@ -25,7 +25,8 @@ pub const KOLLARS_LOCK_TIMEOUT: &str = "KOLLARS_LOCK_TIMEOUT";
 /// The user's runtime directory (where the run lock goes when it is the user's).
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 
-/// The user's state directory (default `~/.local/state`), where the run lock goes otherwise.
+/// The user's state directory (default `~/.local/state`): the run history, and the run lock
+/// when the runtime directory is not the user's.
 pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
 
 /// The user's home, for the default of [`XDG_STATE_HOME`].

@@ -8,7 +8,9 @@
 //! tasks around them ([`tasks`]), writes
 //! config trees ([`configs`]) and drives the engines, reporting progress through
 //! [`reporter`]. How it ends is decided in one place, [`error`]; every environment variable
-//! read is in [`mod@env`]; every line printed goes through [`mod@out`].
+//! read is in [`mod@env`]; every line printed goes through [`mod@out`]. Runs that change
+//! hosts leave a record ([`history`], from the reporter's [`recorder`]), drawn by [`html`]
+//! and [`graph`].
 
 #![deny(missing_docs)]
 
@@ -19,8 +21,12 @@ pub mod containers;
 pub mod env;
 pub mod error;
 pub mod facts;
+pub mod graph;
+pub mod history;
+pub mod html;
 pub mod lock;
 pub mod out;
+pub mod recorder;
 pub mod reporter;
 pub mod settings;
 pub mod tasks;
@@ -42,7 +48,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut cli = match cli::Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -50,6 +57,10 @@ where
             return ExitCode::from(code);
         }
     };
+    cli.argv = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,6 +1,7 @@
 //! Progress on the terminal: the driver reports events through its `Reporter` trait, and this
 //! is the one place that turns them into output — a spinner per host with its current step on
-//! a terminal, plain lines otherwise, or one JSON object per line with `--output json`.
+//! a terminal, plain lines otherwise, or one JSON object per line with `--output json`. Every
+//! event is also kept with its time ([`crate::recorder`]) for the run's record.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -11,6 +12,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use kollars_docker::{Event, Phase, Reporter};
 
 use crate::cli::OutputFormat;
+use crate::recorder::{Recorder, RunInfo};
 
 /// The CLI's reporter.
 pub struct CliReporter {
@@ -18,11 +20,22 @@ pub struct CliReporter {
     bars: Option<MultiProgress>,
     hosts: Mutex<HashMap<String, ProgressBar>>,
     lines: Mutex<()>,
+    recorder: Recorder,
+    run: Option<RunInfo>,
 }
 
 impl CliReporter {
     /// A reporter for this output format; bars only when stderr is a terminal.
     pub fn new(format: OutputFormat) -> Arc<CliReporter> {
+        CliReporter::make(format, None)
+    }
+
+    /// A reporter for a run that is recorded in the run history ([`crate::history`]).
+    pub fn recording(format: OutputFormat, run: RunInfo) -> Arc<CliReporter> {
+        CliReporter::make(format, Some(run))
+    }
+
+    fn make(format: OutputFormat, run: Option<RunInfo>) -> Arc<CliReporter> {
         let bars = (format == OutputFormat::Text && std::io::stderr().is_terminal())
             .then(MultiProgress::new);
         Arc::new(CliReporter {
@@ -30,7 +43,24 @@ impl CliReporter {
             bars,
             hosts: Mutex::new(HashMap::new()),
             lines: Mutex::new(()),
+            recorder: Recorder::new(),
+            run,
         })
+    }
+
+    /// The events so far, with their times.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// The run to record, when this run is recorded.
+    pub fn run(&self) -> Option<&RunInfo> {
+        self.run.as_ref()
+    }
+
+    /// The output format.
+    pub fn format(&self) -> OutputFormat {
+        self.format
     }
 
     /// Prints a line above the bars (or plainly).
@@ -70,6 +100,7 @@ impl CliReporter {
 
 impl Reporter for CliReporter {
     fn report(&self, e: &Event) {
+        self.recorder.push(e);
         match self.format {
             OutputFormat::Json => {
                 let _g = self.lines.lock().expect("reporter lock");

@@ -153,7 +153,19 @@ impl Inputs {
     fn load(args: &InputArgs) -> Result<Inputs> {
         let inventory = Inventory::load(&args.inventory).map_err(BadInput::from_err)?;
         let config = ConfigDir::load(&args.configdir, args.passwords.as_deref(), &args.extra_vars)
-            .map_err(BadInput::from_err)?;
+            .map_err(|e| {
+                let what_next = matches!(&e, kollars_inputs::InputError::Read { path, .. }
+                    if *path == args.configdir);
+                let e = BadInput::from_err(e);
+                match what_next {
+                    // the directory itself: say where it comes from
+                    true => e.context(
+                        "the configuration directory (--configdir, or KOLLA_CONFIG_PATH; \
+                         default /etc/kolla, holding globals.yml and passwords.yml)",
+                    ),
+                    false => e,
+                }
+            })?;
         // what Ansible accepts with a warning (a duplicate YAML key), kollars does too
         for w in inventory.warnings.iter().chain(&config.warnings) {
             crate::errln!("warning: {w}");
@@ -168,7 +180,20 @@ impl Inputs {
                 .iter()
                 .any(|p| p.name == dashed || p.services.iter().any(|s| s.name == dashed));
             if !known {
-                return Err(BadInput::new(format!("-t {t}: no such service or project")).into());
+                let names = catalogue.projects.iter().flat_map(|p| {
+                    std::iter::once(p.name.as_str())
+                        .chain(p.services.iter().map(|s| s.name.as_str()))
+                });
+                let hint = match closest(&dashed, names) {
+                    Some(n) => format!("; did you mean {n}?"),
+                    None => format!(
+                        "; the projects are the files of {}",
+                        data.join("services").display()
+                    ),
+                };
+                return Err(
+                    BadInput::new(format!("-t {t}: no such service or project{hint}")).into(),
+                );
             }
         }
         let mut known = BTreeMap::new();
@@ -264,4 +289,44 @@ fn select_hosts(inventory: &Inventory, limit: &[String]) -> Result<Vec<String>> 
         }
     }
     Ok(hosts)
+}
+
+/// The name of `names` nearest to `wanted` (at most two edits away), for a "did you mean".
+fn closest<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    fn edits(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    }
+    names
+        .map(|n| (edits(wanted, n), n))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_near_name_is_suggested() {
+        let names = ["nova", "nova-api", "keystone", "glance-api"];
+        assert_eq!(
+            super::closest("keystnoe", names.into_iter()),
+            Some("keystone")
+        );
+        assert_eq!(
+            super::closest("nova-apis", names.into_iter()),
+            Some("nova-api")
+        );
+        assert_eq!(super::closest("zun", names.into_iter()), None);
+    }
 }

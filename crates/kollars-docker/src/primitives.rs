@@ -329,6 +329,13 @@ impl Engine {
         }
     }
 
+    /// [`Engine::restart`] as a reported step ([`Step::Restart`]), for a restart asked for
+    /// by name (`kollars restart`) rather than decided (`apply` reports its own).
+    pub async fn restart_reported(&self, name: &str, timeout: Option<u64>) -> Result<()> {
+        self.step(name, Step::Restart, self.restart(name, timeout))
+            .await
+    }
+
     /// kolla `remove_container`: force-removes; an absent container is fine. Its config
     /// records ([`crate::records`]) go with it. Returns whether it existed.
     pub async fn remove(&self, name: &str) -> Result<bool> {
@@ -388,6 +395,29 @@ impl Engine {
             .await
             .map_err(self.container_err(name, "read logs of"))?;
         Ok(chunks.iter().map(|c| c.to_string()).collect())
+    }
+
+    /// A container's stdout and stderr as chunks while they come: the last `tail` lines (all
+    /// when `None`), then, with `follow`, every new one until the container stops or the
+    /// stream is dropped (`kollars logs`).
+    pub fn log_stream<'a>(
+        &'a self,
+        name: &'a str,
+        follow: bool,
+        tail: Option<u64>,
+    ) -> impl futures_util::Stream<Item = Result<String>> + 'a {
+        let options = LogsOptions {
+            stdout: true,
+            stderr: true,
+            follow,
+            tail: tail.map_or_else(|| "all".to_owned(), |n| n.to_string()),
+            ..LogsOptions::default()
+        };
+        self.docker.logs(name, Some(options)).map(move |chunk| {
+            chunk
+                .map(|c| c.to_string())
+                .map_err(|e| self.container_err(name, "read logs of")(e))
+        })
     }
 
     /// Every container labelled `kollars.managed=true` (running or not), for `destroy` and

@@ -114,3 +114,48 @@ impl Reporter for CollectingReporter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(phase: Phase, detail: Option<&str>) -> String {
+        serde_json::to_string(&Event {
+            host: "node1".into(),
+            subject: "cron".into(),
+            step: Step::PullImage,
+            phase,
+            detail: detail.map(str::to_owned),
+        })
+        .unwrap()
+    }
+
+    /// The progress event of docs/json-events.md, phase by phase, key for key.
+    #[test]
+    fn events_serialize_as_documented() {
+        let head = r#"{"host":"node1","subject":"cron","step":"pull_image","phase":"#;
+        assert_eq!(json(Phase::Started, None), format!(r#"{head}"started"}}"#));
+        assert_eq!(
+            json(
+                Phase::Progress {
+                    message: "Downloading".into()
+                },
+                None
+            ),
+            format!(r#"{head}"progress","message":"Downloading"}}"#)
+        );
+        assert_eq!(
+            json(Phase::Finished, Some("service placement")),
+            format!(r#"{head}"finished","detail":"service placement"}}"#)
+        );
+        assert_eq!(
+            json(
+                Phase::Failed {
+                    error: "no such image".into()
+                },
+                None
+            ),
+            format!(r#"{head}"failed","error":"no such image"}}"#)
+        );
+    }
+}

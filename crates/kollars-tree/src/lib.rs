@@ -29,7 +29,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 mod local;
 
-pub use local::{parallel, read_local, replace_file, write_local, WriteError};
+pub use local::{
+    parallel, read_local, replace_file, replace_file_unsynced, write_local, WriteError,
+};
 
 /// Mode of every directory of a config tree that nothing gives a mode of its own: each
 /// service's directory (`/etc/kolla/<service>`), the directory of a rendered file, and a

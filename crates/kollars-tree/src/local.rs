@@ -213,6 +213,14 @@ pub fn replace_file(path: &Path, content: &[u8], mode: u32) -> Result<(), WriteE
     replace(path, content, mode, true)
 }
 
+/// [`replace_file`] without the syncs: as atomic (`path` is the old file or the new one,
+/// whole), but a power cut soon after may leave the old one. For what is cheap to lose and
+/// written on every run (the run history's records): a sync costs more than the rest of a
+/// no-op run's writes.
+pub fn replace_file_unsynced(path: &Path, content: &[u8], mode: u32) -> Result<(), WriteError> {
+    replace(path, content, mode, false)
+}
+
 /// [`replace_file`], synced or not.
 fn replace(path: &Path, content: &[u8], mode: u32, durable: bool) -> Result<(), WriteError> {
     let parent = match path.parent() {

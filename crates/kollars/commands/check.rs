@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use crate::cli::{EngineArgs, OutputFormat};
-use crate::commands::prepare::{finish, for_hosts, prepare, Needs};
+use crate::commands::prepare::{for_hosts, prepare, Needs};
 use crate::error::ExitStatus;
 use crate::reporter::CliReporter;
 
@@ -41,7 +41,7 @@ pub async fn check(args: &EngineArgs) -> Result<ExitStatus> {
             }
         }
     }
-    let status = finish(results, prepared.unreachable);
+    let status = prepared.finish(results);
     if status == ExitStatus::Success && bad > 0 {
         return Ok(ExitStatus::Failure);
     }

@@ -7,37 +7,57 @@
 //! - `schedule`: deploy's dependency graph of projects across hosts.
 //! - one file per verb: [`genconfig`], [`deploy`] (and reconfigure), [`plan`], [`restart`],
 //!   [`check`], [`pull`], [`stop`] (and destroy), [`passwords`] (genpwd, mergepwd),
-//!   [`post_deploy`].
+//!   [`post_deploy`], [`ps`], [`logs`], [`runs`], [`completions`], [`man`].
+//! - [`record`]: a finished run made into its record; [`diffs`]: the config files a deploy
+//!   would rewrite, as diffs (plan, `deploy --report`).
 
 pub mod check;
+pub mod completions;
 pub mod converge;
 pub mod deploy;
+pub mod diffs;
 pub mod genconfig;
+pub mod logs;
+pub mod man;
 pub mod passwords;
 pub mod plan;
 pub mod post_deploy;
 pub mod prepare;
+pub mod ps;
 pub mod pull;
+pub mod record;
 pub mod restart;
-mod schedule;
+pub mod runs;
+pub(crate) mod schedule;
 pub mod stop;
 
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 use crate::error::ExitStatus;
+use crate::recorder::RunInfo;
 
 /// Runs the chosen command.
 pub async fn dispatch(cli: Cli) -> Result<ExitStatus> {
+    let run = |command: &'static str| RunInfo {
+        command,
+        argv: cli.argv.clone(),
+    };
     match cli.command {
         Command::Genconfig(a) => genconfig::genconfig(&a).await,
-        Command::Deploy(a) | Command::Reconfigure(a) => deploy::deploy(&a).await,
+        Command::Deploy(a) => deploy::deploy(&a, run("deploy")).await,
+        Command::Reconfigure(a) => deploy::deploy(&a, run("reconfigure")).await,
         Command::Plan(a) => plan::plan(&a).await,
-        Command::Restart(a) => restart::restart(&a).await,
+        Command::Restart(a) => restart::restart(&a, run("restart")).await,
         Command::Check(a) => check::check(&a).await,
-        Command::Pull(a) => pull::pull(&a).await,
-        Command::Stop(a) => stop::stop(&a, false).await,
-        Command::Destroy(a) => stop::stop(&a, true).await,
+        Command::Pull(a) => pull::pull(&a, run("pull")).await,
+        Command::Stop(a) => stop::stop(&a, false, run("stop")).await,
+        Command::Destroy(a) => stop::stop(&a, true, run("destroy")).await,
+        Command::Ps(a) => ps::ps(&a).await,
+        Command::Logs(a) => logs::logs(&a).await,
+        Command::Runs(a) => runs::runs(&a),
+        Command::Completions(a) => completions::completions(&a),
+        Command::Man(a) => man::man(&a),
         Command::Genpwd(a) => passwords::genpwd(&a),
         Command::Mergepwd(a) => passwords::mergepwd(&a),
         Command::PostDeploy(a) => post_deploy::post_deploy(&a),

@@ -10,54 +10,28 @@ use anyhow::Result;
 use futures_util::future::join_all;
 use kollars_docker::Action;
 
-use crate::cli::{OutputFormat, PlanArgs};
+use crate::cli::{GraphFormat, OutputFormat, PlanArgs};
 use crate::commands::converge::{
     bootstrap_unfinished, bootstraps, check_database, check_registration, database_tasks,
-    decide_host, never_ran, registration_due, registration_tasks, Rewritten,
+    decide_host, never_ran, registration_due, registration_tasks,
 };
-use crate::commands::prepare::{finish, for_hosts, prepare, Needs};
+use crate::commands::prepare::{for_hosts, prepare, Needs};
+use crate::commands::schedule::Graph;
 use crate::containers::{AfterStart, Rolling};
 use crate::error::ExitStatus;
 use crate::reporter::CliReporter;
 
 /// `kollars plan`.
 pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
+    if let Some(format) = args.graph {
+        return graph(args, format).await;
+    }
     let reporter = CliReporter::new(args.engine.output);
     let prepared = prepare(&args.engine, reporter, Needs::DECIDE).await?;
     let masker = prepared.ws.config.masker();
     let mask = |text: &str| masker.mask(text);
     let results = for_hosts(&prepared.targets, args.engine.forks, |target| async move {
-        // Read where deploy writes: this machine's filesystem, or through the engine.
-        let current = target.destination().read(&target.rendered).await?;
-        let root = &target.rendered.node_config_directory;
-        let mut diffs: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        let mut rewritten: Rewritten = BTreeMap::new();
-        for svc in &target.rendered.services {
-            for f in &svc.files {
-                // Bytes: a copied file may be binary, on either side.
-                let old = current
-                    .files
-                    .get(&format!("{}/{}", svc.name, f.path))
-                    .map(|f| f.content.as_slice())
-                    .unwrap_or_default();
-                if old != f.content.as_slice() {
-                    let shown = root.join(&svc.name).join(&f.path).display().to_string();
-                    // A unified diff of text; one line when either side is not UTF-8.
-                    let d = match (std::str::from_utf8(old), f.text()) {
-                        (Ok(old), Some(new)) => similar::TextDiff::from_lines(old, new)
-                            .unified_diff()
-                            .header(&shown, &shown)
-                            .to_string(),
-                        _ => format!("binary file {shown} differs\n"),
-                    };
-                    diffs.entry(&svc.name).or_default().push(d);
-                    rewritten
-                        .entry(svc.name.clone())
-                        .or_default()
-                        .push(f.path.clone());
-                }
-            }
-        }
+        let (mut diffs, rewritten) = super::diffs::config_diffs(target).await?;
         let mut decisions = decide_host(target, &rewritten).await?;
         let boots = bootstraps(target).await?;
         let mut out = Vec::new();
@@ -82,12 +56,12 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                         .containers
                         .signals
                         .iter()
-                        .map(|s| format!("signal {} to {} where it runs", s.signal, s.container))
+                        .map(|s| (s.signal.clone(), s.container.clone()))
                         .collect(),
                 }
             });
             let action = decision.map(|d| d.action).unwrap_or(Action::Nothing);
-            let diffs = diffs.remove(svc.name.as_str()).unwrap_or_default();
+            let diffs = diffs.remove(&svc.name).unwrap_or_default();
             out.push((svc.name.clone(), action, diffs, rolling, boot));
         }
         Ok(out)
@@ -156,10 +130,11 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                 true => "new container",
                 false => "bootstrap never completed",
             };
-            let then_signals: &[String] = match boot.unfinished.is_empty() {
+            let then_signals: &[(String, String)] = match boot.unfinished.is_empty() {
                 true => &[],
                 false => &boot.signals,
             };
+            // (kind, text, action, the JSON row's own fields)
             let tasks = boot
                 .unfinished
                 .iter()
@@ -168,30 +143,41 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                         "bootstrap",
                         format!("bootstrap {o}"),
                         format!("run ({why})"),
+                        serde_json::json!({"container": o}),
                     )
                 })
-                .chain(
-                    then_signals
-                        .iter()
-                        .map(|s| ("signal", s.clone(), "send (after its bootstrap)".to_owned())),
-                )
+                .chain(then_signals.iter().map(|(signal, container)| {
+                    (
+                        "signal",
+                        format!("signal {signal} to {container} where it runs"),
+                        "send (after its bootstrap)".to_owned(),
+                        serde_json::json!({"container": container, "signal": signal}),
+                    )
+                }))
                 .chain(after.iter().map(|t| {
                     let why = match created {
                         true => "new container",
                         false => "its container never ran",
                     };
-                    ("after_start", t.clone(), format!("run ({why})"))
+                    let what = mask(t);
+                    (
+                        "after_start",
+                        what.clone(),
+                        format!("run ({why})"),
+                        serde_json::json!({ "what": what }),
+                    )
                 }));
-            for (kind, what, action) in tasks {
+            for (kind, text, action, mut row) in tasks {
                 changes += 1;
-                let what = mask(&what);
                 match args.engine.output {
-                    OutputFormat::Json => crate::outln!(
-                        "{}",
-                        serde_json::json!({"host": host, "service": svc, "task": kind,
-                            "what": what, "action": action})
-                    ),
-                    OutputFormat::Text => crate::outln!("{host}: {svc}: {what}: {action}"),
+                    OutputFormat::Json => {
+                        row["host"] = host.as_str().into();
+                        row["service"] = svc.as_str().into();
+                        row["task"] = kind.into();
+                        row["action"] = action.into();
+                        crate::outln!("{row}")
+                    }
+                    OutputFormat::Text => crate::outln!("{host}: {svc}: {text}: {action}"),
                 }
             }
         }
@@ -268,7 +254,25 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
     if args.engine.output == OutputFormat::Text {
         crate::outln!("{changes} change(s) planned on {} host(s)", results.len());
     }
-    Ok(finish(results, prepared.unreachable))
+    Ok(prepared.finish(results))
+}
+
+/// `kollars plan --graph dot|svg`: the projects the selected hosts run, each with the ones
+/// it waits for, as deploy would follow them ([`crate::graph`]).
+async fn graph(args: &PlanArgs, format: GraphFormat) -> Result<ExitStatus> {
+    let reporter = CliReporter::new(args.engine.output);
+    let prepared = prepare(&args.engine, reporter, Needs::READ).await?;
+    let edges = Graph::new(&prepared.ws.catalogue).of_targets(&prepared.targets);
+    match format {
+        GraphFormat::Dot => crate::out!("{}", crate::graph::dot(&edges, &[])),
+        GraphFormat::Svg => crate::out!("{}", crate::graph::svg(&edges, &[])),
+    }
+    let results: Vec<(String, Result<()>)> = prepared
+        .targets
+        .iter()
+        .map(|t| (t.host().to_owned(), Ok(())))
+        .collect();
+    Ok(prepared.finish(results))
 }
 
 /// What the plan shows of one service's tasks around its container on one host.
@@ -281,8 +285,8 @@ struct Boot {
     new: bool,
     /// kolla's tasks once its new container runs, described.
     after_start: Vec<String>,
-    /// The signals sent once its bootstrap ran, described.
-    signals: Vec<String>,
+    /// The signals sent once its bootstrap ran: (signal, container).
+    signals: Vec<(String, String)>,
 }
 
 /// One of kolla's tasks once a new container runs, for the plan (never a password).
@@ -312,7 +316,8 @@ fn rolling_note(c: &crate::containers::Containers) -> Option<&'static str> {
     }
 }
 
-fn describe(a: &Action) -> String {
+/// An action with its reasons, as plan prints it.
+pub(crate) fn describe(a: &Action) -> String {
     match a {
         Action::Recreate { reasons } => format!(
             "recreate ({})",

@@ -114,6 +114,84 @@ pub struct Prepared {
     /// value: bind the value to a name, do not destructure it with `..`, which drops the
     /// lock at once).
     _lock: Option<crate::lock::RunLock>,
+    /// The run's reporter: its events make the run's record ([`Prepared::finish_run`]).
+    pub reporter: Arc<CliReporter>,
+}
+
+impl Prepared {
+    /// [`finish`], then the run's record written when the run is recorded.
+    pub fn finish<T>(self, results: Vec<(String, Result<T>)>) -> ExitStatus {
+        self.finish_run(results, super::record::Extra::default()).0
+    }
+
+    /// [`finish`], then the run's record (with `extra`: what deploy decided, its diffs, its
+    /// graph) written when the run is recorded (a reporter made by
+    /// [`CliReporter::recording`]), and returned. A record that cannot be written is
+    /// said, and changes nothing about how the run ended.
+    pub fn finish_run<T>(
+        self,
+        results: Vec<(String, Result<T>)>,
+        extra: super::record::Extra,
+    ) -> (ExitStatus, Option<crate::history::RunRecord>) {
+        let outcomes: Vec<(String, Option<String>)> = results
+            .iter()
+            .map(|(h, r)| (h.clone(), r.as_ref().err().map(|e| format!("{e:#}"))))
+            .collect();
+        let unreachable: Vec<(String, String)> = self
+            .unreachable
+            .iter()
+            .map(|(h, e)| (h.clone(), format!("{e:#}")))
+            .collect();
+        let reporter = self.reporter.clone();
+        let Prepared {
+            ws,
+            targets,
+            unreachable: unreached,
+            _lock,
+            ..
+        } = self;
+        let status = finish(results, unreached);
+        // what to do next about a host that did not answer
+        for (host, _) in &unreachable {
+            if let Some(s) = ws.settings.get(host) {
+                crate::errln!(
+                    "hint: `DOCKER_HOST={} docker info` shows whether host {host}'s engine \
+                     answers (its endpoint is the inventory's kollars_engine, or DOCKER_HOST)",
+                    s.reach.endpoint
+                );
+            }
+        }
+        let record = reporter.run().map(|run| {
+            super::record::build(
+                run,
+                &reporter,
+                &ws,
+                &targets,
+                status,
+                super::record::Outcomes {
+                    hosts: outcomes,
+                    unreachable,
+                },
+                extra,
+            )
+        });
+        if let Some(r) = &record {
+            match crate::history::dir().and_then(|d| crate::history::save(&d, r)) {
+                Ok(path) if reporter.format() == crate::cli::OutputFormat::Text => {
+                    reporter.line(&format!(
+                        "run {} recorded ({}; `kollars runs show {}`)",
+                        r.id,
+                        path.display(),
+                        r.id
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) => crate::errln!("warning: the run was not recorded: {e:#}"),
+            }
+        }
+        drop(_lock);
+        (status, record)
+    }
 }
 
 /// Loads, renders, validates and connects; nothing on any host has changed when this returns.
@@ -220,6 +298,7 @@ pub async fn prepare(
         targets,
         unreachable,
         _lock: lock,
+        reporter,
     })
 }
 

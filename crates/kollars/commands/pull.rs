@@ -4,13 +4,14 @@
 use anyhow::Result;
 
 use crate::cli::EngineArgs;
-use crate::commands::prepare::{finish, for_hosts, prepare, Needs};
+use crate::commands::prepare::{for_hosts, prepare, Needs};
 use crate::error::ExitStatus;
+use crate::recorder::RunInfo;
 use crate::reporter::CliReporter;
 
 /// `kollars pull`.
-pub async fn pull(args: &EngineArgs) -> Result<ExitStatus> {
-    let reporter = CliReporter::new(args.output);
+pub async fn pull(args: &EngineArgs, run: RunInfo) -> Result<ExitStatus> {
+    let reporter = CliReporter::recording(args.output, run);
     let prepared = prepare(args, reporter, Needs::CHANGE).await?;
     let results = for_hosts(&prepared.targets, args.forks, |target| async move {
         for c in target.containers.values() {
@@ -19,5 +20,5 @@ pub async fn pull(args: &EngineArgs) -> Result<ExitStatus> {
         Ok(())
     })
     .await;
-    Ok(finish(results, prepared.unreachable))
+    Ok(prepared.finish(results))
 }

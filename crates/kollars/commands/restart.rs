@@ -5,16 +5,17 @@
 use anyhow::Result;
 
 use crate::cli::RestartArgs;
-use crate::commands::prepare::{finish, for_hosts, prepare, Needs};
+use crate::commands::prepare::{for_hosts, prepare, Needs};
 use crate::error::ExitStatus;
+use crate::recorder::RunInfo;
 use crate::reporter::CliReporter;
 
 /// `kollars restart SERVICE…`: a name is a service (`nova-api`), a project (`nova`) or a
 /// container (`nova_api`).
-pub async fn restart(args: &RestartArgs) -> Result<ExitStatus> {
+pub async fn restart(args: &RestartArgs, run: RunInfo) -> Result<ExitStatus> {
     let mut engine = args.engine.clone();
     engine.input.tags.extend(args.services.iter().cloned());
-    let reporter = CliReporter::new(engine.output);
+    let reporter = CliReporter::recording(engine.output, run);
     let prepared = prepare(&engine, reporter, Needs::CHANGE).await?;
     let wanted: Vec<String> = args.services.iter().map(|s| s.replace('_', "-")).collect();
     let wanted = &wanted;
@@ -28,11 +29,11 @@ pub async fn restart(args: &RestartArgs) -> Result<ExitStatus> {
                 .iter()
                 .any(|w| *w == svc.name || *w == svc.project || *w == container.replace('_', "-"))
             {
-                target.engine.restart(container, None).await?;
+                target.engine.restart_reported(container, None).await?;
             }
         }
         Ok(())
     })
     .await;
-    Ok(finish(results, prepared.unreachable))
+    Ok(prepared.finish(results))
 }

@@ -66,6 +66,27 @@ impl Graph {
                 .collect(),
         }
     }
+
+    /// The projects some of `targets` run, each with the projects of those it waits for, in
+    /// deploy order: the graph this deploy follows (for its record and `plan --graph`).
+    pub(super) fn of_targets(&self, targets: &[HostTarget]) -> Vec<(String, Vec<String>)> {
+        let present: BTreeSet<&str> = targets
+            .iter()
+            .flat_map(|t| t.rendered.services.iter().map(|s| s.project.as_str()))
+            .collect();
+        self.projects
+            .iter()
+            .filter(|(p, _)| present.contains(p.as_str()))
+            .map(|(p, deps)| {
+                let deps = deps
+                    .iter()
+                    .filter(|d| present.contains(d.as_str()))
+                    .cloned()
+                    .collect();
+                (p.clone(), deps)
+            })
+            .collect()
+    }
 }
 
 /// Per host: what was decided for each container, or why the host failed.

@@ -4,20 +4,21 @@
 use anyhow::{bail, Result};
 
 use crate::cli::DangerArgs;
-use crate::commands::prepare::{finish, for_hosts, prepare, Needs};
+use crate::commands::prepare::{for_hosts, prepare, Needs};
 use crate::error::{BadInput, ExitStatus};
+use crate::recorder::RunInfo;
 use crate::reporter::CliReporter;
 
 /// Stop every selected container (last service first), or, with `destroy`, stop and remove
 /// every kollars-managed container of the selected hosts.
-pub async fn stop(args: &DangerArgs, destroy: bool) -> Result<ExitStatus> {
+pub async fn stop(args: &DangerArgs, destroy: bool, run: RunInfo) -> Result<ExitStatus> {
     if !args.confirmed {
         bail!(BadInput::new(format!(
             "{} needs --yes-i-really-really-mean-it",
             if destroy { "destroy" } else { "stop" }
         )));
     }
-    let reporter = CliReporter::new(args.engine.output);
+    let reporter = CliReporter::recording(args.engine.output, run);
     let prepared = prepare(&args.engine, reporter, Needs::CHANGE).await?;
     let results = for_hosts(&prepared.targets, args.engine.forks, |target| async move {
         let engine = &target.engine;
@@ -35,5 +36,5 @@ pub async fn stop(args: &DangerArgs, destroy: bool) -> Result<ExitStatus> {
         Ok(())
     })
     .await;
-    Ok(finish(results, prepared.unreachable))
+    Ok(prepared.finish(results))
 }
