@@ -49,6 +49,9 @@ mod kills;
 /// named with its endpoint; the others complete; a rerun converges.
 mod frozen;
 
+/// A full disk under node_config_directory: a clear error, no torn file, no restart.
+mod full_disk;
+
 /// A reader that goes away (`kollars plan | head -1`) ends the run quietly.
 mod closed_stdout;
 
