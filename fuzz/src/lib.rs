@@ -231,7 +231,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn bits(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -244,7 +244,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            (self.bits() % n as u64) as usize
         }
     }
 }
@@ -260,7 +260,7 @@ pub fn mutate(rng: &mut Rng, input: &[u8], other: &[u8], dictionary: &[&str]) ->
                 let i = rng.below(v.len());
                 v[i] ^= 1 << rng.below(8);
             }
-            1 => v.insert(at, rng.next() as u8),
+            1 => v.insert(at, rng.bits() as u8),
             2 if !v.is_empty() => {
                 let n = 1 + rng.below(16.min(v.len() - at.min(v.len() - 1)));
                 let from = at.min(v.len() - 1);

@@ -18,7 +18,7 @@
 //! bollard's, which covers a request until its answer's headers; and every wait whose end the
 //! engine decides (a one-shot's exit, a pull's progress, a command's output, an archive's
 //! bytes), which a frozen engine would hold open for ever, runs under
-//! [`Engine::while_answering`], which pings the engine meanwhile and ends the wait with
+//! `Engine::while_answering`, which pings the engine meanwhile and ends the wait with
 //! [`DockerError::NoAnswer`] when a ping goes unanswered.
 
 use std::path::{Path, PathBuf};

@@ -48,13 +48,13 @@ pub async fn deploy(args: &DeployArgs) -> Result<ExitStatus> {
     Ok(finish(results, prepared.unreachable))
 }
 
+/// One host's outcome: what was decided for each container, or why it failed.
+type HostOutcome = (String, Result<Vec<(String, kollars_docker::Action)>>);
+
 /// The last line of a deploy: what was done on the hosts that succeeded, and which failed —
 /// `1 of 2 host(s) done: 16 create; failed: node2` (a failed host's actions are not counted:
 /// they did not all happen).
-fn summary<T>(
-    results: &[(String, Result<Vec<(String, kollars_docker::Action)>>)],
-    unreachable: &[(String, T)],
-) -> String {
+fn summary<T>(results: &[HostOutcome], unreachable: &[(String, T)]) -> String {
     let mut actions: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut failed: Vec<&str> = Vec::new();
     for (host, r) in results {

@@ -8,7 +8,7 @@
 pub const MAX_HOSTS: u64 = 100_000;
 
 /// Expands `ctl[01:03]`, `node[a:c]` and `h[1:10:2]` ranges into host names (at most
-/// [`MAX_HOSTS`]).
+/// `MAX_HOSTS`, 100000).
 pub fn expand_host_pattern(pattern: &str) -> Result<Vec<String>, String> {
     expand(pattern, pattern, MAX_HOSTS)
 }
