@@ -8,17 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::util::{
-    copy_tree, engines, engines_turn, ensure_images, kollars, site_args, site_inputs,
+    copy_tree, docker, engines, engines_turn, ensure_images, kollars, site_args, site_inputs,
     site_inventory, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
 };
-
-fn docker(engine: &str, args: &[&str]) -> Output {
-    Command::new("docker")
-        .env("DOCKER_HOST", engine)
-        .args(args)
-        .output()
-        .expect("run docker")
-}
 
 /// (id, StartedAt, running) of a container, or None.
 fn state(engine: &str, name: &str) -> Option<(String, String, bool)> {

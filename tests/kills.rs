@@ -1,6 +1,8 @@
-//! A first deploy killed (SIGKILL) at seeded moments, then run again: every rerun converges,
-//! each bootstrap one-shot ran to completion exactly once, and nothing is left behind (no
-//! `bootstrap_*` one-shot, no helper container of the config transfer).
+//! A first deploy and a reconfigure after a config change, each killed (SIGKILL) at seeded
+//! moments (20 kills), then run again: every rerun converges, no container runs on a config
+//! older than the last change (what it copied at start is the rendered file), each bootstrap
+//! one-shot ran to completion exactly once, and nothing is left behind (no `bootstrap_*`
+//! one-shot, no helper container of the config transfer, no temp file).
 //!
 //! The site is MariaDB and keystone (three bootstrap one-shots) on the third test engine, its
 //! configs written through the engine (helper containers), with the stand-in images. The
@@ -14,8 +16,8 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use crate::util::{
-    engines, ensure_images, kollars, site_args, site_inputs, site_inventory, standin_globals,
-    stderr,
+    docker, engines, ensure_images, kollars, site_args, site_inputs, site_inventory,
+    standin_globals, stderr,
 };
 
 const TAGS: &str = "mariadb,keystone";
@@ -28,14 +30,6 @@ const BOOTSTRAPS: &[&str] = &[
 ];
 
 const RUNNING: &[&str] = &["mariadb", "keystone", "keystone_fernet", "keystone_ssh"];
-
-fn docker(engine: &str, args: &[&str]) -> Output {
-    Command::new("docker")
-        .env("DOCKER_HOST", engine)
-        .args(args)
-        .output()
-        .expect("run docker")
-}
 
 fn lines(o: &Output) -> Vec<String> {
     String::from_utf8_lossy(&o.stdout)
@@ -105,8 +99,108 @@ fn moments(seed: u64, n: usize) -> Vec<Duration> {
         .collect()
 }
 
+/// Runs `args` and SIGKILLs it after `at`; whether it had finished by then.
+fn killed_at(args: &[String], at: Duration) -> bool {
+    let mut run = Command::new(env!("CARGO_BIN_EXE_kollars"))
+        .args(args)
+        .env_remove("KOLLA_CONFIG_PATH")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(at);
+    let finished = run.try_wait().unwrap().is_some();
+    let _ = run.kill();
+    run.wait().unwrap();
+    finished
+}
+
+/// The config files each running container copied at its start (kolla_set_configs), as
+/// (container, path in the container, path in the host's rendered tree).
+const COPIED: &[(&str, &str, &str)] = &[
+    (
+        "keystone",
+        "/etc/keystone/keystone.conf",
+        "keystone/keystone.conf",
+    ),
+    (
+        "keystone_fernet",
+        "/etc/keystone/keystone.conf",
+        "keystone-fernet/keystone.conf",
+    ),
+    ("mariadb", "/etc/mysql/my.cnf", "mariadb/galera.cnf"),
+];
+
+/// A file of a container (`docker cp`, through the engine's archive API: the stand-ins have
+/// no `cat`), `None` when it has none.
+fn container_file(engine: &str, container: &str, path: &str) -> Option<Vec<u8>> {
+    let o = docker(engine, &["cp", &format!("{container}:{path}"), "-"]);
+    if !o.status.success() {
+        return None;
+    }
+    // one regular file: a 512-byte ustar header (its size in octal at 124..136), then it
+    let header = o.stdout.get(..512)?;
+    let size = std::str::from_utf8(&header[124..136]).ok()?;
+    let size = usize::from_str_radix(size.trim_matches(|c: char| c == '\0' || c == ' '), 8).ok()?;
+    Some(o.stdout.get(512..512 + size)?.to_vec())
+}
+
+/// The checks after every rerun: the site's containers running, each on the config the tree
+/// holds now (what it copied at its start is the rendered file: none runs on a config older
+/// than the last change), no one-shot or helper left, no temp file in the tree, each
+/// bootstrap completed exactly once.
+fn converged(engine: &str, tree: &Path, what: &str) {
+    let held = containers(engine);
+    for c in RUNNING {
+        assert_eq!(
+            held.get(*c).map(String::as_str),
+            Some("running"),
+            "{what}: {c}: {held:?}"
+        );
+    }
+    let left: Vec<&String> = held
+        .keys()
+        .filter(|n| n.starts_with("bootstrap_") || n.starts_with("kollars_"))
+        .collect();
+    assert!(left.is_empty(), "{what}: left behind: {left:?}");
+    let temps: Vec<String> = crate::util::files_under(tree)
+        .into_iter()
+        .filter(|f| f.contains(".tmp-kollars-"))
+        .collect();
+    assert!(temps.is_empty(), "{what}: temp files left: {temps:?}");
+    let mut compared = 0;
+    for (c, inside, rendered) in COPIED {
+        let Ok(want) = std::fs::read(tree.join(rendered)) else {
+            continue;
+        };
+        let got = container_file(engine, c, inside);
+        assert_eq!(
+            got.as_deref(),
+            Some(&want[..]),
+            "{what}: {c} runs on another {inside} than the rendered {rendered}"
+        );
+        compared += 1;
+    }
+    assert!(
+        compared >= 2,
+        "{what}: only {compared} config files compared"
+    );
+    let done = completions(engine);
+    for b in BOOTSTRAPS {
+        assert_eq!(
+            done.get(*b).copied().unwrap_or(0),
+            1,
+            "{what}: {b} completed {:?} times: {done:?}",
+            done.get(*b)
+        );
+    }
+}
+
+/// A first deploy killed at a seeded moment, rerun; then a config change (keystone.conf's
+/// override, a new value each time) whose reconfigure is killed at another moment, rerun:
+/// 2 kills per round, 10 rounds.
 #[test]
-fn a_first_deploy_killed_at_any_moment_converges_with_each_bootstrap_once() {
+fn deploys_and_reconfigures_killed_at_any_moment_converge_with_each_bootstrap_once() {
     let _turn = crate::util::last_engine_turn();
     let engines = engines();
     let engine = engines
@@ -118,8 +212,10 @@ fn a_first_deploy_killed_at_any_moment_converges_with_each_bootstrap_once() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(13);
+    let rounds = 10;
+    let moments = moments(seed, 2 * rounds);
     let mut report = Vec::new();
-    for at in moments(seed, 8) {
+    for (round, at) in moments.chunks(2).enumerate() {
         wipe(&engine);
         let dir = tempfile::tempdir().unwrap();
         site_inputs(
@@ -142,55 +238,47 @@ fn a_first_deploy_killed_at_any_moment_converges_with_each_bootstrap_once() {
                 "loadbalancer",
             ],
         );
+        let tree = dir.path().join("etc-node1");
         let args = site_args(dir.path(), "deploy", TAGS, &["--output", "json"]);
-        let mut first = Command::new(env!("CARGO_BIN_EXE_kollars"))
-            .args(&args)
-            .env_remove("KOLLA_CONFIG_PATH")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(at);
-        let finished_first = first.try_wait().unwrap().is_some();
-        let _ = first.kill();
-        first.wait().unwrap();
-
+        let finished = killed_at(&args, at[0]);
         let o = kollars(&args);
-        let what = format!("killed at {at:?} (seed {seed})");
+        let what = format!("deploy killed at {:?} (seed {seed})", at[0]);
         assert!(o.status.success(), "{what}: rerun failed: {}", stderr(&o));
-        let held = containers(&engine);
-        for c in RUNNING {
-            assert_eq!(
-                held.get(*c).map(String::as_str),
-                Some("running"),
-                "{what}: {c}: {held:?}"
-            );
-        }
-        let left: Vec<&String> = held
-            .keys()
-            .filter(|n| n.starts_with("bootstrap_") || n.starts_with("kollars_"))
-            .collect();
-        assert!(left.is_empty(), "{what}: left behind: {left:?}");
-        let done = completions(&engine);
-        for b in BOOTSTRAPS {
-            assert_eq!(
-                done.get(*b).copied().unwrap_or(0),
-                1,
-                "{what}: {b} completed {:?} times: {done:?}",
-                done.get(*b)
-            );
-        }
+        converged(&engine, &tree, &what);
         report.push(format!(
-            "{at:?}{}",
-            if finished_first {
-                " (had finished)"
-            } else {
-                ""
-            }
+            "deploy {:?}{}",
+            at[0],
+            if finished { " (had finished)" } else { "" }
+        ));
+
+        // a config change, its reconfigure killed at the second moment (a third of it: a
+        // reconfigure is shorter), then run again
+        std::fs::create_dir_all(dir.path().join("config/config")).unwrap();
+        std::fs::write(
+            dir.path().join("config/config/keystone.conf"),
+            format!("[kollars_test]\nround = {round}\n"),
+        )
+        .unwrap();
+        let args = site_args(dir.path(), "reconfigure", TAGS, &["--output", "json"]);
+        let at = at[1] / 3;
+        let finished = killed_at(&args, at);
+        let o = kollars(&args);
+        let what = format!("reconfigure killed at {at:?} (seed {seed})");
+        assert!(o.status.success(), "{what}: rerun failed: {}", stderr(&o));
+        converged(&engine, &tree, &what);
+        let conf = std::fs::read_to_string(tree.join("keystone/keystone.conf")).unwrap();
+        assert!(conf.contains(&format!("round = {round}")), "{what}: {conf}");
+        report.push(format!(
+            "reconfigure {at:?}{}",
+            if finished { " (had finished)" } else { "" }
         ));
     }
     wipe(&engine);
-    eprintln!("kills converged, each bootstrap once: {report:?}");
+    eprintln!(
+        "kills: {} converged of {}, each bootstrap exactly once: {report:?}",
+        report.len(),
+        2 * rounds
+    );
 }
 
 /// This test process as a helper's owner (`<boot id>/<pid>/<start time>`, as kollars labels).

@@ -1,7 +1,8 @@
 //! The real control plane on three hosts, deployed by kollars alone and proven by clients
 //! nobody here wrote: a Galera cluster of three, a RabbitMQ cluster of three, keystone on
-//! every host with the same fernet keys, one MariaDB member lost and brought back; glance,
-//! placement, nova, neutron and heat on every host, every API answering through the VIP
+//! every host with the same fernet keys, one MariaDB member lost and brought back;
+//! placement, nova, neutron and heat on every host (glance on the first, as kolla's with the
+//! file backend), every API answering through the VIP
 //! while one controller's API containers are stopped, and the next deploy starting exactly
 //! those again. neutron's agents (on host1, the network host) are stand-ins, as in
 //! `real_control`: they need privileges and a kernel module this machine's dockerd lacks.
@@ -35,10 +36,10 @@ const STAND_INS: &[(&str, &str)] = &[
     ("neutron_l3_agent", "neutron-l3-agent"),
     ("neutron_metadata_agent", "neutron-metadata-agent"),
 ];
-/// Each controller's API containers, stopped on host2 to show the VIP still answering.
+/// host2's API containers, stopped to show the VIP still answering (glance-api is on host1
+/// only, see [`CONTAINERS`]).
 const APIS: &[&str] = &[
     "keystone",
-    "glance_api",
     "placement_api",
     "nova_api",
     "nova_metadata",
@@ -49,7 +50,8 @@ const APIS: &[&str] = &[
 const LAN: &str = "198.18.0";
 const VIP: &str = "198.18.0.250";
 const HOSTS: [&str; 3] = ["host1", "host2", "host3"];
-/// On every host; haproxy only on host1.
+/// On every host; haproxy and glance-api only on host1 (kolla's `glance_api_hosts`: the
+/// first host alone with the file backend on its own volume).
 const CONTAINERS: &[&str] = &[
     "mariadb",
     "memcached",
@@ -58,7 +60,6 @@ const CONTAINERS: &[&str] = &[
     "keystone",
     "keystone_fernet",
     "keystone_ssh",
-    "glance_api",
     "placement_api",
     "nova_api",
     "nova_metadata",
@@ -380,10 +381,11 @@ fn three_hosts_cluster_mariadb_and_rabbitmq_and_share_fernet_keys() {
     );
     site.kollars("post-deploy", &[]);
     for (i, e) in site.engines.iter().enumerate() {
-        for c in CONTAINERS
-            .iter()
-            .chain(if i == 0 { &["haproxy"][..] } else { &[] })
-        {
+        for c in CONTAINERS.iter().chain(if i == 0 {
+            &["haproxy", "glance_api"][..]
+        } else {
+            &[]
+        }) {
             let o = docker(e, &["inspect", "-f", "{{.State.Running}}", c]);
             assert_eq!(
                 String::from_utf8_lossy(&o.stdout).trim(),

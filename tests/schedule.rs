@@ -6,11 +6,11 @@
 //! one-shots) → horizon (after keystone), from the real catalogue with `-t`. The events of
 //! `--output json` arrive in the order the engine calls completed, which is what is checked.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-use crate::util::{engines, kollars, site_args, site_inputs, site_inventory, stderr};
+use crate::util::{docker, engines, kollars, site_args, site_inputs, site_inventory, stderr};
 
 const CONTAINERS: &[&str] = &[
     "memcached",
@@ -24,14 +24,6 @@ const CONTAINERS: &[&str] = &[
     // task that must fail for want of it
     "kolla_toolbox",
 ];
-
-fn docker(engine: &str, args: &[&str]) -> Output {
-    Command::new("docker")
-        .env("DOCKER_HOST", engine)
-        .args(args)
-        .output()
-        .expect("run docker")
-}
 
 /// `State.Status` of a container, or None when it does not exist.
 fn status(engine: &str, name: &str) -> Option<String> {

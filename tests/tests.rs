@@ -45,6 +45,13 @@ mod secrets;
 /// A first deploy killed at seeded moments: every rerun converges, each bootstrap once.
 mod kills;
 
+/// Engines frozen, unanswering or killed mid-run: that host fails within the engine timeout,
+/// named with its endpoint; the others complete; a rerun converges.
+mod frozen;
+
+/// A full disk under node_config_directory: a clear error, no torn file, no restart.
+mod full_disk;
+
 /// A reader that goes away (`kollars plan | head -1`) ends the run quietly.
 mod closed_stdout;
 

@@ -81,6 +81,15 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
+/// Runs the docker CLI against `engine`.
+pub fn docker(engine: &str, args: &[&str]) -> Output {
+    Command::new("docker")
+        .env("DOCKER_HOST", engine)
+        .args(args)
+        .output()
+        .expect("run docker")
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }

@@ -214,6 +214,15 @@ pub struct InputArgs {
     /// Where services/ and templates/ are (default: next to the binary, or the source tree).
     #[arg(long, env = crate::env::KOLLARS_DATA_DIR)]
     pub data_dir: Option<PathBuf>,
+    /// Commands that talk to engines: how many seconds an engine may leave a request
+    /// unanswered before its host fails (a frozen engine fails its host, the others go on).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = kollars_docker::DEFAULT_ENGINE_TIMEOUT,
+        value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=3600)
+    )]
+    pub engine_timeout: u64,
 }
 
 /// `kollars genconfig`.

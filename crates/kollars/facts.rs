@@ -40,7 +40,7 @@ pub struct Gathered {
 /// the probe, parse. Fails naming every host that failed.
 pub async fn gather(targets: Vec<FactsTarget>) -> Result<Vec<Gathered>> {
     let results = futures_util::future::join_all(targets.into_iter().map(|t| async move {
-        let engine = Engine::connect(&t.host, &t.reach.endpoint, t.reach.tls.as_deref()).await?;
+        let engine = t.reach.connect(&t.host).await?;
         let text = engine
             .run_probe(
                 &t.image,

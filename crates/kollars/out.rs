@@ -8,10 +8,37 @@
 //! and the command goes on to its normal end and exit status: a plan ends as it would have,
 //! and a deploy is not cut in half because whoever read its log quit. A stream that fails
 //! for another reason than a gone reader says so once, on the other stream.
+//!
+//! **Secrets**: once the inputs are read, [`set_masker`] installs their
+//! [`kollars_inputs::Masker`], and every line written here — progress, JSON events, warnings,
+//! a failed one-shot's log, the final error — has the known secret values (passwords.yml's)
+//! and URL passwords masked ([`kollars_inputs::Masker::mask_values`]), whatever produced it;
+//! `plan` masks its diffs by place too, before they get here.
 
 use std::fmt::Arguments;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
+use kollars_inputs::Masker;
+
+/// The masker of this run's inputs, once they are read.
+static MASKER: OnceLock<Masker> = OnceLock::new();
+
+/// Installs the masker every later line goes through (the first one installed stays: one
+/// run reads one configuration directory).
+pub fn set_masker(masker: Masker) {
+    let _ = MASKER.set(masker);
+}
+
+/// `text` with the known secrets masked (see the [module](self)); as is before the inputs
+/// are read.
+pub fn masked(text: &str) -> std::borrow::Cow<'_, str> {
+    match MASKER.get() {
+        Some(m) if !m.knows_nothing() || text.contains("://") => m.mask_values(text).into(),
+        _ => text.into(),
+    }
+}
 
 /// Stdout or stderr, and whether it can still be written.
 pub struct Stream {
@@ -45,12 +72,14 @@ impl Stream {
         if self.gone.load(Ordering::Relaxed) {
             return;
         }
+        let text = std::fmt::format(args);
+        let text = masked(&text);
         let r = match self.out {
             true => {
                 let mut w = std::io::stdout().lock();
-                w.write_fmt(args).and_then(|()| w.flush())
+                w.write_all(text.as_bytes()).and_then(|()| w.flush())
             }
-            false => std::io::stderr().lock().write_fmt(args),
+            false => std::io::stderr().lock().write_all(text.as_bytes()),
         };
         if let Err(e) = r {
             // the first failure only: later ones find the flag set

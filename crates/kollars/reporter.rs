@@ -68,7 +68,7 @@ impl CliReporter {
         let _g = self.lines.lock().expect("reporter lock");
         match &self.bars {
             Some(b) => {
-                let _ = b.println(text);
+                let _ = b.println(crate::out::masked(text));
             }
             None => crate::errln!("{text}"),
         }
@@ -111,12 +111,21 @@ impl Reporter for CliReporter {
                 match &e.phase {
                     Phase::Started => {
                         if let Some(b) = bar {
-                            b.set_message(format!("{} {:?}", e.subject, e.step));
+                            b.set_message(
+                                crate::out::masked(&format!("{} {:?}", e.subject, e.step))
+                                    .into_owned(),
+                            );
                         }
                     }
                     Phase::Progress { message } => {
                         if let Some(b) = bar {
-                            b.set_message(format!("{} {:?}: {message}", e.subject, e.step));
+                            b.set_message(
+                                crate::out::masked(&format!(
+                                    "{} {:?}: {message}",
+                                    e.subject, e.step
+                                ))
+                                .into_owned(),
+                            );
                         }
                     }
                     Phase::Finished => {

@@ -55,12 +55,14 @@ pub struct Reach {
     pub tls: Option<PathBuf>,
     /// Where its config files go.
     pub transfer: Transfer,
+    /// Seconds its engine may leave a request unanswered (`--engine-timeout`).
+    pub timeout: u64,
 }
 
 impl Reach {
     /// Resolves how `host` is reached from its variables; bad input names the host and
     /// variable.
-    pub fn resolve(vars: &Vars, inventory: &Inventory, host: &str) -> Result<Reach> {
+    pub fn resolve(vars: &Vars, inventory: &Inventory, host: &str, timeout: u64) -> Result<Reach> {
         let tls = host_var(vars, host, "kollars_engine_tls_dir")?.map(PathBuf::from);
         let endpoint = match host_var(vars, host, "kollars_engine")? {
             Some(e) => e,
@@ -96,7 +98,19 @@ impl Reach {
             endpoint,
             tls,
             transfer,
+            timeout,
         })
+    }
+
+    /// Connects to the host's engine, with the engine timeout.
+    pub async fn connect(&self, host: &str) -> kollars_docker::Result<kollars_docker::Engine> {
+        kollars_docker::Engine::connect_within(
+            host,
+            &self.endpoint,
+            self.tls.as_deref(),
+            self.timeout,
+        )
+        .await
     }
 
     /// Whether the engine is a socket on this machine (whose filesystem and clock are then the
@@ -152,7 +166,9 @@ impl HostSettings {
             restart_policy,
             restart_retries: n("docker_restart_policy_retry")?,
             graceful_timeout: n("docker_graceful_timeout")?,
-            client_timeout: n("docker_client_timeout")?,
+            // kolla's docker_client_timeout (120 s) is not the bound: a frozen engine would
+            // hold its host that long per request; `--engine-timeout` is
+            client_timeout: reach.timeout,
             registry_auth: registry_auth(vars, host)?,
         };
         let privileged = scope

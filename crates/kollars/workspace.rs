@@ -92,7 +92,7 @@ impl Workspace {
             let pre = inputs.vars();
             let mut targets = Vec::new();
             for host in &inputs.missing {
-                let r = Reach::resolve(&pre, &inputs.inventory, host)?;
+                let r = Reach::resolve(&pre, &inputs.inventory, host, args.engine_timeout)?;
                 let image = match &r.transfer {
                     Transfer::Engine(image) => image.clone(),
                     Transfer::Local => settings::helper_image(&pre, host)?,
@@ -117,7 +117,7 @@ impl Workspace {
         for host in &inputs.hosts {
             let r = match reach.remove(host) {
                 Some(r) => r,
-                None => Reach::resolve(&vars, &inputs.inventory, host)?,
+                None => Reach::resolve(&vars, &inputs.inventory, host, args.engine_timeout)?,
             };
             let s = HostSettings::resolve(&vars, host, r, timezones.remove(host))?;
             settings.insert(host.clone(), s);
@@ -166,6 +166,8 @@ impl Inputs {
                     false => e,
                 }
             })?;
+        // from here on, nothing kollars prints shows a password (see crate::out)
+        crate::out::set_masker(config.masker());
         // what Ansible accepts with a warning (a duplicate YAML key), kollars does too
         for w in inventory.warnings.iter().chain(&config.warnings) {
             crate::errln!("warning: {w}");

@@ -28,7 +28,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use bollard::models::VolumeCreateOptions;
 use bollard::query_parameters::ListVolumesOptions;
 
 use crate::engine::Engine;
@@ -183,16 +182,7 @@ impl Engine {
     pub async fn record_bootstrap(&self, oneshot: &str) -> Result<()> {
         let volume = format!("kollars-boot-{}", crate::records::volume_safe(oneshot));
         let labels = HashMap::from([(LABEL_BOOTSTRAP_RECORD.to_owned(), oneshot.to_owned())]);
-        self.docker
-            .create_volume(VolumeCreateOptions {
-                name: Some(volume.clone()),
-                driver: Some("local".to_owned()),
-                labels: Some(labels),
-                ..VolumeCreateOptions::default()
-            })
-            .await
-            .map_err(self.volume_err(&volume, "create"))?;
-        Ok(())
+        self.create_record_volume(&volume, labels).await
     }
 
     /// The one-shots recorded here, in one volume listing.

@@ -67,11 +67,18 @@ pub struct CommonOptions {
     pub restart_retries: u64,
     /// Seconds `stop` waits before killing (`docker_graceful_timeout`, default 60).
     pub graceful_timeout: u64,
-    /// Seconds any single API request may take (`docker_client_timeout`, default 120).
+    /// Seconds any single API request may go unanswered ([`DEFAULT_ENGINE_TIMEOUT`]; the CLI's
+    /// `--engine-timeout`): an engine that stops answering fails its host within this bound,
+    /// and a long wait (a one-shot's exit, a pull, a command's output) checks this often that
+    /// the engine still answers.
     pub client_timeout: u64,
     /// Registry credentials for pulls.
     pub registry_auth: Option<RegistryAuth>,
 }
+
+/// Seconds an engine may leave a request unanswered, unless told otherwise (kolla's
+/// `docker_client_timeout` of 120 s would hold a frozen host for two minutes per request).
+pub const DEFAULT_ENGINE_TIMEOUT: u64 = 30;
 
 impl Default for CommonOptions {
     fn default() -> Self {
@@ -80,7 +87,7 @@ impl Default for CommonOptions {
             restart_policy: RestartPolicy::UnlessStopped,
             restart_retries: 10,
             graceful_timeout: 60,
-            client_timeout: 120,
+            client_timeout: DEFAULT_ENGINE_TIMEOUT,
             registry_auth: None,
         }
     }

@@ -11,6 +11,15 @@
 //!   `known_hosts` come from the user's SSH configuration.
 //!
 //! The API version is negotiated at connect time (Debian's engine speaks 1.41), never assumed.
+//!
+//! **A frozen engine** (a daemon stopped, a host swapping, a network that drops packets) must
+//! fail its host within a known time, never hold the run: every request has the engine
+//! timeout (`CommonOptions::client_timeout`, the CLI's `--engine-timeout`, 30 s by default),
+//! bollard's, which covers a request until its answer's headers; and every wait whose end the
+//! engine decides (a one-shot's exit, a pull's progress, a command's output, an archive's
+//! bytes), which a frozen engine would hold open for ever, runs under
+//! `Engine::while_answering`, which pings the engine meanwhile and ends the wait with
+//! [`DockerError::NoAnswer`] when a ping goes unanswered.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,8 +34,8 @@ use crate::spec::ContainerSpec;
 /// The local engine's socket when no endpoint is given.
 pub const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
 
-/// Seconds the connect handshake (version negotiation) may take before the engine counts as
-/// unreachable; shorter than the request timeout so a dead host fails fast.
+/// Seconds the connect handshake (version negotiation) may take at most before the engine
+/// counts as unreachable (less when the engine timeout is shorter).
 const CONNECT_TIMEOUT: u64 = 15;
 
 /// A parsed engine endpoint.
@@ -151,21 +160,45 @@ impl Engine {
         endpoint: &str,
         tls_cert_dir: Option<&Path>,
     ) -> Result<Engine> {
+        Self::connect_within(
+            host,
+            endpoint,
+            tls_cert_dir,
+            CommonOptions::default().client_timeout,
+        )
+        .await
+    }
+
+    /// [`Engine::connect`] with an engine timeout of `timeout` seconds (the CLI's
+    /// `--engine-timeout`): the handshake may take the lesser of it and 15 s, every later
+    /// request it (see the module docs).
+    pub async fn connect_within(
+        host: &str,
+        endpoint: &str,
+        tls_cert_dir: Option<&Path>,
+        timeout: u64,
+    ) -> Result<Engine> {
+        let connect_timeout = timeout.clamp(1, CONNECT_TIMEOUT);
         let parsed = Endpoint::parse(host, endpoint, tls_cert_dir)?;
         let unreachable = |source: bollard::errors::Error| DockerError::Unreachable {
             host: host.to_owned(),
             endpoint: endpoint.to_owned(),
             source: source.into(),
         };
-        let common = CommonOptions::default();
+        let common = CommonOptions {
+            client_timeout: timeout.max(1),
+            ..CommonOptions::default()
+        };
         let (docker, timezone) = match &parsed {
             Endpoint::Unix(path) => {
                 // Negotiated here, through `/_ping`, as the docker CLI does: the engine answers
                 // `/version` (bollard's negotiation) by running `runc --version` and friends,
                 // ~8 ms of its CPU per connect, while `/_ping` is answered in well under 1 ms.
-                let version = ping_api_version(path).await.map_err(unreachable)?;
+                let version = ping_api_version(path, connect_timeout)
+                    .await
+                    .map_err(unreachable)?;
                 (
-                    Docker::connect_with_unix(&path.to_string_lossy(), CONNECT_TIMEOUT, &version)
+                    Docker::connect_with_unix(&path.to_string_lossy(), connect_timeout, &version)
                         .map_err(unreachable)?,
                     local_timezone(),
                 )
@@ -189,7 +222,7 @@ impl Engine {
                     &key,
                     &cert,
                     &ca,
-                    CONNECT_TIMEOUT,
+                    connect_timeout,
                     API_DEFAULT_VERSION,
                 )
                 .map_err(unreachable)?;
@@ -199,7 +232,7 @@ impl Engine {
                 )
             }
             Endpoint::Ssh(url) => {
-                let docker = Docker::connect_with_ssh(url, CONNECT_TIMEOUT, API_DEFAULT_VERSION)
+                let docker = Docker::connect_with_ssh(url, connect_timeout, API_DEFAULT_VERSION)
                     .map_err(unreachable)?;
                 (
                     docker.negotiate_version().await.map_err(unreachable)?,
@@ -272,6 +305,52 @@ impl Engine {
     /// Resolves a spec against this engine's common options and time zone.
     pub fn resolve(&self, spec: &ContainerSpec) -> Result<DesiredContainer> {
         DesiredContainer::resolve(spec, &self.common, &self.timezone)
+    }
+
+    /// [`DockerError::NoAnswer`] for `what` when `e` is the request timeout; `None` for
+    /// anything else the engine or the transport said.
+    pub(crate) fn no_answer(
+        &self,
+        e: &bollard::errors::Error,
+        what: impl FnOnce() -> String,
+    ) -> Option<DockerError> {
+        matches!(e, bollard::errors::Error::RequestTimeoutError).then(|| DockerError::NoAnswer {
+            host: self.host.clone(),
+            endpoint: self.endpoint.clone(),
+            what: what(),
+            secs: self.common.client_timeout,
+        })
+    }
+
+    /// Runs `fut`, a wait whose end the engine decides (`what`: `wait for container `x``),
+    /// pinging the engine every third of the engine timeout (at least 1 s, at most 10 s): a
+    /// ping unanswered within the engine timeout ends the wait with
+    /// [`DockerError::NoAnswer`], a ping refused (the daemon gone) with
+    /// [`DockerError::Unreachable`]. An engine that answers may take as long as it needs.
+    pub(crate) async fn while_answering<T>(
+        &self,
+        what: &str,
+        fut: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let every = std::time::Duration::from_secs((self.common.client_timeout / 3).clamp(1, 10));
+        let watch = async {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = self.docker.ping().await {
+                    return self
+                        .no_answer(&e, || format!("a ping during {what}"))
+                        .unwrap_or_else(|| DockerError::Unreachable {
+                            host: self.host.clone(),
+                            endpoint: self.endpoint.clone(),
+                            source: e.into(),
+                        });
+                }
+            }
+        };
+        tokio::select! {
+            r = fut => r,
+            e = watch => Err(e),
+        }
     }
 
     pub(crate) fn report(&self, subject: &str, step: Step, phase: Phase) {
@@ -348,6 +427,7 @@ impl Engine {
 /// (the `Api-Version` header of its `/_ping` answer) and the newest bollard knows.
 async fn ping_api_version(
     path: &Path,
+    timeout: u64,
 ) -> std::result::Result<ClientVersion, bollard::errors::Error> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let io = |err: std::io::Error| bollard::errors::Error::IOError { err };
@@ -366,7 +446,7 @@ async fn ping_api_version(
         stream.read_to_end(&mut answer).await.map_err(io)?;
         Ok::<_, bollard::errors::Error>(answer)
     };
-    let answer = tokio::time::timeout(std::time::Duration::from_secs(CONNECT_TIMEOUT), exchange)
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(timeout), exchange)
         .await
         .map_err(|_| bollard::errors::Error::RequestTimeoutError)??;
     let text = String::from_utf8_lossy(&answer);

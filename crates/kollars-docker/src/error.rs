@@ -67,6 +67,24 @@ pub enum DockerError {
         source: EngineError,
     },
 
+    /// The engine left a request unanswered for the engine timeout (`--engine-timeout`), or
+    /// stopped answering during a long wait: a frozen or overloaded engine. The host fails;
+    /// the others go on.
+    #[error(
+        "engine for host {host} at {endpoint} did not answer within {secs} s ({what}; see \
+         --engine-timeout)"
+    )]
+    NoAnswer {
+        /// Inventory host name.
+        host: String,
+        /// The endpoint as given.
+        endpoint: String,
+        /// What was asked (`create container `cron``, `a ping during wait for `x``).
+        what: String,
+        /// The timeout in seconds.
+        secs: u64,
+    },
+
     /// The container spec is not valid (bad volume, unknown dimension, bad healthcheck, ...).
     #[error("container `{container}`: invalid spec: {reason}")]
     InvalidSpec {
@@ -77,10 +95,12 @@ pub enum DockerError {
     },
 
     /// A Docker API call about a container failed.
-    #[error("host {host}: {action} container `{container}` failed")]
+    #[error("host {host} at {endpoint}: {action} container `{container}` failed")]
     Container {
         /// Inventory host name.
         host: String,
+        /// The engine endpoint as given.
+        endpoint: String,
         /// The container.
         container: String,
         /// What was being done (`create`, `start`, `inspect`, ...).
@@ -100,10 +120,12 @@ pub enum DockerError {
     },
 
     /// Pulling or inspecting an image failed.
-    #[error("host {host}: {action} image `{image}` failed")]
+    #[error("host {host} at {endpoint}: {action} image `{image}` failed")]
     Image {
         /// Inventory host name.
         host: String,
+        /// The engine endpoint as given.
+        endpoint: String,
         /// The image reference.
         image: String,
         /// `pull` or `inspect`.
@@ -114,10 +136,12 @@ pub enum DockerError {
     },
 
     /// A volume call failed.
-    #[error("host {host}: {action} volume `{volume}` failed")]
+    #[error("host {host} at {endpoint}: {action} volume `{volume}` failed")]
     Volume {
         /// Inventory host name.
         host: String,
+        /// The engine endpoint as given.
+        endpoint: String,
         /// The volume name.
         volume: String,
         /// `create`, `inspect`, `remove` or `list`.
@@ -128,10 +152,12 @@ pub enum DockerError {
     },
 
     /// Listing containers failed.
-    #[error("host {host}: listing containers failed")]
+    #[error("host {host} at {endpoint}: listing containers failed")]
     List {
         /// Inventory host name.
         host: String,
+        /// The engine endpoint as given.
+        endpoint: String,
         /// What the engine answered.
         #[source]
         source: EngineError,
@@ -382,24 +408,28 @@ mod tests {
         let errors = [
             DockerError::Container {
                 host: host(),
+                endpoint: "unix:///run/docker.sock".into(),
                 container: "nova_api".into(),
                 action: "create",
                 source: engine_said_no(),
             },
             DockerError::Image {
                 host: host(),
+                endpoint: "unix:///run/docker.sock".into(),
                 image: "kolla/nova-api:1".into(),
                 action: "pull",
                 source: engine_said_no(),
             },
             DockerError::Volume {
                 host: host(),
+                endpoint: "unix:///run/docker.sock".into(),
                 volume: "kolla_logs".into(),
                 action: "create",
                 source: engine_said_no(),
             },
             DockerError::List {
                 host: host(),
+                endpoint: "unix:///run/docker.sock".into(),
                 source: engine_said_no(),
             },
             DockerError::Unreachable {
@@ -415,7 +445,7 @@ mod tests {
         }
         assert_eq!(
             walk(&errors[0]).join(": "),
-            "host ctl01: create container `nova_api` failed: Docker responded with status code \
+            "host ctl01 at unix:///run/docker.sock: create container `nova_api` failed: Docker responded with status code \
              500: engine said no"
         );
     }
@@ -437,6 +467,7 @@ mod tests {
         let root = bollard_chain.pop().unwrap();
         let e = DockerError::Container {
             host: "ctl01".into(),
+            endpoint: "unix:///run/docker.sock".into(),
             container: "nova_api".into(),
             action: "inspect",
             source: EngineError::from(raw),

@@ -132,14 +132,19 @@ impl Engine {
                 input.shutdown().await.map_err(broken)?;
             }
             drop(input);
-            while let Some(chunk) = output.next().await {
-                match chunk.map_err(err)? {
-                    bollard::container::LogOutput::StdErr { message } => {
-                        stderr.extend_from_slice(&message)
+            let read = async {
+                while let Some(chunk) = output.next().await {
+                    match chunk.map_err(err)? {
+                        bollard::container::LogOutput::StdErr { message } => {
+                            stderr.extend_from_slice(&message)
+                        }
+                        other => stdout.extend_from_slice(&other.into_bytes()),
                     }
-                    other => stdout.extend_from_slice(&other.into_bytes()),
                 }
-            }
+                Ok(())
+            };
+            let what = format!("`{}` in container `{container}`", req.program());
+            self.while_answering(&what, read).await?;
         }
         let inspected = self.docker.inspect_exec(&created.id).await.map_err(err)?;
         Ok(ExecOutput {

@@ -51,11 +51,15 @@ impl Engine {
         action: &'static str,
     ) -> impl FnOnce(bollard::errors::Error) -> DockerError + '_ {
         let container = container.to_owned();
-        move |source| DockerError::Container {
-            host: self.host.clone(),
-            container,
-            action,
-            source: EngineError::from(source),
+        move |source| {
+            self.no_answer(&source, || format!("{action} container `{container}`"))
+                .unwrap_or_else(|| DockerError::Container {
+                    host: self.host.clone(),
+                    endpoint: self.endpoint.clone(),
+                    container,
+                    action,
+                    source: EngineError::from(source),
+                })
         }
     }
 
@@ -65,11 +69,15 @@ impl Engine {
         action: &'static str,
     ) -> impl FnOnce(bollard::errors::Error) -> DockerError + '_ {
         let image = image.to_owned();
-        move |source| DockerError::Image {
-            host: self.host.clone(),
-            image,
-            action,
-            source: EngineError::from(source),
+        move |source| {
+            self.no_answer(&source, || format!("{action} image `{image}`"))
+                .unwrap_or_else(|| DockerError::Image {
+                    host: self.host.clone(),
+                    endpoint: self.endpoint.clone(),
+                    image,
+                    action,
+                    source: EngineError::from(source),
+                })
         }
     }
 
@@ -79,18 +87,26 @@ impl Engine {
         action: &'static str,
     ) -> impl FnOnce(bollard::errors::Error) -> DockerError + '_ {
         let volume = volume.to_owned();
-        move |source| DockerError::Volume {
-            host: self.host.clone(),
-            volume,
-            action,
-            source: EngineError::from(source),
+        move |source| {
+            self.no_answer(&source, || format!("{action} volume `{volume}`"))
+                .unwrap_or_else(|| DockerError::Volume {
+                    host: self.host.clone(),
+                    endpoint: self.endpoint.clone(),
+                    volume,
+                    action,
+                    source: EngineError::from(source),
+                })
         }
     }
 
     pub(crate) fn list_err(&self) -> impl FnOnce(bollard::errors::Error) -> DockerError + '_ {
-        move |source| DockerError::List {
-            host: self.host.clone(),
-            source: EngineError::from(source),
+        move |source| {
+            self.no_answer(&source, || "listing containers".to_owned())
+                .unwrap_or_else(|| DockerError::List {
+                    host: self.host.clone(),
+                    endpoint: self.endpoint.clone(),
+                    source: EngineError::from(source),
+                })
         }
     }
 
@@ -165,17 +181,22 @@ impl Engine {
                     serveraddress: a.registry.clone(),
                     ..DockerCredentials::default()
                 });
-            let mut stream = self.docker.create_image(Some(options), None, creds);
-            while let Some(info) = stream.next().await {
-                let info = info.map_err(self.image_err(image, "pull"))?;
-                if let Some(status) = info.status {
-                    let message = match info.progress {
-                        Some(p) => format!("{status} {p}"),
-                        None => status,
-                    };
-                    self.report(image, Step::PullImage, Phase::Progress { message });
+            let pull = async {
+                let mut stream = self.docker.create_image(Some(options), None, creds);
+                while let Some(info) = stream.next().await {
+                    let info = info.map_err(self.image_err(image, "pull"))?;
+                    if let Some(status) = info.status {
+                        let message = match info.progress {
+                            Some(p) => format!("{status} {p}"),
+                            None => status,
+                        };
+                        self.report(image, Step::PullImage, Phase::Progress { message });
+                    }
                 }
-            }
+                Ok(())
+            };
+            self.while_answering(&format!("the pull of `{image}`"), pull)
+                .await?;
             let after = self.image_id(image).await?;
             Ok(before != after)
         })
@@ -366,19 +387,25 @@ impl Engine {
 
     /// Waits for a container to exit and returns its exit code.
     pub async fn wait_exit(&self, name: &str) -> Result<i64> {
-        let mut stream = self
-            .docker
-            .wait_container(name, None::<WaitContainerOptions>);
-        match stream.next().await {
-            Some(Ok(r)) => Ok(r.status_code),
-            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
-            Some(Err(e)) => Err(self.container_err(name, "wait for")(e)),
-            None => Err(DockerError::Timeout {
-                host: self.host.clone(),
-                container: name.to_owned(),
-                waiting_for: "exited",
-            }),
-        }
+        let wait = async {
+            let mut stream = self
+                .docker
+                .wait_container(name, None::<WaitContainerOptions>);
+            match stream.next().await {
+                Some(Ok(r)) => Ok(r.status_code),
+                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => {
+                    Ok(code)
+                }
+                Some(Err(e)) => Err(self.container_err(name, "wait for")(e)),
+                None => Err(DockerError::Timeout {
+                    host: self.host.clone(),
+                    container: name.to_owned(),
+                    waiting_for: "exited",
+                }),
+            }
+        };
+        self.while_answering(&format!("the wait for container `{name}`"), wait)
+            .await
     }
 
     /// A container's stdout and stderr so far.
@@ -388,12 +415,16 @@ impl Engine {
             stderr: true,
             ..LogsOptions::default()
         };
-        let chunks: Vec<_> = self
-            .docker
-            .logs(name, Some(options))
-            .try_collect()
-            .await
-            .map_err(self.container_err(name, "read logs of"))?;
+        let read = async {
+            self.docker
+                .logs(name, Some(options))
+                .try_collect::<Vec<_>>()
+                .await
+                .map_err(self.container_err(name, "read logs of"))
+        };
+        let chunks = self
+            .while_answering(&format!("reading the logs of `{name}`"), read)
+            .await?;
         Ok(chunks.iter().map(|c| c.to_string()).collect())
     }
 

@@ -197,18 +197,29 @@ impl Engine {
             (LABEL_CONFIG_RECORD_SEQ.to_owned(), seq.to_string()),
             (LABEL_CONFIG_HASH.to_owned(), hash.to_owned()),
         ]);
+        self.create_record_volume(&volume, labels).await?;
+        for r in old {
+            self.remove_volume_if_present(&r.volume).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates the record volume `volume` (driver `local`) with `labels`: every record kollars
+    /// keeps on a host (config, task and bootstrap records) is one.
+    pub(crate) async fn create_record_volume(
+        &self,
+        volume: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<()> {
         self.docker
             .create_volume(VolumeCreateOptions {
-                name: Some(volume.clone()),
+                name: Some(volume.to_owned()),
                 driver: Some("local".to_owned()),
                 labels: Some(labels),
                 ..VolumeCreateOptions::default()
             })
             .await
-            .map_err(self.volume_err(&volume, "create"))?;
-        for r in old {
-            self.remove_volume_if_present(&r.volume).await?;
-        }
+            .map_err(self.volume_err(volume, "create"))?;
         Ok(())
     }
 
@@ -246,15 +257,7 @@ impl Engine {
             (LABEL_TASK_DIGEST.to_owned(), digest.to_owned()),
             (LABEL_TASK_SEQ.to_owned(), seq.to_string()),
         ]);
-        self.docker
-            .create_volume(VolumeCreateOptions {
-                name: Some(volume.clone()),
-                driver: Some("local".to_owned()),
-                labels: Some(labels),
-                ..VolumeCreateOptions::default()
-            })
-            .await
-            .map_err(self.volume_err(&volume, "create"))?;
+        self.create_record_volume(&volume, labels).await?;
         for r in old {
             self.remove_volume_if_present(&r.volume).await?;
         }

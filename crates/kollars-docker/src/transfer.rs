@@ -372,18 +372,21 @@ impl Engine {
         host_dir: &Path,
         action: &'static str,
     ) -> Result<Tree> {
-        let bytes: Vec<u8> = self
-            .docker
-            .download_from_container(
-                helper,
-                Some(DownloadFromContainerOptions {
-                    path: HELPER_MOUNT.to_owned(),
-                }),
-            )
-            .map_ok(|chunk| chunk.to_vec())
-            .try_concat()
-            .await
-            .map_err(|e| self.transfer_err(host_dir, action, format!("reading: {}", chain(&e))))?;
+        let read = async {
+            self.docker
+                .download_from_container(
+                    helper,
+                    Some(DownloadFromContainerOptions {
+                        path: HELPER_MOUNT.to_owned(),
+                    }),
+                )
+                .map_ok(|chunk| chunk.to_vec())
+                .try_concat()
+                .await
+                .map_err(|e| self.transfer_err(host_dir, action, format!("reading: {}", chain(&e))))
+        };
+        let what = format!("reading {} through the engine", host_dir.display());
+        let bytes: Vec<u8> = self.while_answering(&what, read).await?;
         parse_tree(&bytes).map_err(|e| {
             self.transfer_err(
                 host_dir,
@@ -540,19 +543,23 @@ impl Engine {
                         self.common.client_timeout
                     ))
                 })??;
-                let chunks: Vec<LogOutput> = self
-                    .docker
-                    .logs(
-                        &name,
-                        Some(LogsOptions {
-                            stdout: true,
-                            stderr: true,
-                            ..LogsOptions::default()
-                        }),
-                    )
-                    .try_collect()
-                    .await
-                    .map_err(|e| perr(format!("reading the probe's output: {}", chain(&e))))?;
+                let read = async {
+                    self.docker
+                        .logs(
+                            &name,
+                            Some(LogsOptions {
+                                stdout: true,
+                                stderr: true,
+                                ..LogsOptions::default()
+                            }),
+                        )
+                        .try_collect::<Vec<LogOutput>>()
+                        .await
+                        .map_err(|e| perr(format!("reading the probe's output: {}", chain(&e))))
+                };
+                let chunks = self
+                    .while_answering("reading the probe's output", read)
+                    .await?;
                 let (mut out, mut err) = (Vec::new(), Vec::new());
                 for c in chunks {
                     match c {

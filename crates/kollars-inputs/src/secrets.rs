@@ -1,5 +1,8 @@
 //! Which parts of a text kollars prints are secrets, and masking them: the one place that
-//! decides, for plan's lines, its config diffs and its JSON alike.
+//! decides, for plan's lines, its config diffs and its JSON alike, and for every other line
+//! kollars prints (progress, JSON events, a one-shot's log, errors), which the binary's
+//! output passes through [`Masker::mask_values`] (known values and URL passwords only: an
+//! error's `keystone_admin_password: empty value` must keep its words).
 //!
 //! Knowing today's passwords is not enough: after an operator changes one, the diff of a
 //! config file shows the value it had, which no input names any more. So a value is masked
@@ -110,6 +113,21 @@ impl Masker {
         text.split_inclusive('\n')
             .map(|l| self.mask_line(l))
             .collect()
+    }
+
+    /// `text` with every known secret value and every URL password masked, and nothing
+    /// else: for text that is not a config file (messages, logs, events), where masking by
+    /// place would eat the words of `name: what is wrong`.
+    pub fn mask_values(&self, text: &str) -> String {
+        let known = self.mask_known(text);
+        URL_PASSWORD
+            .replace_all(&known, |c: &Captures| format!("{}{MASK}@", &c["pre"]))
+            .into_owned()
+    }
+
+    /// Whether the masker knows no secret value (masking by place still applies).
+    pub fn knows_nothing(&self) -> bool {
+        self.values.is_empty()
     }
 
     fn mask_known(&self, line: &str) -> String {

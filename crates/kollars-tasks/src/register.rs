@@ -339,11 +339,8 @@ async fn run(
             task: task.clone(),
             source,
         })?;
-    let mask = |text: &str| {
-        reg.secrets()
-            .into_iter()
-            .fold(text.trim().to_owned(), |t, s| t.replace(s, "********"))
-    };
+    let masker = kollars_inputs::Masker::new(reg.secrets().into_iter().map(str::to_owned), []);
+    let mask = |text: &str| masker.mask_values(text.trim());
     if out.exit_code != 0 {
         let last = out.stderr.trim().lines().last().unwrap_or_default();
         return Err(TaskError::Failed {

@@ -53,20 +53,21 @@ pub async fn deploy(args: &DeployArgs, run: RunInfo) -> Result<ExitStatus> {
     let results = schedule::deploy_all(&prepared.targets, &graph, args.engine.forks).await;
     // once more at the end: a killed run's last requests may have landed after this run's
     // sweep at its start (the engine carries out a create whose client is gone); a failure
-    // here changes nothing the run did, and the next run's sweep names it
+    // here changes nothing the run did, and the next run's sweep names it; a failed host's
+    // engine may be the one that stopped answering: the next run sweeps it
     join_all(
         prepared
             .targets
             .iter()
-            .map(|t| t.engine.remove_leftover_helpers()),
+            .zip(&results)
+            .filter(|(_, (_, r))| r.is_ok())
+            .map(|(t, _)| t.engine.remove_leftover_helpers()),
     )
     .await;
-    let mut summary: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut plan = Vec::new();
     for (host, r) in &results {
         if let Ok(actions) = r {
             for (service, a) in actions {
-                *summary.entry(a.name()).or_default() += 1;
                 plan.push(PlanItem {
                     host: host.clone(),
                     service: service.clone(),
@@ -78,15 +79,7 @@ pub async fn deploy(args: &DeployArgs, run: RunInfo) -> Result<ExitStatus> {
     }
     reporter.finish();
     if args.engine.output == OutputFormat::Text {
-        reporter.line(&format!(
-            "{} host(s): {}",
-            results.len(),
-            summary
-                .iter()
-                .map(|(k, v)| format!("{v} {k}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        reporter.line(&summary(&results, &prepared.unreachable));
     }
     let graph = graph.of_targets(&prepared.targets);
     let (status, record) = prepared.finish_run(results, Extra { plan, diffs, graph });
@@ -99,4 +92,69 @@ pub async fn deploy(args: &DeployArgs, run: RunInfo) -> Result<ExitStatus> {
         }
     }
     Ok(status)
+}
+
+/// One host's outcome: what was decided for each container, or why it failed.
+type HostOutcome = (String, Result<Vec<(String, kollars_docker::Action)>>);
+
+/// The last line of a deploy: what was done on the hosts that succeeded, and which failed —
+/// `1 of 2 host(s) done: 16 create; failed: node2` (a failed host's actions are not counted:
+/// they did not all happen).
+fn summary<T>(results: &[HostOutcome], unreachable: &[(String, T)]) -> String {
+    let mut actions: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut failed: Vec<&str> = Vec::new();
+    for (host, r) in results {
+        match r {
+            Ok(done) => {
+                for (_, a) in done {
+                    *actions.entry(a.name()).or_default() += 1;
+                }
+            }
+            Err(_) => failed.push(host),
+        }
+    }
+    failed.extend(unreachable.iter().map(|(h, _)| h.as_str()));
+    let total = results.len() + unreachable.len();
+    let actions = match actions.is_empty() {
+        true => "nothing changed".to_owned(),
+        false => actions
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let mut line = format!(
+        "{} of {total} host(s) done: {actions}",
+        total - failed.len()
+    );
+    if !failed.is_empty() {
+        line.push_str(&format!("; failed: {}", failed.join(", ")));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary;
+    use kollars_docker::Action;
+
+    #[test]
+    fn failed_hosts_are_reported_as_failed() {
+        let results = vec![
+            (
+                "node1".to_owned(),
+                Ok(vec![("cron".to_owned(), Action::Create)]),
+            ),
+            ("node2".to_owned(), Err(anyhow::anyhow!("frozen"))),
+        ];
+        let unreachable = vec![("node3".to_owned(), ())];
+        assert_eq!(
+            summary(&results, &unreachable),
+            "1 of 3 host(s) done: 1 create; failed: node2, node3"
+        );
+        assert_eq!(
+            summary(&results[..1], &[] as &[(String, ())]),
+            "1 of 1 host(s) done: 1 create"
+        );
+    }
 }

@@ -8,7 +8,6 @@
 
 use anyhow::Result;
 use futures_util::future::join_all;
-use kollars_docker::Engine;
 
 use crate::cli::GenconfigArgs;
 use crate::configs::Destination;
@@ -61,9 +60,7 @@ pub async fn genconfig(args: &GenconfigArgs) -> Result<ExitStatus> {
             .map(|(host, reach, image, connected)| async move {
                 let engine = match connected {
                     Some(e) => e.clone(),
-                    None => {
-                        Engine::connect(&host.host, &reach.endpoint, reach.tls.as_deref()).await?
-                    }
+                    None => reach.connect(&host.host).await?,
                 };
                 Destination::Engine(&engine, image).write(host).await
             }),

@@ -222,7 +222,7 @@ pub async fn prepare(
                     Some(e) => e,
                     None => {
                         let r = &settings.reach;
-                        match Engine::connect(&host, &r.endpoint, r.tls.as_deref()).await {
+                        match r.connect(&host).await {
                             Ok(e) => e,
                             Err(err) => return (host, Err(err)),
                         }

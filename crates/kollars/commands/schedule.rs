@@ -10,21 +10,25 @@
 //! on every host that runs them. The rest runs side by side.
 //!
 //! A run is then:
-//! 1. every host at once: write the config directories and decide every container (reads);
-//! 2. every host at once: create every new container, not started: creating is most of an
-//!    engine's work and depends on nothing but the image;
-//! 3. each project as soon as its dependencies are done everywhere: its registration in
+//! 1. every host at once, each on its own: write the config directories, decide every
+//!    container (reads), and create every new container, not started: creating is most of an
+//!    engine's work and depends on nothing but the image (a slow or frozen engine holds back
+//!    no other host here); then the bootstrap one-shots are created where they will run;
+//! 2. each project as soon as its dependencies are done everywhere: its registration in
 //!    keystone and its databases, then its bootstrap one-shots, each once (kolla's
 //!    `run_once`, on the first host that gets the service), then on every host its changes:
 //!    start the new containers, restart or recreate the changed ones — a clustered service's
 //!    (MariaDB's Galera, RabbitMQ) one host at a time, each member ready before the next, as
 //!    kolla's serial handlers;
-//! 4. kolla's tasks once the project's new containers run (accounts, keystone's bootstrap,
+//! 3. kolla's tasks once the project's new containers run (accounts, keystone's bootstrap,
 //!    the fernet key push), once, on the first host that runs the service.
 //!
 //! A host whose step fails drops out of the later projects and the others go on (kolla's
 //! default `max_fail_percentage` of 100); a failed bootstrap fails its project on every host,
-//! as a failing `run_once` task fails its play. `--forks` bounds how many hosts are being acted
+//! as a failing `run_once` task fails its play. A host whose engine stops answering fails
+//! within the engine timeout (`--engine-timeout`) of its stuck request and drops out the same
+//! way, so it holds the others back at most that long per project it was in when it froze.
+//! `--forks` bounds how many hosts are being acted
 //! on at one moment; a project waiting for its dependencies holds no fork.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -162,14 +166,36 @@ impl Schedule<'_> {
         out
     }
 
-    /// Steps 1 and 2: configs, decisions, new containers created.
+    /// Steps 1 and 2: configs, decisions, new containers created — each host on its own (a
+    /// slow or frozen engine holds back no other host's creates); then the bootstrap
+    /// one-shots, which go where they will run (the first live host of each service), so
+    /// only once every host has decided.
     async fn prepare(&mut self) {
         let targets = self.targets;
-        let decided = join_all(targets.iter().map(|target| async {
-            let _fork = self.forks.acquire().await.expect("forks open");
+        let this = &*self;
+        let decided = join_all(targets.iter().enumerate().map(|(i, target)| async move {
+            let _fork = this.forks.acquire().await.expect("forks open");
             let rewritten = write_configs(target).await?;
             let plan = decide_host(target, &rewritten).await?;
-            Ok::<_, anyhow::Error>((plan, bootstraps(target).await?))
+            let boots = bootstraps(target).await?;
+            let creates: Vec<&Decision<'_>> = plan
+                .values()
+                .filter(|d| matches!(d.action, Action::Create))
+                .collect();
+            let engine = &target.engine;
+            let created = join_all(
+                creates
+                    .iter()
+                    .map(|d| engine.create_stopped(d.spec(), Some(&d.svc.hash))),
+            )
+            .await;
+            for (d, r) in creates.iter().zip(created) {
+                if let Err(e) = r {
+                    let e = anyhow!(e).context(format!("service {}", d.svc.name));
+                    this.defer(i, &d.svc.project, e);
+                }
+            }
+            Ok::<_, anyhow::Error>((plan, boots))
         }))
         .await;
         for (i, d) in decided.into_iter().enumerate() {
@@ -204,11 +230,9 @@ impl Schedule<'_> {
         join_all(this.plans.iter().enumerate().map(|(i, plan)| {
             let oneshots = oneshots.remove(&i).unwrap_or_default();
             async move {
-                let Some(plan) = plan else { return };
-                let creates: Vec<&Decision<'_>> = plan
-                    .values()
-                    .filter(|d| matches!(d.action, Action::Create))
-                    .collect();
+                if plan.is_none() || !this.is_live(i) {
+                    return;
+                }
                 // a one-shot a killed run left is finished or replaced when its turn comes
                 // (run_bootstrap); one no longer due goes now
                 let boots = &this.boots[i];
@@ -221,7 +245,7 @@ impl Schedule<'_> {
                     .map(|(name, _)| name)
                     .filter(|name| !due.contains(name))
                     .collect();
-                if creates.is_empty() && oneshots.is_empty() && stale.is_empty() {
+                if oneshots.is_empty() && stale.is_empty() {
                     return;
                 }
                 let _fork = this.forks.acquire().await.expect("forks open");
@@ -232,21 +256,8 @@ impl Schedule<'_> {
                         return;
                     }
                 }
-                let containers = join_all(
-                    creates
-                        .iter()
-                        .map(|d| engine.create_stopped(d.spec(), Some(&d.svc.hash))),
-                );
                 let bootstraps =
-                    join_all(oneshots.iter().map(|(_, spec)| engine.create_oneshot(spec)));
-                let (containers, bootstraps) =
-                    futures_util::future::join(containers, bootstraps).await;
-                for (d, r) in creates.iter().zip(containers) {
-                    if let Err(e) = r {
-                        let e = anyhow!(e).context(format!("service {}", d.svc.name));
-                        this.defer(i, &d.svc.project, e);
-                    }
-                }
+                    join_all(oneshots.iter().map(|(_, spec)| engine.create_oneshot(spec))).await;
                 for ((d, spec), r) in oneshots.iter().zip(bootstraps) {
                     match r {
                         Ok(()) => {

@@ -3,8 +3,19 @@
 //! Both inventory syntaxes accept the same host patterns; a pure function of its own keeps
 //! one set of rules for both and can be tested without an inventory.
 
-/// Expands `ctl[01:03]`, `node[a:c]` and `h[1:10:2]` ranges into host names.
+/// The most host names one pattern may expand to: far more than any cloud, far fewer than
+/// `h[0:99999999999]` or `h[1:1000][1:1000][1:1000]` would make (memory without bound).
+pub const MAX_HOSTS: u64 = 100_000;
+
+/// Expands `ctl[01:03]`, `node[a:c]` and `h[1:10:2]` ranges into host names (at most
+/// `MAX_HOSTS`, 100000).
 pub fn expand_host_pattern(pattern: &str) -> Result<Vec<String>, String> {
+    expand(pattern, pattern, MAX_HOSTS)
+}
+
+/// [`expand_host_pattern`] of `pattern`, a tail of `whole`, with at most `budget` names.
+fn expand(whole: &str, pattern: &str, budget: u64) -> Result<Vec<String>, String> {
+    let too_many = || format!("host pattern {whole:?} expands to more than {MAX_HOSTS} hosts");
     let Some(open) = pattern.find('[') else {
         return Ok(vec![strip_port(pattern)]);
     };
@@ -40,10 +51,14 @@ pub fn expand_host_pattern(pattern: &str) -> Result<Vec<String>, String> {
         } else {
             0
         };
+        let count = ((e - b) / step as u64).saturating_add(1);
+        if count > budget {
+            return Err(too_many());
+        }
         let mut i = b;
-        while i <= e {
+        for _ in 0..count {
             items.push(format!("{i:0width$}"));
-            i += step as u64;
+            i = i.saturating_add(step as u64);
         }
     } else if beg.len() == 1 && end.len() == 1 && beg.chars().all(|c| c.is_ascii_alphabetic()) {
         let (b, e) = (beg.as_bytes()[0], end.as_bytes()[0]);
@@ -52,22 +67,23 @@ pub fn expand_host_pattern(pattern: &str) -> Result<Vec<String>, String> {
                 "invalid alphabetic range in host pattern {pattern:?}"
             ));
         }
-        let mut c = b;
-        while c <= e {
-            items.push((c as char).to_string());
-            c = c.saturating_add(step as u8);
-            if step == 0 {
-                break;
-            }
+        let mut c = b as usize;
+        while c <= e as usize {
+            items.push((c as u8 as char).to_string());
+            c += step;
         }
     } else {
         return Err(format!(
             "invalid range [{range}] in host pattern {pattern:?}"
         ));
     }
-    let mut out = Vec::new();
+    let rests = expand(whole, tail, budget / items.len().max(1) as u64)?;
+    if (items.len() as u64).saturating_mul(rests.len() as u64) > budget {
+        return Err(too_many());
+    }
+    let mut out = Vec::with_capacity(items.len() * rests.len());
     for item in items {
-        for rest in expand_host_pattern(tail)? {
+        for rest in &rests {
             out.push(format!("{head}{item}{rest}"));
         }
     }

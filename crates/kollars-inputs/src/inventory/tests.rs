@@ -17,6 +17,32 @@ fn ranges_expand_with_padding_and_steps() {
     assert!(expand_host_pattern("h[1:").is_err());
 }
 
+/// Found writing the inventory fuzz target: ranges that never ended (a step of 256 on letters, a range up to
+/// `u64::MAX`) or made more names than memory holds (nested ranges).
+#[test]
+fn ranges_are_bounded() {
+    assert_eq!(expand_host_pattern("h[a:c:256]").unwrap(), ["ha"]);
+    assert_eq!(
+        expand_host_pattern("h[18446744073709551614:18446744073709551615]").unwrap(),
+        ["h18446744073709551614", "h18446744073709551615"]
+    );
+    for bomb in [
+        "h[0:18446744073709551615]",
+        "h[1:1000][1:1000]",
+        "h[1:100][1:100][1:100]",
+    ] {
+        let e = expand_host_pattern(bomb).unwrap_err();
+        assert!(
+            e.contains("more than 100000 hosts") && e.contains(bomb),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        expand_host_pattern("h[1:100][1:1000]").unwrap().len(),
+        100_000
+    );
+}
+
 #[test]
 fn ini_children_vars_and_order() {
     let text = "[control]\nctl[01:02] api_interface=eth1 n=3\n[compute]\ncmp01\n\n[nova:children]\ncontrol\n[nova-api:children]\nnova\n[nova:vars]\nfoo=bar\n[all:vars]\nfoo=all\n";
