@@ -198,10 +198,7 @@ pub(crate) fn dashboard_in_a_browser(site: &Site) {
         page["url"].as_str().unwrap().ends_with("/project/"),
         "{page}"
     );
-    assert_eq!(
-        page["title"], "Instance Overview - OpenStack Dashboard",
-        "{page}"
-    );
+    assert_eq!(page["title"], "Overview - OpenStack Dashboard", "{page}");
     assert!(page["headings"].to_string().contains("Overview"), "{page}");
     assert_eq!(page["errors"], serde_json::json!([]), "{page}");
     assert!(page["user"].to_string().contains("admin"), "{page}");
