@@ -7,14 +7,15 @@
 #   2. the real images (scripts/build-real-images.sh: Debian trixie, OpenStack 2026.1 from
 #      PyPI; ~10 minutes the first time, seconds after) and python-openstackclient from PyPI;
 #   3. `kollars deploy` of cron, MariaDB, memcached, RabbitMQ, HAProxy, kolla-toolbox,
-#      keystone, glance, placement, nova's and neutron's control planes, ovsdb-server and heat
-#      (inventory.example, demo/real/globals.yml; ovs-vswitchd and neutron's agents on
+#      keystone, glance, placement, nova's and neutron's control planes, ovsdb-server, heat and
+#      horizon (inventory.example, demo/real/globals.yml; ovs-vswitchd and neutron's agents on
 #      stand-ins: this engine cannot start the privileged containers they need), a no-op
 #      `reconfigure`, `post-deploy`;
 #   4. through the VIP, inside the host's network, python-openstackclient: `token issue`, an
 #      image of random bytes uploaded to glance and saved back identical, placement's
 #      `resource provider list`, nova's `compute service list` and a flavor, a network and
-#      a subnet, a heat stack (one OS::Heat::RandomString) created and its output shown.
+#      a subnet, a heat stack (one OS::Heat::RandomString) created and its output shown;
+#      then horizon's login page through the VIP (curl; the browser test is real_horizon's).
 #
 # `scripts/demo.sh --stand-in` runs the older demo instead: every service of the all-in-one on
 # the FROM-scratch stand-in images, in seconds.
@@ -49,7 +50,7 @@ cp demo/real/galera.cnf "$conf/config/galera.cnf"
 [ -s "$conf/passwords.yml" ] || cp demo/passwords.yml "$conf/passwords.yml"
 ./target/release/kollars genpwd -p "$conf/passwords.yml"
 
-tags=cron,mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,placement,nova,nova-cell,openvswitch,neutron,heat
+tags=cron,mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,placement,nova,nova-cell,openvswitch,neutron,heat,horizon
 k() { ./target/release/kollars "$@" -i inventory.example --configdir "$conf"; }
 echo "== kollars plan"
 k plan -t "$tags" --no-diff | tail -3
@@ -105,3 +106,9 @@ done
 os stack show demo-stack >/dev/null 2>&1 ||
   os stack create --wait -t "$demo/stack.yaml" demo-stack -c stack_name -c stack_status
 os stack output show demo-stack word -c output_value
+echo "== horizon: the login page through the VIP (haproxy's horizon frontend, port 80)"
+# the first start collects and compresses the static files before uWSGI answers
+for _ in $(seq 1 100); do
+  [ "$(nsenter --net="$net" curl -s -o /dev/null -w '%{http_code}' -m 10 http://127.0.0.2/auth/login/)" = 200 ] && break; sleep 3
+done
+nsenter --net="$net" curl -sS -m 10 http://127.0.0.2/auth/login/ | grep -o '<title>[^<]*</title>'

@@ -2,7 +2,8 @@
 # Runs every test of kollars on this machine, as CI does:
 # installs what is missing (Docker engine, busybox-static, a registry), starts the local engines the
 # driver and in-container tests use, builds the FROM-scratch test images and the real images
-# (on an overlay2 engine, copied to three more that form a LAN) with the OpenStack client,
+# (on an overlay2 engine, copied to three more that form a LAN) with the OpenStack client
+# and the horizon test's browser (Debian's chromium, Selenium),
 # then runs lint
 # (fmt, clippy, rustdoc without warnings) and the whole workspace's tests.
 set -euo pipefail
@@ -46,6 +47,9 @@ KOLLARS_REAL_CLUSTER=$(KOLLARS_STORAGE_DRIVER=overlay2 KOLLARS_ENGINE_LAN=198.18
 # shellcheck disable=SC2086
 scripts/copy-images.sh --from "$KOLLARS_REAL_ENGINE" $(printf -- '--to %s ' ${KOLLARS_REAL_CLUSTER//,/ }) $cluster_images
 KOLLARS_OPENSTACK_CLIENT=$(scripts/openstack-client.sh)
+# the browser of the horizon test: Debian's chromium and chromedriver, Selenium from PyPI
+export KOLLARS_BROWSER
+KOLLARS_BROWSER=$(scripts/browser.sh)
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet

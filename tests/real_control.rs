@@ -12,7 +12,8 @@
 //! kernel has no openvswitch module: ovs-vswitchd and neutron's agents (openvswitch, DHCP,
 //! L3, metadata), which need both. The all-in-one inventory has no `[compute]` host, so
 //! nova-compute, nova-libvirt and nova-ssh are on no host here (a booted server is the
-//! compute issue's). The site is the real tests' (`real::Site`).
+//! compute issue's). The site is the real tests' (`real::Site`). Glance and horizon join it:
+//! horizon's overview needs nova, its images page glance (see `real_horizon`).
 
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ use crate::real::{docker, Site, ONE_AT_A_TIME};
 use crate::util::{ensure_images, IMAGE_NAMESPACE, IMAGE_TAG};
 
 const TAGS: &str = "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,placement,\
-                    nova,nova-cell,openvswitch,neutron";
+                    nova,nova-cell,openvswitch,neutron,glance,horizon";
 /// What runs on a stand-in here (see the module docs): image variable prefix, stand-in image.
 const STAND_INS: &[(&str, &str)] = &[
     ("openvswitch_vswitchd", "openvswitch-vswitchd"),
@@ -302,6 +303,9 @@ fn compute_and_network_control_planes_on_real_images_answer_a_real_client() {
             .any(|l| l.starts_with("demo-net ") && l.len() > 9),
         "demo-net with its subnet: {nets}"
     );
+
+    // the dashboard on the same site, in a browser (see real_horizon)
+    crate::real_horizon::dashboard_in_a_browser(&site);
 
     // nothing to do the second time: no one-shot runs again
     let again = site.kollars("deploy", &[]);

@@ -272,7 +272,7 @@ fn admin<'a>(args: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// `key` of the reference's passwords.yml (the site's).
-fn reference_password(key: &str) -> String {
+pub(crate) fn reference_password(key: &str) -> String {
     let text =
         std::fs::read_to_string(crate::util::reference().join("inputs/passwords.yml")).unwrap();
     let line = text

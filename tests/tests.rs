@@ -75,3 +75,8 @@ mod real_heat;
 /// The operator's companions: run history and its HTML page (in headless Chromium), ps, logs,
 /// plan --graph, the JSON event kinds and exit codes, completions, man pages, --help examples.
 mod ops;
+
+/// Horizon on its real image in headless Chromium (Selenium): the login page through the VIP,
+/// the admin's project overview, the uploaded image on the images page; run by `real_control`'s
+/// site, which has the nova and glance it shows.
+mod real_horizon;
