@@ -23,6 +23,11 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   apt_install "${need[@]}"
 fi
+# the podman test: Debian's podman (its compat API), without the recommended extras
+command -v podman >/dev/null 2>&1 || {
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends podman >/dev/null
+}
 export KOLLARS_TEST_ENGINES
 KOLLARS_TEST_ENGINES=$(scripts/engines.sh up 3 | paste -sd, -)
 export DOCKER_HOST=${KOLLARS_TEST_ENGINES%%,*}
@@ -30,6 +35,12 @@ export KOLLARS_TEST_DOCKER_HOST=$DOCKER_HOST
 for ep in ${KOLLARS_TEST_ENGINES//,/ }; do
   DOCKER_HOST=$ep images/build.sh >/dev/null
 done
+# One podman engine (a host of kolla_container_engine: podman) with the stand-ins its test
+# deploys, built there (podman's compat API builds with the classic builder).
+export KOLLARS_TEST_PODMAN
+KOLLARS_TEST_PODMAN=$(scripts/podman-engines.sh up 1 "${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}-podman")
+DOCKER_HOST=$KOLLARS_TEST_PODMAN images/build.sh cron kolla-toolbox openvswitch-db-server \
+  openvswitch-vswitchd memcached >/dev/null
 # The real images (images/real/, minutes cold, seconds warm) on their own overlay2 engine,
 # and the client nobody here wrote (python-openstackclient from PyPI) for the tests that use them.
 export KOLLARS_REAL_ENGINE KOLLARS_OPENSTACK_CLIENT

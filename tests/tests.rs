@@ -18,6 +18,9 @@ mod deploy;
 /// Hosts reached only through their engines: facts and config files through the engine.
 mod remote;
 
+/// The lifecycle on a podman host (`kolla_container_engine: podman`), privileged containers.
+mod podman;
+
 /// Project switches and relative paths.
 mod switches;
 

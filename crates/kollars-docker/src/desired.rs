@@ -71,6 +71,43 @@ pub struct CommonOptions {
     pub client_timeout: u64,
     /// Registry credentials for pulls.
     pub registry_auth: Option<RegistryAuth>,
+    /// `kolla_container_engine`: podman gets kolla's podman rules (see [`ContainerEngine`]).
+    pub container_engine: ContainerEngine,
+}
+
+/// kolla's `kolla_container_engine`.
+///
+/// Podman's rule here, as kolla's podman worker has it: the `RLIMIT_NOFILE` and
+/// `RLIMIT_NPROC` ulimits of kolla's podman default dimensions are dropped (podman applies its
+/// own defaults from `containers.conf`; passed on, they break containers where the hard limit
+/// is lower).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerEngine {
+    /// dockerd (the default).
+    #[default]
+    Docker,
+    /// podman's Docker-compatible service.
+    Podman,
+}
+
+impl ContainerEngine {
+    /// `docker` or `podman`; anything else is `None`.
+    pub fn parse(s: &str) -> Option<ContainerEngine> {
+        match s.trim() {
+            "docker" => Some(ContainerEngine::Docker),
+            "podman" => Some(ContainerEngine::Podman),
+            _ => None,
+        }
+    }
+
+    /// kolla's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerEngine::Docker => "docker",
+            ContainerEngine::Podman => "podman",
+        }
+    }
 }
 
 impl Default for CommonOptions {
@@ -82,6 +119,7 @@ impl Default for CommonOptions {
             graceful_timeout: 60,
             client_timeout: 120,
             registry_auth: None,
+            container_engine: ContainerEngine::Docker,
         }
     }
 }
@@ -196,7 +234,15 @@ impl DesiredContainer {
             pid_mode: spec.pid_mode.clone(),
             cgroupns_mode: spec.cgroupns_mode.clone(),
             tmpfs: spec.tmpfs.iter().cloned().collect(),
-            dimensions: spec.dimensions.clone(),
+            dimensions: match common.container_engine {
+                ContainerEngine::Docker => spec.dimensions.clone(),
+                ContainerEngine::Podman => {
+                    let mut d = spec.dimensions.clone();
+                    d.ulimits
+                        .retain(|name, _| name != "RLIMIT_NOFILE" && name != "RLIMIT_NPROC");
+                    d
+                }
+            },
             healthcheck: spec.healthcheck.clone(),
             restart_policy,
             restart_retries: common.restart_retries,

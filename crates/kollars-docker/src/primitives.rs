@@ -244,9 +244,13 @@ impl Engine {
             name: Some(desired.name.clone()),
             ..CreateContainerOptions::default()
         };
+        let mut body = desired.create_body(config_hash);
+        if self.podman {
+            crate::podman::adapt_create(&mut body);
+        }
         let created = self
             .docker
-            .create_container(Some(options), desired.create_body(config_hash))
+            .create_container(Some(options), body)
             .await
             .map_err(self.container_err(&desired.name, "create"))?;
         Ok(created.id)
