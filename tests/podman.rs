@@ -148,6 +148,17 @@ fn lifecycle_on_a_podman_host() {
         "{err}"
     );
     assert!(snapshot(&engine).iter().all(Option::is_none));
+    // an engine kolla does not know: bad input, naming host and variable
+    let mut unknown = site_args(site.dir.path(), "deploy", TAGS, &[]);
+    unknown.extend(["-e".into(), "kolla_container_engine=rkt".into()]);
+    let o = kollars(&unknown);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("node1") && err.contains("kolla_container_engine") && err.contains("rkt"),
+        "{err}"
+    );
+    assert!(snapshot(&engine).iter().all(Option::is_none));
 
     // deploy: all running, the privileged ones privileged, kolla's podman /run volumes
     let started = std::time::Instant::now();
