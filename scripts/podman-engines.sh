@@ -17,8 +17,9 @@
 # hard limit here is lower and CAP_SYS_RESOURCE is missing). Debian's podman is installed when
 # missing. Engines are reused when their socket already answers.
 #
-# `down` stops the services, ends the conmon processes of their containers (by the PIDs their
-# container pid files name, nothing by name), and unmounts what the storage left mounted.
+# `down` stops the services, ends the conmon processes of their containers and execs (by the
+# PIDs their pid files name, or a conmon whose bundle is in this engine's storage; nothing by
+# name), and unmounts what the storage left mounted.
 set -euo pipefail
 cmd=${1:-up}
 n=${2:-1}
@@ -95,10 +96,16 @@ case "$cmd" in
     for h in "$dir"/host*; do
       [ -d "$h" ] || continue
       if [ -f "$h/podman.pid" ]; then kill "$(cat "$h/podman.pid")" 2>/dev/null || true; fi
-      # conmon and the containers it watches: their pid files are in this engine's runroot
-      for p in $(find "$h/run" "$h/root" -name 'conmon.pid' -o -name 'pidfile' 2>/dev/null); do
+      # conmon and the containers it watches: their pid files are in this engine's storage
+      for p in $(find "$h/run" "$h/root" \( -name 'conmon.pid' -o -name 'pidfile' \) 2>/dev/null); do
         pid=$(cat "$p" 2>/dev/null || true)
         [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+      done
+      # the conmon of each exec (they stay 300 s, with no pid file): a conmon process whose
+      # bundle (-b) is in this engine's storage
+      for p in /proc/[0-9]*; do
+        [ "$(readlink "$p/exe" 2>/dev/null)" = /usr/bin/conmon ] || continue
+        tr '\0' '\n' < "$p/cmdline" 2>/dev/null | grep -qF "$h/root/" && kill "${p#/proc/}" 2>/dev/null || true
       done
     done
     sleep 1
