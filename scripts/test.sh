@@ -40,7 +40,7 @@ done
 export KOLLARS_TEST_PODMAN
 KOLLARS_TEST_PODMAN=$(scripts/podman-engines.sh up 1 "${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}-podman")
 DOCKER_HOST=$KOLLARS_TEST_PODMAN images/build.sh cron kolla-toolbox openvswitch-db-server \
-  openvswitch-vswitchd memcached >/dev/null
+  openvswitch-vswitchd memcached nova-compute nova-ssh >/dev/null
 # The real images (images/real/, minutes cold, seconds warm) on their own overlay2 engine,
 # and the client nobody here wrote (python-openstackclient from PyPI) for the tests that use them.
 export KOLLARS_REAL_ENGINE KOLLARS_OPENSTACK_CLIENT
@@ -56,6 +56,9 @@ export KOLLARS_REAL_CLUSTER
 KOLLARS_REAL_CLUSTER=$(KOLLARS_STORAGE_DRIVER=overlay2 KOLLARS_ENGINE_LAN=198.18.0 scripts/engines.sh up 3 "${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}-cluster" | paste -sd, -)
 # shellcheck disable=SC2086
 scripts/copy-images.sh --from "$KOLLARS_REAL_ENGINE" $(printf -- '--to %s ' ${KOLLARS_REAL_CLUSTER//,/ }) $cluster_images
+# the real nova-libvirt on the podman host (its guest boots there)
+scripts/copy-images.sh --from "$KOLLARS_REAL_ENGINE" --to "$KOLLARS_TEST_PODMAN" \
+  kollars/nova-libvirt:2026.1-debian-trixie
 KOLLARS_OPENSTACK_CLIENT=$(scripts/openstack-client.sh)
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

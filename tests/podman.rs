@@ -19,9 +19,12 @@ const CONTAINERS: [&str; 4] = [
     "openvswitch_vswitchd",
 ];
 
+/// The podman engine's tests take turns: `destroy` removes every managed container of a host.
+pub(crate) static PODMAN_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The podman test engine: `KOLLARS_TEST_PODMAN`, else one started (or reused) by
 /// `scripts/podman-engines.sh` in its default directory.
-fn podman_engine() -> String {
+pub(crate) fn podman_engine() -> String {
     if let Ok(e) = std::env::var("KOLLARS_TEST_PODMAN") {
         if let Some(first) = e.split(',').find(|s| !s.is_empty()) {
             return first.to_owned();
@@ -97,6 +100,7 @@ impl Site {
 
 #[test]
 fn lifecycle_on_a_podman_host() {
+    let _turn = PODMAN_TURN.lock().unwrap_or_else(|e| e.into_inner());
     let engine = podman_engine();
     ensure_images(
         &engine,

@@ -21,6 +21,9 @@ mod remote;
 /// The lifecycle on a podman host (`kolla_container_engine: podman`), privileged containers.
 mod podman;
 
+/// nova-libvirt (real image) on a podman compute host boots a guest from Debian's kernel.
+mod podman_libvirt;
+
 /// Project switches and relative paths.
 mod switches;
 

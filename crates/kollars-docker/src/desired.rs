@@ -77,10 +77,11 @@ pub struct CommonOptions {
 
 /// kolla's `kolla_container_engine`.
 ///
-/// Podman's rule here, as kolla's podman worker has it: the `RLIMIT_NOFILE` and
+/// Podman's rules here, as kolla's podman worker has them: the `RLIMIT_NOFILE` and
 /// `RLIMIT_NPROC` ulimits of kolla's podman default dimensions are dropped (podman applies its
 /// own defaults from `containers.conf`; passed on, they break containers where the hard limit
-/// is lower).
+/// is lower), and `devpts:/dev/pts` is no named volume (podman mounts a devpts instance there
+/// for every container).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ContainerEngine {
@@ -193,7 +194,13 @@ impl DesiredContainer {
         if spec.image.trim().is_empty() {
             return Err(invalid("image is empty".to_owned()));
         }
-        let volumes = spec.parsed_volumes().map_err(invalid)?;
+        let mut volumes = spec.parsed_volumes().map_err(invalid)?;
+        if common.container_engine == ContainerEngine::Podman {
+            // kolla's `devpts:/dev/pts` (nova-libvirt, nova-compute on podman) is a devpts
+            // mount for kolla's podman worker, not a named volume: podman already gives every
+            // container its own devpts instance there, so it is left out
+            volumes.retain(|v| !(v.named() == Some("devpts") && v.dst() == "/dev/pts"));
+        }
         let cmd = match &spec.command {
             Some(c) => Some(
                 shlex::split(c)

@@ -236,3 +236,29 @@ fn create_requests_name_each_mount_once() {
     adapt_create(&mut body);
     assert!(body.volumes.is_none());
 }
+
+#[test]
+fn kolla_podman_rules_in_the_desired_state() {
+    use crate::desired::{CommonOptions, ContainerEngine};
+    use crate::spec::Ulimit;
+    let mut s = spec();
+    s.volumes.push("devpts:/dev/pts".into());
+    for n in ["RLIMIT_NOFILE", "RLIMIT_NPROC", "memlock"] {
+        s.dimensions
+            .ulimits
+            .insert(n.into(), Ulimit { soft: 1, hard: 1 });
+    }
+    let podman = CommonOptions {
+        container_engine: ContainerEngine::Podman,
+        ..CommonOptions::default()
+    };
+    let d = DesiredContainer::resolve(&s, &podman, "UTC").unwrap();
+    assert!(!d.named_volumes.contains("devpts"), "{:?}", d.named_volumes);
+    assert!(!d.container_paths.contains("/dev/pts"));
+    let names: Vec<&String> = d.dimensions.ulimits.keys().collect();
+    assert_eq!(names, ["memlock", "nofile"]);
+    // dockerd keeps all of them
+    let d = desired(&s);
+    assert!(d.named_volumes.contains("devpts"));
+    assert_eq!(d.dimensions.ulimits.len(), 4);
+}
