@@ -15,8 +15,12 @@ line=${2:-kollars guest booted}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 export DEBIAN_FRONTEND=noninteractive
-if ! { [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static; }; then
-  apt-get update -qq >/dev/null && apt-get install -y -qq busybox-static file >/dev/null
+need=()
+command -v file >/dev/null 2>&1 || need+=(file)
+command -v cpio >/dev/null 2>&1 || need+=(cpio)
+[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
