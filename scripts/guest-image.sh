@@ -10,6 +10,8 @@
 # Boot it with the kernel command line "console=ttyS0" (nova: the image property
 # os_command_line). Needs no network but Debian's archive (apt-get download).
 set -euo pipefail
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 out=${1:?usage: guest-image.sh OUTDIR [LINE]}
 line=${2:-kollars guest booted}
 mkdir -p "$out"
@@ -20,7 +22,7 @@ command -v file >/dev/null 2>&1 || need+=(file)
 command -v cpio >/dev/null 2>&1 || need+=(cpio)
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null
+  apt_install "${need[@]}"
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -28,7 +30,7 @@ trap 'rm -rf "$work"' EXIT
 # the kernel: the package linux-image-amd64 depends on, downloaded and unpacked
 if [ ! -s "$out/vmlinuz" ]; then
   pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
-  if [ -z "$pkg" ]; then apt-get update -qq >/dev/null
+  if [ -z "$pkg" ]; then apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
     pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
   fi
   [ -n "$pkg" ] || { echo "guest-image.sh: no linux-image package found" >&2; exit 1; }

@@ -21,18 +21,16 @@
 # PIDs their pid files name, or a conmon whose bundle is in this engine's storage; nothing by
 # name), and unmounts what the storage left mounted.
 set -euo pipefail
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 cmd=${1:-up}
 n=${2:-1}
 dir=${3:-${KOLLARS_PODMAN_DIR:-/tmp/kollars-podman}}
 if [ "$cmd" = down ]; then dir=${2:-$dir}; fi
 
 ensure_podman() {
-  if ! command -v podman >/dev/null 2>&1; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends podman >/dev/null
-  fi
-  command -v curl >/dev/null || apt-get install -y -qq curl >/dev/null
+  command -v podman >/dev/null 2>&1 || apt_install --no-install-recommends podman
+  command -v curl >/dev/null 2>&1 || apt_install curl
 }
 
 ping() { curl -sf --unix-socket "$1" http://localhost/_ping >/dev/null 2>&1; }

@@ -24,10 +24,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt_install "${need[@]}"
 fi
 # the podman test: Debian's podman (its compat API), without the recommended extras
-command -v podman >/dev/null 2>&1 || {
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends podman >/dev/null
-}
+command -v podman >/dev/null 2>&1 || apt_install --no-install-recommends podman
 export KOLLARS_TEST_ENGINES
 KOLLARS_TEST_ENGINES=$(scripts/engines.sh up 3 | paste -sd, -)
 export DOCKER_HOST=${KOLLARS_TEST_ENGINES%%,*}
