@@ -205,7 +205,7 @@ fn a_guest_boots_under_nova_libvirt_on_a_podman_host() {
         "<domain type='qemu'><name>kollars-test</name><memory unit='MiB'>256</memory>\
          <vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type>\
          <kernel>{inst}/vmlinuz</kernel><initrd>{inst}/initrd.img</initrd>\
-         <cmdline>console=ttyS0</cmdline></os><devices><serial type='pty'>\
+         <cmdline>console=ttyS0 quiet</cmdline></os><devices><serial type='pty'>\
          <log file='{inst}/console.log' append='off'/><target port='0'/></serial>\
          <console type='pty'><target type='serial' port='0'/></console></devices></domain>"
     );
@@ -234,7 +234,7 @@ fn a_guest_boots_under_nova_libvirt_on_a_podman_host() {
     );
     assert!(o.status.success(), "virsh create: {}", stderr(&o));
     let mut console = String::new();
-    while booted.elapsed() < Duration::from_secs(300) {
+    while booted.elapsed() < Duration::from_secs(600) {
         let o = exec(
             &engine,
             "nova_libvirt",
