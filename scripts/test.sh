@@ -24,6 +24,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   apt_install "${need[@]}"
 fi
+# the podman test: Debian's podman (its compat API), without the recommended extras
+command -v podman >/dev/null 2>&1 || apt_install --no-install-recommends podman
 export KOLLARS_TEST_ENGINES
 KOLLARS_TEST_ENGINES=$(scripts/engines.sh up 3 | paste -sd, -)
 export DOCKER_HOST=${KOLLARS_TEST_ENGINES%%,*}
@@ -31,6 +33,12 @@ export KOLLARS_TEST_DOCKER_HOST=$DOCKER_HOST
 for ep in ${KOLLARS_TEST_ENGINES//,/ }; do
   DOCKER_HOST=$ep images/build.sh >/dev/null
 done
+# One podman engine (a host of kolla_container_engine: podman) with the stand-ins its test
+# deploys, built there (podman's compat API builds with the classic builder).
+export KOLLARS_TEST_PODMAN
+KOLLARS_TEST_PODMAN=$(scripts/podman-engines.sh up 1 "${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}-podman")
+DOCKER_HOST=$KOLLARS_TEST_PODMAN images/build.sh cron kolla-toolbox openvswitch-db-server \
+  openvswitch-vswitchd memcached nova-compute nova-ssh >/dev/null
 # The real images (images/real/, minutes cold, seconds warm) on their own overlay2 engine,
 # and the client nobody here wrote (python-openstackclient from PyPI) for the tests that use them.
 export KOLLARS_REAL_ENGINE KOLLARS_OPENSTACK_CLIENT
@@ -46,6 +54,9 @@ export KOLLARS_REAL_CLUSTER
 KOLLARS_REAL_CLUSTER=$(KOLLARS_STORAGE_DRIVER=overlay2 KOLLARS_ENGINE_LAN=198.18.0 scripts/engines.sh up 3 "${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}-cluster" | paste -sd, -)
 # shellcheck disable=SC2086
 scripts/copy-images.sh --from "$KOLLARS_REAL_ENGINE" $(printf -- '--to %s ' ${KOLLARS_REAL_CLUSTER//,/ }) $cluster_images
+# the real nova-libvirt on the podman host (its guest boots there)
+scripts/copy-images.sh --from "$KOLLARS_REAL_ENGINE" --to "$KOLLARS_TEST_PODMAN" \
+  kollars/nova-libvirt:2026.1-debian-trixie
 KOLLARS_OPENSTACK_CLIENT=$(scripts/openstack-client.sh)
 # the browser of the horizon test: Debian's chromium and chromedriver, Selenium from PyPI
 export KOLLARS_BROWSER

@@ -18,6 +18,12 @@ mod deploy;
 /// Hosts reached only through their engines: facts and config files through the engine.
 mod remote;
 
+/// The lifecycle on a podman host (`kolla_container_engine: podman`), privileged containers.
+mod podman;
+
+/// nova-libvirt (real image) on a podman compute host boots a guest from Debian's kernel.
+mod podman_libvirt;
+
 /// Project switches and relative paths.
 mod switches;
 

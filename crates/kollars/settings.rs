@@ -22,7 +22,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use kollars_docker::{CommonOptions, Endpoint, RegistryAuth, RestartPolicy};
+use kollars_docker::{CommonOptions, ContainerEngine, Endpoint, RegistryAuth, RestartPolicy};
 use kollars_inputs::Inventory;
 use kollars_vars::Vars;
 
@@ -161,7 +161,14 @@ impl HostSettings {
         };
         let restart_policy = RestartPolicy::parse(&s("docker_restart_policy")?)
             .map_err(|e| BadInput::from_err(format!("host {host}: docker_restart_policy: {e}")))?;
+        let engine = s("kolla_container_engine")?;
+        let container_engine = ContainerEngine::parse(&engine).ok_or_else(|| {
+            BadInput::from_err(format!(
+                "host {host}: kolla_container_engine must be docker or podman, got {engine:?}"
+            ))
+        })?;
         let common = CommonOptions {
+            container_engine,
             config_strategy: s("config_strategy")?,
             restart_policy,
             restart_retries: n("docker_restart_policy_retry")?,

@@ -4,12 +4,20 @@
 //! Why a module of its own: it is the one read that answers about health rather than
 //! configuration (the healthcheck state, not the compared fields), and its result is a report
 //! row per container, not an [`crate::Action`].
+//!
+//! Podman runs no healthcheck by itself without systemd (its timers are systemd units): a
+//! container's health stays `starting` forever. On podman, `check` runs the container's own
+//! healthcheck test once, now, through exec, bounded by the healthcheck's timeout, and reports
+//! healthy or unhealthy from its exit code.
 
 use bollard::models::HealthStatusEnum;
 use serde::Serialize;
 
+use bollard::models::ContainerInspectResponse;
+
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::exec::ExecRequest;
 use crate::primitives::state_status;
 
 /// Result of `check` for one expected container.
@@ -66,7 +74,11 @@ impl Engine {
                     if st != "running" {
                         CheckStatus::NotRunning { state: st }
                     } else {
-                        match c.state.and_then(|s| s.health).and_then(|h| h.status) {
+                        let health = c.state.as_ref().and_then(|s| s.health.clone());
+                        match health.and_then(|h| h.status) {
+                            Some(HealthStatusEnum::STARTING) if self.podman => {
+                                self.run_healthcheck(name, &c).await?
+                            }
                             Some(HealthStatusEnum::UNHEALTHY) => CheckStatus::Unhealthy,
                             Some(HealthStatusEnum::STARTING) => CheckStatus::Starting,
                             Some(HealthStatusEnum::HEALTHY) => CheckStatus::Healthy,
@@ -81,5 +93,39 @@ impl Engine {
             });
         }
         Ok(out)
+    }
+}
+
+impl Engine {
+    /// Runs `c`'s healthcheck test once in it (podman, see the module docs).
+    async fn run_healthcheck(
+        &self,
+        name: &str,
+        c: &ContainerInspectResponse,
+    ) -> Result<CheckStatus> {
+        let hc = c.config.as_ref().and_then(|c| c.healthcheck.clone());
+        let test = hc.as_ref().and_then(|h| h.test.clone()).unwrap_or_default();
+        let cmd = match test.split_first() {
+            Some((kind, rest)) if kind == "CMD-SHELL" => {
+                vec!["/bin/sh".to_owned(), "-c".to_owned(), rest.join(" ")]
+            }
+            Some((kind, rest)) if kind == "CMD" && !rest.is_empty() => rest.to_vec(),
+            _ => return Ok(CheckStatus::Running),
+        };
+        let timeout = hc
+            .and_then(|h| h.timeout)
+            .filter(|t| *t > 0)
+            .map_or(30, |ns| (ns / 1_000_000_000).max(1) as u64);
+        let req = ExecRequest::new(cmd);
+        let run = self.exec(name, &req);
+        // a test that does not finish within the healthcheck's timeout failed, as in the engine
+        let Ok(out) = tokio::time::timeout(std::time::Duration::from_secs(timeout), run).await
+        else {
+            return Ok(CheckStatus::Unhealthy);
+        };
+        Ok(match out?.exit_code {
+            0 => CheckStatus::Healthy,
+            _ => CheckStatus::Unhealthy,
+        })
     }
 }

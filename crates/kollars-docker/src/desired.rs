@@ -74,6 +74,44 @@ pub struct CommonOptions {
     pub client_timeout: u64,
     /// Registry credentials for pulls.
     pub registry_auth: Option<RegistryAuth>,
+    /// `kolla_container_engine`: podman gets kolla's podman rules (see [`ContainerEngine`]).
+    pub container_engine: ContainerEngine,
+}
+
+/// kolla's `kolla_container_engine`.
+///
+/// Podman's rules here, as kolla's podman worker has them: the `RLIMIT_NOFILE` and
+/// `RLIMIT_NPROC` ulimits of kolla's podman default dimensions are dropped (podman applies its
+/// own defaults from `containers.conf`; passed on, they break containers where the hard limit
+/// is lower), and `devpts:/dev/pts` is no named volume (podman mounts a devpts instance there
+/// for every container).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerEngine {
+    /// dockerd (the default).
+    #[default]
+    Docker,
+    /// podman's Docker-compatible service.
+    Podman,
+}
+
+impl ContainerEngine {
+    /// `docker` or `podman`; anything else is `None`.
+    pub fn parse(s: &str) -> Option<ContainerEngine> {
+        match s.trim() {
+            "docker" => Some(ContainerEngine::Docker),
+            "podman" => Some(ContainerEngine::Podman),
+            _ => None,
+        }
+    }
+
+    /// kolla's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerEngine::Docker => "docker",
+            ContainerEngine::Podman => "podman",
+        }
+    }
 }
 
 /// Seconds an engine may leave a request unanswered, unless told otherwise (kolla's
@@ -89,6 +127,7 @@ impl Default for CommonOptions {
             graceful_timeout: 60,
             client_timeout: DEFAULT_ENGINE_TIMEOUT,
             registry_auth: None,
+            container_engine: ContainerEngine::Docker,
         }
     }
 }
@@ -162,7 +201,13 @@ impl DesiredContainer {
         if spec.image.trim().is_empty() {
             return Err(invalid("image is empty".to_owned()));
         }
-        let volumes = spec.parsed_volumes().map_err(invalid)?;
+        let mut volumes = spec.parsed_volumes().map_err(invalid)?;
+        if common.container_engine == ContainerEngine::Podman {
+            // kolla's `devpts:/dev/pts` (nova-libvirt, nova-compute on podman) is a devpts
+            // mount for kolla's podman worker, not a named volume: podman already gives every
+            // container its own devpts instance there, so it is left out
+            volumes.retain(|v| !(v.named() == Some("devpts") && v.dst() == "/dev/pts"));
+        }
         let cmd = match &spec.command {
             Some(c) => Some(
                 shlex::split(c)
@@ -203,7 +248,15 @@ impl DesiredContainer {
             pid_mode: spec.pid_mode.clone(),
             cgroupns_mode: spec.cgroupns_mode.clone(),
             tmpfs: spec.tmpfs.iter().cloned().collect(),
-            dimensions: spec.dimensions.clone(),
+            dimensions: match common.container_engine {
+                ContainerEngine::Docker => spec.dimensions.clone(),
+                ContainerEngine::Podman => {
+                    let mut d = spec.dimensions.clone();
+                    d.ulimits
+                        .retain(|name, _| name != "RLIMIT_NOFILE" && name != "RLIMIT_NPROC");
+                    d
+                }
+            },
             healthcheck: spec.healthcheck.clone(),
             restart_policy,
             restart_retries: common.restart_retries,

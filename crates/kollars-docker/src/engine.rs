@@ -20,6 +20,10 @@
 //! bytes), which a frozen engine would hold open for ever, runs under
 //! `Engine::while_answering`, which pings the engine meanwhile and ends the wait with
 //! [`DockerError::NoAnswer`] when a ping goes unanswered.
+//!
+//! The same handshake tells dockerd from podman's Docker-compatible service (its `/_ping`
+//! carries `Libpod-Api-Version`, its `/version` a `Podman Engine` component): podman's
+//! inspect output is read through [`crate::podman`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -136,6 +140,7 @@ pub struct Engine {
     pub(crate) common: CommonOptions,
     pub(crate) timezone: String,
     pub(crate) reporter: Arc<dyn Reporter>,
+    pub(crate) podman: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -144,6 +149,7 @@ impl std::fmt::Debug for Engine {
             .field("host", &self.host)
             .field("endpoint", &self.endpoint)
             .field("api_version", &self.api_version())
+            .field("podman", &self.podman)
             .finish()
     }
 }
@@ -189,18 +195,19 @@ impl Engine {
             client_timeout: timeout.max(1),
             ..CommonOptions::default()
         };
-        let (docker, timezone) = match &parsed {
+        let (docker, timezone, podman) = match &parsed {
             Endpoint::Unix(path) => {
                 // Negotiated here, through `/_ping`, as the docker CLI does: the engine answers
                 // `/version` (bollard's negotiation) by running `runc --version` and friends,
                 // ~8 ms of its CPU per connect, while `/_ping` is answered in well under 1 ms.
-                let version = ping_api_version(path, connect_timeout)
+                let (version, podman) = ping_api_version(path, connect_timeout)
                     .await
                     .map_err(unreachable)?;
                 (
                     Docker::connect_with_unix(&path.to_string_lossy(), connect_timeout, &version)
                         .map_err(unreachable)?,
                     local_timezone(),
+                    Some(podman),
                 )
             }
             Endpoint::TcpTls { addr, cert_dir } => {
@@ -229,6 +236,7 @@ impl Engine {
                 (
                     docker.negotiate_version().await.map_err(unreachable)?,
                     "UTC".to_owned(),
+                    None,
                 )
             }
             Endpoint::Ssh(url) => {
@@ -237,8 +245,13 @@ impl Engine {
                 (
                     docker.negotiate_version().await.map_err(unreachable)?,
                     "UTC".to_owned(),
+                    None,
                 )
             }
+        };
+        let podman = match podman {
+            Some(p) => p,
+            None => is_podman(&docker).await.map_err(unreachable)?,
         };
         Ok(Engine {
             host: host.to_owned(),
@@ -247,6 +260,7 @@ impl Engine {
             common,
             timezone,
             reporter: Arc::new(NoopReporter),
+            podman,
         })
     }
 
@@ -285,6 +299,35 @@ impl Engine {
     pub fn api_version(&self) -> String {
         let v = self.docker.client_version();
         format!("{}.{}", v.major_version, v.minor_version)
+    }
+
+    /// Whether the engine is podman's Docker-compatible service rather than dockerd.
+    pub fn is_podman(&self) -> bool {
+        self.podman
+    }
+
+    /// The engine's kind as kolla's `kolla_container_engine` names it.
+    pub fn kind(&self) -> &'static str {
+        if self.podman {
+            "podman"
+        } else {
+            "docker"
+        }
+    }
+
+    /// Fails with [`DockerError::EngineKindMismatch`] when the engine is not the kind
+    /// `kolla_container_engine` names (`common.container_engine`): podman's rules applied to
+    /// dockerd, or dockerd's to podman, would deploy something else than asked for.
+    pub fn check_kind(&self, configured: crate::ContainerEngine) -> Result<()> {
+        if configured.as_str() == self.kind() {
+            return Ok(());
+        }
+        Err(DockerError::EngineKindMismatch {
+            host: self.host.clone(),
+            endpoint: self.endpoint.clone(),
+            configured: configured.as_str(),
+            found: self.kind(),
+        })
     }
 
     /// The common options in effect.
@@ -423,12 +466,23 @@ impl Engine {
     }
 }
 
+/// Whether the engine behind `docker` (already negotiated) is podman: its `/version` lists a
+/// `Podman Engine` component.
+async fn is_podman(docker: &Docker) -> std::result::Result<bool, bollard::errors::Error> {
+    let v = docker.version().await?;
+    Ok(v.components
+        .iter()
+        .flatten()
+        .any(|c| c.name.to_ascii_lowercase().contains("podman")))
+}
+
 /// The API version to speak with the engine behind a unix socket: the lower of the engine's
-/// (the `Api-Version` header of its `/_ping` answer) and the newest bollard knows.
+/// (the `Api-Version` header of its `/_ping` answer) and the newest bollard knows; and whether
+/// the engine is podman (a `Libpod-Api-Version` header).
 async fn ping_api_version(
     path: &Path,
     timeout: u64,
-) -> std::result::Result<ClientVersion, bollard::errors::Error> {
+) -> std::result::Result<(ClientVersion, bool), bollard::errors::Error> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let io = |err: std::io::Error| bollard::errors::Error::IOError { err };
     if !path.exists() {
@@ -471,8 +525,12 @@ async fn ping_api_version(
             ),
         });
     };
+    let podman = head.lines().any(|l| {
+        l.split_once(':')
+            .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case("libpod-api-version"))
+    });
     let ours = API_DEFAULT_VERSION;
-    Ok(
+    Ok((
         if (server.major_version, server.minor_version) < (ours.major_version, ours.minor_version) {
             server
         } else {
@@ -481,7 +539,8 @@ async fn ping_api_version(
                 minor_version: ours.minor_version,
             }
         },
-    )
+        podman,
+    ))
 }
 
 /// `"1.41"` → 1.41.

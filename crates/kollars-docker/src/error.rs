@@ -43,6 +43,22 @@ pub enum DockerError {
         endpoint: String,
     },
 
+    /// `kolla_container_engine` names another kind of engine than the one at the endpoint.
+    #[error(
+        "host {host}: kolla_container_engine is {configured}, but the engine at {endpoint} is \
+         {found}"
+    )]
+    EngineKindMismatch {
+        /// Inventory host name.
+        host: String,
+        /// The endpoint as given.
+        endpoint: String,
+        /// `kolla_container_engine`.
+        configured: &'static str,
+        /// What the engine said it is.
+        found: &'static str,
+    },
+
     /// A TLS file is missing from the cert directory.
     #[error("engine for host {host} at {endpoint}: TLS file {} is missing", path.display())]
     TlsFileMissing {

@@ -42,6 +42,8 @@
 //!   [`Engine::read_tree`], and [`Engine::run_probe`] (a one-shot with host network, for facts).
 //! - [`leftovers`]: helper and probe containers of runs that are gone, removed
 //!   ([`Engine::remove_leftover_helpers`]).
+//! - [`podman`]: podman's inspect output read as dockerd's (binds, modes, ulimits, image
+//!   names), so one comparison serves both engines.
 //! - [`reporter`]: progress events; the crate never prints.
 //! - [`error`]: [`DockerError`]; every cause is a `source()`, printed once by a chain walker.
 //!
@@ -61,6 +63,7 @@ pub mod exec;
 pub mod leftovers;
 pub mod observe;
 pub mod oneshot;
+pub mod podman;
 pub mod primitives;
 pub mod records;
 pub mod reporter;
@@ -76,7 +79,8 @@ pub use check::{CheckResult, CheckStatus};
 pub use compare::{Difference, ImageFacts};
 pub use decide::{Action, Comparison, Observed};
 pub use desired::{
-    local_timezone, CommonOptions, DesiredContainer, RegistryAuth, DEFAULT_ENGINE_TIMEOUT,
+    local_timezone, CommonOptions, ContainerEngine, DesiredContainer, RegistryAuth,
+    DEFAULT_ENGINE_TIMEOUT,
     LABEL_CONFIG_HASH, LABEL_KOLLA_MANAGED, LABEL_MANAGED, LABEL_SPEC_HASH,
 };
 pub use engine::{Endpoint, Engine, DEFAULT_SOCKET};

@@ -27,9 +27,12 @@ impl Engine {
         config_hash: Option<&str>,
         survey: Option<&Survey>,
     ) -> Result<Option<Observed>> {
-        let Some(container) = self.inspect(&desired.name).await? else {
+        let Some(mut container) = self.inspect(&desired.name).await? else {
             return Ok(None);
         };
+        if self.podman {
+            crate::podman::normalize(&mut container, desired);
+        }
         let images = self.image_facts(desired, &container).await?;
         let applied_config = match config_hash {
             Some(_) => {

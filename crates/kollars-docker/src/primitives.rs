@@ -227,16 +227,23 @@ impl Engine {
                 (LABEL_KOLLA_MANAGED.to_owned(), "true".to_owned()),
                 (LABEL_MANAGED.to_owned(), "true".to_owned()),
             ]);
-            self.docker
+            let created = self
+                .docker
                 .create_volume(VolumeCreateOptions {
                     name: Some(name.to_owned()),
                     driver: Some("local".to_owned()),
                     labels: Some(labels),
                     ..VolumeCreateOptions::default()
                 })
-                .await
-                .map_err(self.volume_err(name, "create"))?;
-            Ok(true)
+                .await;
+            match created {
+                Ok(_) => Ok(true),
+                // another container's create made it a moment before (containers of a host
+                // are created side by side): dockerd answers that with success, podman with
+                // "volume already exists"
+                Err(_) if self.docker.inspect_volume(name).await.is_ok() => Ok(false),
+                Err(e) => Err(self.volume_err(name, "create")(e)),
+            }
         })
         .await
     }
@@ -265,9 +272,13 @@ impl Engine {
             name: Some(desired.name.clone()),
             ..CreateContainerOptions::default()
         };
+        let mut body = desired.create_body(config_hash);
+        if self.podman {
+            crate::podman::adapt_create(&mut body);
+        }
         let created = self
             .docker
-            .create_container(Some(options), desired.create_body(config_hash))
+            .create_container(Some(options), body)
             .await
             .map_err(self.container_err(&desired.name, "create"))?;
         Ok(created.id)

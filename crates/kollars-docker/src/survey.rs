@@ -91,8 +91,12 @@ impl Engine {
             futures_util::future::join(self.list_managed_summaries(), self.list_config_records())
                 .await;
         let records = records?;
+        let mut containers = containers?;
+        if self.podman {
+            self.refresh_podman_images(&mut containers).await?;
+        }
         let mut by_name = HashMap::new();
-        for c in containers? {
+        for c in containers {
             let Some(name) = c.names.and_then(|n| n.into_iter().next()) else {
                 continue;
             };
@@ -110,5 +114,41 @@ impl Engine {
             containers: by_name,
             records,
         })
+    }
+
+    /// What dockerd's listing shows by itself, for podman's: the image reference without the
+    /// registry podman qualifies it with, or the image ID when that reference names another
+    /// image now (podman keeps showing the name after the tag moved). One image inspect per
+    /// distinct image.
+    async fn refresh_podman_images(
+        &self,
+        containers: &mut [bollard::models::ContainerSummary],
+    ) -> Result<()> {
+        let names: std::collections::BTreeSet<String> = containers
+            .iter()
+            .filter_map(|c| c.image.as_deref())
+            .map(crate::podman::unqualified)
+            .collect();
+        let ids = futures_util::future::join_all(names.into_iter().map(|n| async move {
+            let id = self.image_id(&n).await;
+            (n, id)
+        }))
+        .await;
+        let mut now = HashMap::new();
+        for (n, id) in ids {
+            now.insert(n, id?);
+        }
+        for c in containers.iter_mut() {
+            let Some(image) = c.image.as_deref() else {
+                continue;
+            };
+            let name = crate::podman::unqualified(image);
+            let current = now.get(&name).cloned().flatten();
+            c.image = Some(match current {
+                Some(id) if Some(&id) == c.image_id.as_ref() => name,
+                _ => c.image_id.clone().unwrap_or_default(),
+            });
+        }
+        Ok(())
     }
 }

@@ -228,6 +228,9 @@ pub async fn prepare(
                         }
                     }
                 };
+                if let Err(err) = e.check_kind(settings.common.container_engine) {
+                    return (host, Err(err));
+                }
                 let e = match &settings.timezone {
                     Some(tz) => e.with_timezone(tz.clone()),
                     None => e,
