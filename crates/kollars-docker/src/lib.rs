@@ -80,8 +80,7 @@ pub use compare::{Difference, ImageFacts};
 pub use decide::{Action, Comparison, Observed};
 pub use desired::{
     local_timezone, CommonOptions, ContainerEngine, DesiredContainer, RegistryAuth,
-    DEFAULT_ENGINE_TIMEOUT,
-    LABEL_CONFIG_HASH, LABEL_KOLLA_MANAGED, LABEL_MANAGED, LABEL_SPEC_HASH,
+    DEFAULT_ENGINE_TIMEOUT, LABEL_CONFIG_HASH, LABEL_KOLLA_MANAGED, LABEL_MANAGED, LABEL_SPEC_HASH,
 };
 pub use engine::{Endpoint, Engine, DEFAULT_SOCKET};
 pub use error::{DockerError, EngineError, Result};
