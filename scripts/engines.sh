@@ -70,6 +70,34 @@ lan_up() {
   done
 }
 
+# Starts engine I of DIR in the background (its own network namespace; on a LAN, its own
+# hostname and /etc/hosts too).
+start_engine() {
+  local i=$1 h="$dir/host$1" ns netns
+  local sock="$h/docker.sock"
+  mkdir -p "$h"
+  rm -f "$sock" "$h/docker.pid"
+  ns=$(nsname "h$i")
+  netns=()
+  if command -v ip >/dev/null 2>&1 && { ip netns list 2>/dev/null | grep -qw "$ns" || ip netns add "$ns" 2>/dev/null; }; then
+    ip -n "$ns" link set lo up 2>/dev/null || true
+    netns=(nsenter "--net=/var/run/netns/$ns")
+  fi
+  if [ -n "$lan" ]; then
+    [ ${#netns[@]} -gt 0 ] || { echo "engines.sh: KOLLARS_ENGINE_LAN needs ip netns" >&2; exit 1; }
+    [ -f "$h/hosts" ] || cp /etc/hosts "$h/hosts"
+    # own hostname and /etc/hosts; mounts made here stay here (slave), yet / is shared
+    # inside, as kolla's /run:shared volumes need
+    netns+=(unshare --uts --mount --propagation slave sh -c
+      "hostname host$i && mount --make-rshared / && mount --bind '$h/hosts' /etc/hosts && exec \"\$0\" \"\$@\"")
+  fi
+  nohup "${netns[@]}" dockerd --data-root "$h/$data" --exec-root "$h/exec" -H "unix://$sock" \
+    --pidfile "$h/docker.pid" --containerd-namespace "kollars-host$i" \
+    --containerd-plugins-namespace "kollars-host$i-plugins" \
+    --bridge none --iptables=false --ip6tables=false --storage-driver "$driver" \
+    >>"$h/dockerd.log" 2>&1 &
+}
+
 case "$cmd" in
   up)
     ensure_docker
@@ -78,34 +106,25 @@ case "$cmd" in
     # kolla mounts /run with shared propagation, which needs / to be a shared mount.
     mount --make-rshared / 2>/dev/null || true
     for i in $(seq 1 "$n"); do
-      h="$dir/host$i"; sock="$h/docker.sock"
-      mkdir -p "$h"
-      if ! ping "$sock"; then
-        rm -f "$sock" "$h/docker.pid"
-        ns=$(nsname "h$i")
-        netns=()
-        if command -v ip >/dev/null 2>&1 && { ip netns list 2>/dev/null | grep -qw "$ns" || ip netns add "$ns" 2>/dev/null; }; then
-          ip -n "$ns" link set lo up 2>/dev/null || true
-          netns=(nsenter "--net=/var/run/netns/$ns")
-        fi
-        if [ -n "$lan" ]; then
-          [ ${#netns[@]} -gt 0 ] || { echo "engines.sh: KOLLARS_ENGINE_LAN needs ip netns" >&2; exit 1; }
-          [ -f "$h/hosts" ] || cp /etc/hosts "$h/hosts"
-          # own hostname and /etc/hosts; mounts made here stay here (slave), yet / is shared
-          # inside, as kolla's /run:shared volumes need
-          netns+=(unshare --uts --mount --propagation slave sh -c
-            "hostname host$i && mount --make-rshared / && mount --bind '$h/hosts' /etc/hosts && exec \"\$0\" \"\$@\"")
-        fi
-        nohup "${netns[@]}" dockerd --data-root "$h/$data" --exec-root "$h/exec" -H "unix://$sock" \
-          --pidfile "$h/docker.pid" --containerd-namespace "kollars-host$i" \
-          --containerd-plugins-namespace "kollars-host$i-plugins" \
-          --bridge none --iptables=false --ip6tables=false --storage-driver "$driver" \
-          >"$h/dockerd.log" 2>&1 &
-      fi
+      ping "$dir/host$i/docker.sock" || start_engine "$i"
     done
+    # A dockerd that exits before answering (its containerd slow to start on a loaded
+    # machine, or a killed daemon's containerd still letting go) is started again, twice.
     for i in $(seq 1 "$n"); do
-      sock="$dir/host$i/docker.sock"
-      for _ in $(seq 1 120); do ping "$sock" && break; sleep 0.5; done
+      h="$dir/host$i"; sock="$h/docker.sock"
+      for attempt in 1 2 3; do
+        for _ in $(seq 1 120); do
+          ping "$sock" && break
+          pgrep -f -- "--pidfile $h/docker.pid" >/dev/null || break
+          sleep 0.5
+        done
+        ping "$sock" && break
+        [ "$attempt" = 3 ] && break
+        pkill -f -- "--pidfile $h/docker.pid" 2>/dev/null || true
+        sleep 2
+        echo "engines.sh: engine host$i did not start (attempt $attempt), starting it again" >&2
+        start_engine "$i"
+      done
       ping "$sock" || { echo "engine host$i did not start; see $dir/host$i/dockerd.log" >&2; tail -20 "$dir/host$i/dockerd.log" >&2; exit 1; }
     done
     [ -z "$lan" ] || lan_up
