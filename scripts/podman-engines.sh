@@ -26,6 +26,7 @@ set -euo pipefail
 cmd=${1:-up}
 n=${2:-1}
 dir=${3:-${KOLLARS_PODMAN_DIR:-/tmp/kollars-podman}}
+case "$dir" in /*) ;; *) dir=$PWD/$dir ;; esac
 if [ "$cmd" = down ]; then dir=${2:-$dir}; fi
 
 ensure_podman() {
@@ -77,9 +78,12 @@ case "$cmd" in
         ns=$(nsname "h$i")
         ip netns list 2>/dev/null | grep -qw "$ns" || ip netns add "$ns"
         ip -n "$ns" link set lo up
-        CONTAINERS_CONF=$h/containers.conf CONTAINERS_STORAGE_CONF=$h/storage.conf \
-          nohup nsenter "--net=/var/run/netns/$ns" \
-          podman system service --time=0 "unix://$sock" >"$h/podman.log" 2>&1 &
+        # from /: its conmons inherit the service's working directory, and a checkout this
+        # script ran from may be gone while the service lives on ("conmon: Failed to get
+        # working directory", every start refused)
+        (cd / && CONTAINERS_CONF=$h/containers.conf CONTAINERS_STORAGE_CONF=$h/storage.conf \
+          exec nohup nsenter "--net=/var/run/netns/$ns" \
+          podman system service --time=0 "unix://$sock" >"$h/podman.log" 2>&1) &
         echo $! >"$h/podman.pid"
       fi
     done
