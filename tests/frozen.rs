@@ -196,12 +196,7 @@ fn a_dockerd_frozen_or_killed_mid_run_fails_its_host_alone_and_a_rerun_converges
         stderr(&o)
     );
     assert!(took < bound(), "took {took:?}: {}", stderr(&o));
-    let again = kollars(args(dir.path(), "deploy"));
-    assert!(again.status.success(), "rerun: {}", stderr(&again));
-    assert!(running(&healthy) && running(&frozen));
-    let plan = kollars(args(dir.path(), "plan"));
-    let out = String::from_utf8_lossy(&plan.stdout);
-    assert!(out.contains("0 change(s) planned on 2 host(s)"), "{out}");
+    rerun_converges(dir.path(), &healthy, &frozen);
 
     // SIGKILL: the engine's socket refuses, mid-run; started again, a rerun converges
     for e in [&healthy, &frozen] {
@@ -218,15 +213,21 @@ fn a_dockerd_frozen_or_killed_mid_run_fails_its_host_alone_and_a_rerun_converges
     failed_on_node2_only(&o, &healthy, &frozen, false);
     assert!(took < bound(), "took {took:?}: {}", stderr(&o));
     restart_engines(&frozen);
-    let again = kollars(args(dir.path(), "deploy"));
-    assert!(again.status.success(), "rerun: {}", stderr(&again));
-    assert!(running(&healthy) && running(&frozen));
-    let plan = kollars(args(dir.path(), "plan"));
-    let out = String::from_utf8_lossy(&plan.stdout);
-    assert!(out.contains("0 change(s) planned on 2 host(s)"), "{out}");
+    rerun_converges(dir.path(), &healthy, &frozen);
     for e in [&healthy, &frozen] {
         remove_containers(e);
     }
+}
+
+/// A rerun of the site under `dir` succeeds, both engines' containers run, and a plan then
+/// has nothing to do.
+fn rerun_converges(dir: &Path, healthy: &str, frozen: &str) {
+    let again = kollars(args(dir, "deploy"));
+    assert!(again.status.success(), "rerun: {}", stderr(&again));
+    assert!(running(healthy) && running(frozen));
+    let plan = kollars(args(dir, "plan"));
+    let out = String::from_utf8_lossy(&plan.stdout);
+    assert!(out.contains("0 change(s) planned on 2 host(s)"), "{out}");
 }
 
 /// Starts `engine` (`unix://DIR/hostN/docker.sock`) again with `scripts/engines.sh`, which
