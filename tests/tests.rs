@@ -86,3 +86,8 @@ mod ops;
 /// the admin's project overview, the uploaded image on the images page; run by `real_control`'s
 /// site, which has the nova and glance it shows.
 mod real_horizon;
+
+/// A server booted through nova: the control plane on the real images, a `[compute]` host on
+/// podman with the real nova-compute and nova-libvirt, discovered into cell1 by kollars, a
+/// guest from glance reaching ACTIVE and printing its line in its console log.
+mod real_compute;

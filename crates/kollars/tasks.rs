@@ -44,13 +44,17 @@ pub enum AfterStart {
     },
     /// keystone's `keystone-manage bootstrap`.
     IdentityBootstrap(IdentityBootstrap),
-    /// A command in the service's container, retried until it succeeds (keystone's fernet key
-    /// push from the first host to the others' `keystone_ssh`).
+    /// A command retried until it succeeds, in the service's container (keystone's fernet key
+    /// push from the first host to the others' `keystone_ssh`) or in another service's on the
+    /// first host that runs that one (nova's host discovery in `nova_conductor`, once new
+    /// `nova_compute` containers run).
     RunOnce {
         /// The command.
         command: Vec<String>,
         /// How long to retry.
         timeout: Duration,
+        /// The service whose container runs it, when not this one (`in`).
+        service: Option<String>,
     },
 }
 
@@ -406,7 +410,8 @@ impl<'a> Entries<'a> {
 
     /// `accounts` (`login_*`, `timeout`, `users`: `user`, `password`, `privileges`), then
     /// `identity_bootstrap` (`username`, `password`, `project`, `role`, `internal_url`,
-    /// `public_url`, `region`), then `run_once` (`command`, `timeout`).
+    /// `public_url`, `region`), then `run_once` (`command`, `timeout`, optionally `in`: the
+    /// service whose container runs it).
     pub(crate) fn after_start(&self) -> Result<Vec<AfterStart>> {
         let mut out = Vec::new();
         if let Some(e) = self.entry("accounts") {
@@ -439,6 +444,7 @@ impl<'a> Entries<'a> {
             out.push(AfterStart::RunOnce {
                 command: e.strings("command")?,
                 timeout: Duration::from_secs(e.number("timeout")?),
+                service: e.get("in").map(|_| e.string("in")).transpose()?,
             });
         }
         Ok(out)

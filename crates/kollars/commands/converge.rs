@@ -304,7 +304,9 @@ pub async fn after_start(target: &HostTarget, container: &str, tasks: &[AfterSta
                     )
                     .await?
             }
-            AfterStart::RunOnce { command, timeout } => {
+            AfterStart::RunOnce {
+                command, timeout, ..
+            } => {
                 engine
                     .task(
                         &format!("{container}: {}", command.join(" ")),

@@ -304,7 +304,12 @@ fn describe_task(t: &AfterStart) -> String {
             "identity bootstrap: user {}, project {}, role {}, region {}",
             b.username, b.project, b.role, b.region
         ),
-        AfterStart::RunOnce { command, .. } => format!("run once: {}", command.join(" ")),
+        AfterStart::RunOnce {
+            command, service, ..
+        } => match service {
+            Some(s) => format!("run once in {s}: {}", command.join(" ")),
+            None => format!("run once: {}", command.join(" ")),
+        },
     }
 }
 

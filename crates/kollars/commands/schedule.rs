@@ -45,7 +45,7 @@ use super::converge::{
     member_ready, never_ran, register, registration_tasks, write_configs, Decision,
 };
 use super::prepare::HostTarget;
-use crate::containers::{Rolling, Signal};
+use crate::containers::{AfterStart, Rolling, Signal};
 
 /// Projects in kolla's order, each with the projects it waits for.
 pub(super) struct Graph {
@@ -528,14 +528,34 @@ impl Schedule<'_> {
             .filter_map(|name| self.members(name).into_iter().next())
             .collect();
         for (i, d) in tasks {
-            let _fork = self.forks.acquire().await.expect("forks open");
-            let target = &self.targets[i];
-            let done = after_start(target, &d.spec().name, &d.containers.after_start)
-                .await
-                .with_context(|| format!("{} on host {} failed", d.svc.name, target.host()));
-            if let Err(e) = done {
-                self.fail_project(project, e);
-                return;
+            for task in &d.containers.after_start {
+                // a task run in another service's container runs where that one runs first
+                let (at, container) = match task {
+                    AfterStart::RunOnce {
+                        service: Some(other),
+                        ..
+                    } => match self.members(other).into_iter().next() {
+                        Some((j, o)) => (j, &o.spec().name),
+                        None => {
+                            let e = anyhow!(
+                                "{}: no live host runs {other}, whose container runs its task",
+                                d.svc.name
+                            );
+                            self.fail_project(project, e);
+                            return;
+                        }
+                    },
+                    _ => (i, &d.spec().name),
+                };
+                let _fork = self.forks.acquire().await.expect("forks open");
+                let target = &self.targets[at];
+                let done = after_start(target, container, std::slice::from_ref(task))
+                    .await
+                    .with_context(|| format!("{} on host {} failed", d.svc.name, target.host()));
+                if let Err(e) = done {
+                    self.fail_project(project, e);
+                    return;
+                }
             }
         }
     }

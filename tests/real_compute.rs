@@ -1,0 +1,419 @@
+//! A virtual machine booted through nova on a cloud kollars deployed: a control host on the
+//! real images (MariaDB, memcached, RabbitMQ, HAProxy, the toolbox, keystone, glance,
+//! placement, nova's and nova-cell's control services) on the overlay2 engine, and a
+//! `[compute]` host on the podman engine (`kolla_container_engine: podman`; podman starts the
+//! privileged containers dockerd cannot here) with the real nova-compute, nova-libvirt and
+//! nova-ssh. The two hosts' network namespaces are joined by a veth pair (198.18.7.0/24, the
+//! VIP on the control host's end, where keepalived cannot run); the compute host's toolbox is
+//! a stand-in (nothing calls it there).
+//!
+//! One `kollars deploy` of both hosts, then, with python-openstackclient through the VIP: the
+//! compute service up and discovered into cell1 by kollars (kolla's `discover_hosts`, run in
+//! the conductor once the new nova_compute runs), `hypervisor list` showing it; an AMI-style
+//! guest (Debian's kernel, a busybox initramfs: `scripts/guest-image.sh`) uploaded to glance;
+//! `server create --nic none` reaching ACTIVE under QEMU (TCG: the nested KVM of this machine
+//! hangs Debian's kernel) and `console log show` printing the line the guest's /init writes.
+//! Neutron is off in this site: the guest has no network (the networking of the compute issue
+//! needs Open vSwitch's userspace datapath, not here yet).
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crate::podman::{podman_engine, PODMAN_TURN};
+use crate::real::{
+    docker, empty_engine, eventually, openstack_at, openstack_client, real_engine, run,
+    ONE_AT_A_TIME, TAG,
+};
+use crate::util::{ensure_images, kollars, reference, root, site_inputs, stderr, IMAGE_NAMESPACE};
+
+const TAGS: &str =
+    "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,placement,nova,nova-cell";
+/// The link between the hosts: (control end, compute end), their addresses, the VIP.
+const LINK: (&str, &str) = ("kvc0", "kvc1");
+const CTL_ADDRESS: &str = "198.18.7.1";
+const COMPUTE_ADDRESS: &str = "198.18.7.2";
+const VIP: &str = "198.18.7.254";
+const COMPUTE_IMAGES: &[&str] = &["nova-compute", "nova-libvirt", "nova-ssh"];
+
+/// The process whose network namespace is `engine`'s host: dockerd's pid file (scripts/
+/// engines.sh) or podman's service (scripts/podman-engines.sh), beside the socket.
+fn host_pid(engine: &str) -> u32 {
+    let dir = Path::new(engine.trim_start_matches("unix://"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    ["docker.pid", "podman.pid"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(dir.join(f)).ok())
+        .unwrap_or_else(|| panic!("no pid file beside {engine}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn in_netns(pid: u32, args: &[&str]) -> Output {
+    run(Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid}/ns/net"))
+        .args(args))
+}
+
+/// The veth pair between the two hosts, removed (with both ends) when dropped; the engines
+/// and their containers are emptied too, so the next test finds them as others leave them.
+struct Link {
+    ctl: u32,
+    engines: [String; 2],
+}
+
+impl Link {
+    fn new(ctl_engine: &str, compute_engine: &str) -> Link {
+        let (ctl, compute) = (host_pid(ctl_engine), host_pid(compute_engine));
+        let _ = in_netns(ctl, &["ip", "link", "del", LINK.0]);
+        let _ = in_netns(compute, &["ip", "link", "del", LINK.1]);
+        let o = run(Command::new("ip").args([
+            "link",
+            "add",
+            LINK.0,
+            "netns",
+            &ctl.to_string(),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            LINK.1,
+            "netns",
+            &compute.to_string(),
+        ]));
+        assert!(o.status.success(), "ip link add: {}", stderr(&o));
+        for (pid, dev, addrs) in [
+            (ctl, LINK.0, vec![CTL_ADDRESS, VIP]),
+            (compute, LINK.1, vec![COMPUTE_ADDRESS]),
+        ] {
+            for (i, a) in addrs.iter().enumerate() {
+                let prefix = if i == 0 { 24 } else { 32 };
+                let o = in_netns(
+                    pid,
+                    &["ip", "addr", "add", &format!("{a}/{prefix}"), "dev", dev],
+                );
+                assert!(o.status.success(), "ip addr add {a}: {}", stderr(&o));
+            }
+            let o = in_netns(pid, &["ip", "link", "set", dev, "up"]);
+            assert!(o.status.success(), "ip link set {dev} up: {}", stderr(&o));
+        }
+        Link {
+            ctl,
+            engines: [ctl_engine.to_owned(), compute_engine.to_owned()],
+        }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        for e in &self.engines {
+            empty_engine(e);
+        }
+        let _ = in_netns(self.ctl, &["ip", "link", "del", LINK.0]);
+    }
+}
+
+/// The site: kolla's all-in-one inventory with its host renamed `ctl` (facts gathered
+/// through its engine, which sees the link) and `node1` in `[compute]` on podman.
+fn site(dir: &Path, ctl: &str, compute: &str) {
+    let (nofile, memlock) = (hard_limit("n"), hard_limit("l") * 1024);
+    // the real sites' globals without their single host's: no network_interface (each host
+    // names its own) and the VIP on the link
+    let globals = format!(
+        "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: kollars\n\
+         openstack_tag: {TAG}\nkolla_internal_vip_address: {VIP}\nenable_keepalived: \"no\"\n\
+         enable_proxysql: \"no\"\nenable_neutron: \"no\"\nenable_heat: \"no\"\n\
+         enable_horizon: \"no\"\nhaproxy_max_connections: 8000\n\
+         default_container_dimensions: {{}}\n\
+         nova_compute_virt_type: qemu\nlibvirt_enable_sasl: false\n\
+         qemu_max_files: 0\nqemu_max_processes: 0\n\
+         nova_libvirt_default_dimensions:\n  ulimits:\n\
+         \x20   memlock: {{soft: {memlock}, hard: {memlock}}}\n\
+         \x20   nofile: {{soft: {nofile}, hard: {nofile}}}\n\
+         \x20   nproc: {{soft: 32768, hard: 32768}}\n"
+    );
+    site_inputs(dir, &[], &globals);
+    std::fs::create_dir_all(dir.join("config/config")).unwrap();
+    std::fs::write(
+        dir.join("config/config/galera.cnf"),
+        "[mysqld]\ninnodb_buffer_pool_size = 256M\ninnodb_log_file_size = 64M\n",
+    )
+    .unwrap();
+    let ctl_vars = format!(
+        "ctl kollars_engine={ctl} network_interface={} kollars_privileged_containers=false \
+         node_config_directory={}",
+        LINK.0,
+        dir.join("etc-ctl").display()
+    );
+    let node1 = format!(
+        "[compute]\nnode1 kollars_engine={compute} kolla_container_engine=podman \
+         network_interface={} kolla_toolbox_image_full={IMAGE_NAMESPACE}/kolla-toolbox:latest \
+         node_config_directory={}",
+        LINK.1,
+        dir.join("etc-node1").display()
+    );
+    let inv = std::fs::read_to_string(reference().join("inputs/inventory")).unwrap();
+    let inv: Vec<String> = inv
+        .lines()
+        .map(|l| {
+            if l.starts_with("localhost") {
+                ctl_vars.clone()
+            } else if l == "[compute]" {
+                node1.clone()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    std::fs::write(dir.join("inventory"), inv.join("\n") + "\n").unwrap();
+}
+
+/// This machine's hard limit of `ulimit -H<flag>`, as a number.
+fn hard_limit(flag: &str) -> u64 {
+    let o = run(Command::new("sh").args(["-c", &format!("ulimit -H{flag}")]));
+    String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(1 << 20)
+}
+
+fn kollars_at(dir: &Path, cmd: &str, extra: &[&str]) -> String {
+    let mut a: Vec<String> = vec![
+        cmd.into(),
+        "-i".into(),
+        dir.join("inventory").display().to_string(),
+        "--configdir".into(),
+        dir.join("config").display().to_string(),
+    ];
+    if cmd != "post-deploy" {
+        a.extend(["-t".into(), TAGS.into()]);
+    }
+    a.extend(extra.iter().map(|s| s.to_string()));
+    let o = kollars(a);
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(o.status.success(), "kollars {cmd} failed:\n{out}");
+    out
+}
+
+/// The real compute images on the podman engine, copied from the real one when missing.
+fn compute_images(real: &str, podman: &str) {
+    let missing: Vec<String> = COMPUTE_IMAGES
+        .iter()
+        .map(|i| format!("kollars/{i}:{TAG}"))
+        .filter(|i| !docker(podman, &["image", "inspect", i]).status.success())
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let o = run(Command::new(root().join("scripts/copy-images.sh"))
+        .args(["--from", real, "--to", podman])
+        .args(&missing));
+    assert!(o.status.success(), "copy-images.sh: {}", stderr(&o));
+}
+
+#[test]
+fn a_server_boots_through_nova_on_a_compute_host_kollars_deployed() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _podman = PODMAN_TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let (ctl, compute) = (real_engine(), podman_engine());
+    let client = openstack_client();
+    compute_images(&ctl, &compute);
+    ensure_images(&compute, &["kolla-toolbox"]);
+    empty_engine(&ctl);
+    empty_engine(&compute);
+    let _link = Link::new(&ctl, &compute);
+    let dir = tempfile::tempdir().unwrap();
+    let guest = dir.path().join("guest");
+    let line = format!(
+        "booted through nova on kollars' compute host {}",
+        std::process::id()
+    );
+    let o = run(Command::new(root().join("scripts/guest-image.sh"))
+        .arg(&guest)
+        .arg(&line));
+    assert!(o.status.success(), "guest-image.sh: {}", stderr(&o));
+    site(dir.path(), &ctl, &compute);
+
+    let plan = kollars_at(dir.path(), "plan", &["--no-diff"]);
+    assert!(
+        plan.contains("node1: nova-compute: run once in nova-conductor: bash -c nova-manage cell_v2 discover_hosts --by-service"),
+        "the plan names the host discovery:\n{plan}"
+    );
+    let t0 = Instant::now();
+    let out = kollars_at(dir.path(), "deploy", &[]);
+    let deployed = t0.elapsed();
+    eprintln!("deploy: {:.1}s\n{out}", deployed.as_secs_f64());
+    kollars_at(dir.path(), "post-deploy", &[]);
+    let clouds = dir.path().join("config/clouds.yaml");
+    let os = |args: &[&str]| openstack_at(&ctl, &client, &clouds, args);
+    let os_ok = |args: &[&str]| {
+        let o = os(args);
+        assert!(o.status.success(), "openstack {args:?}: {}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+
+    // the podman host's privileged containers run, and a second run changes nothing
+    let o = docker(
+        &compute,
+        &[
+            "inspect",
+            "-f",
+            "{{.State.Running}} {{.HostConfig.Privileged}}",
+            "nova_libvirt",
+            "nova_compute",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "true true\ntrue true",
+        "{}",
+        stderr(&o)
+    );
+    let again = kollars_at(dir.path(), "plan", &["--no-diff"]);
+    assert!(
+        again.contains("0 change(s) planned"),
+        "a second run changes:\n{again}"
+    );
+
+    // kollars discovered the compute host: its service is up, its hypervisor listed
+    let services = eventually(
+        &["compute service list --service nova-compute"],
+        Duration::from_secs(120),
+        || {
+            os(&[
+                "compute",
+                "service",
+                "list",
+                "--service",
+                "nova-compute",
+                "-f",
+                "value",
+                "-c",
+                "State",
+            ])
+        },
+    );
+    assert!(
+        services.lines().any(|l| l.trim() == "up"),
+        "nova-compute up: {services}"
+    );
+    let hypervisors = os_ok(&[
+        "hypervisor",
+        "list",
+        "-f",
+        "value",
+        "-c",
+        "Hypervisor Hostname",
+    ]);
+    assert_eq!(
+        hypervisors.lines().count(),
+        1,
+        "one hypervisor: {hypervisors}"
+    );
+
+    // the guest: its kernel and initramfs, and the disk that names them
+    let upload = |name: &str, file: &str, format: &str, extra: &[&str]| {
+        let path = guest.join(file).display().to_string();
+        let mut a = vec![
+            "image",
+            "create",
+            "--disk-format",
+            format,
+            "--container-format",
+        ];
+        a.push(if format == "raw" { "bare" } else { format });
+        a.extend(["--file", &path]);
+        a.extend(extra);
+        a.extend([name, "-f", "value", "-c", "id"]);
+        os_ok(&a).trim().to_owned()
+    };
+    let kernel = upload("kollars-kernel", "vmlinuz", "aki", &[]);
+    let ramdisk = upload("kollars-ramdisk", "initrd.img", "ari", &[]);
+    let (k, r) = (
+        format!("kernel_id={kernel}"),
+        format!("ramdisk_id={ramdisk}"),
+    );
+    upload(
+        "kollars-guest",
+        "disk.raw",
+        "raw",
+        &[
+            "--property",
+            &k,
+            "--property",
+            &r,
+            "--property",
+            "os_command_line=console=ttyS0",
+        ],
+    );
+    os_ok(&[
+        "flavor",
+        "create",
+        "--ram",
+        "256",
+        "--disk",
+        "1",
+        "--vcpus",
+        "1",
+        "kollars.tiny",
+    ]);
+    os_ok(&[
+        "server",
+        "create",
+        "--nic",
+        "none",
+        "--flavor",
+        "kollars.tiny",
+        "--image",
+        "kollars-guest",
+        "kollars-vm",
+    ]);
+    let start = Instant::now();
+    let mut status = String::new();
+    while start.elapsed() < Duration::from_secs(600) {
+        status = os_ok(&[
+            "server",
+            "show",
+            "kollars-vm",
+            "-f",
+            "value",
+            "-c",
+            "status",
+        ])
+        .trim()
+        .to_owned();
+        if status == "ACTIVE" || status == "ERROR" {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    assert_eq!(
+        status,
+        "ACTIVE",
+        "the server: {}",
+        os_ok(&["server", "show", "kollars-vm", "-f", "json"])
+    );
+    let mut console = String::new();
+    while start.elapsed() < Duration::from_secs(900) {
+        let o = os(&["console", "log", "show", "kollars-vm"]);
+        console = String::from_utf8_lossy(&o.stdout).to_string();
+        if console.contains(&line) {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(3));
+    }
+    assert!(
+        console.contains(&format!("KOLLARS-GUEST: {line}")),
+        "the guest's console log:\n{console}"
+    );
+    eprintln!(
+        "deploy {:.1}s, then server ACTIVE and booted {:.1}s later: {:.1}s from `kollars deploy` to a booted guest",
+        deployed.as_secs_f64(),
+        start.elapsed().as_secs_f64(),
+        t0.elapsed().as_secs_f64()
+    );
+    os_ok(&["server", "delete", "--wait", "kollars-vm"]);
+}
