@@ -125,7 +125,7 @@ fn site(dir: &Path, ctl: &str, compute: &str) {
     let globals = format!(
         "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: kollars\n\
          openstack_tag: {TAG}\nkolla_internal_vip_address: {VIP}\nenable_keepalived: \"no\"\n\
-         enable_proxysql: \"no\"\nenable_neutron: \"no\"\nenable_heat: \"no\"\n\
+         enable_proxysql: \"no\"\ndatabase_address: {CTL_ADDRESS}\nenable_neutron: \"no\"\nenable_heat: \"no\"\n\
          enable_horizon: \"no\"\nhaproxy_max_connections: 8000\n\
          default_container_dimensions: {{}}\n\
          nova_compute_virt_type: qemu\nlibvirt_enable_sasl: false\n\
