@@ -8,7 +8,8 @@
 use std::process::{Command, Output};
 
 use crate::util::{
-    ensure_images, kollars, root, site_args, site_inputs, site_inventory, standin_globals, stderr,
+    ensure_images, kollars, planned_changes, root, site_args, site_inputs, site_inventory,
+    standin_globals, stderr,
 };
 
 const TAGS: &str = "cron,kolla-toolbox,openvswitch";
@@ -59,15 +60,6 @@ fn snapshot(engine: &str) -> Vec<Option<String>> {
         .iter()
         .map(|c| inspect(engine, c, "{{.Id}} {{.State.StartedAt}} {{.State.Running}}"))
         .collect()
-}
-
-fn planned_changes(o: &Output) -> usize {
-    let out = String::from_utf8_lossy(&o.stdout);
-    let last = out.lines().last().unwrap_or_default();
-    last.split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("plan summary: {out}"))
 }
 
 struct Site {

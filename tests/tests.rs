@@ -39,6 +39,10 @@ mod copies;
 /// Authenticated pulls from a real registry (Debian's docker-registry, htpasswd).
 mod registry;
 
+/// A host over TCP with TLS (dockerd --tlsverify, the test's own CA): the lifecycle, and wrong
+/// certificates refused naming host and endpoint.
+mod tls;
+
 /// `post-deploy` byte for byte against kolla-ansible's own (clouds.yaml, openrc files).
 mod post_deploy;
 

@@ -24,6 +24,33 @@ where
         .expect("run kollars")
 }
 
+/// Runs the kollars binary with `args` inside the network namespace of process `pid` (an
+/// engine's, where it listens on its own loopback).
+pub fn kollars_in_netns<I, S>(pid: u32, args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid}/ns/net"))
+        .arg(env!("CARGO_BIN_EXE_kollars"))
+        .args(args)
+        .env_remove("KOLLA_CONFIG_PATH")
+        .output()
+        .expect("run kollars through nsenter")
+}
+
+/// The number of changes in `plan`'s summary line (its last line: `N changes …`).
+pub fn planned_changes(o: &Output) -> usize {
+    let out = String::from_utf8_lossy(&o.stdout);
+    let last = out.lines().last().unwrap_or_default();
+    last.split_whitespace()
+        .next()
+        .unwrap_or("x")
+        .parse()
+        .unwrap_or_else(|_| panic!("plan summary: {out}"))
+}
+
 /// Runs `genconfig` on an inventory/configdir/facts into `out`.
 pub fn genconfig(
     inventory: &Path,
@@ -250,7 +277,9 @@ pub fn last_engine_turn() -> std::fs::File {
     turn("kollars-last-engine-test.lock")
 }
 
-fn turn(name: &str) -> std::fs::File {
+/// The turn of the tests named `name` (a lock file in the temp directory, shared with other
+/// `cargo test` processes). Held until the returned file is dropped.
+pub fn turn(name: &str) -> std::fs::File {
     let guard = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -69,6 +69,7 @@ pub mod records;
 pub mod reporter;
 pub mod spec;
 pub mod survey;
+mod tls;
 pub mod transfer;
 
 #[cfg(test)]
