@@ -43,6 +43,9 @@ mod registry;
 /// certificates refused naming host and endpoint.
 mod tls;
 
+/// The hosts' lock: two operators on the same hosts, a killed run's lock, --break-lock.
+mod hosts_lock;
+
 /// `post-deploy` byte for byte against kolla-ansible's own (clouds.yaml, openrc files).
 mod post_deploy;
 
