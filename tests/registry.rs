@@ -422,4 +422,20 @@ fn a_tag_moved_in_the_registry_is_pulled_and_recreates_exactly_its_container() {
         let _ = docker(&engine, cfg, &["rmi", &remote(svc)], None);
     }
     let _ = docker(&engine, cfg, &["rmi", &moved], None);
+
+    // a deploy whose images must come from the registry that is down: the host fails on its
+    // images, before its files or containers change
+    let etc = site.path().join("etc-node1");
+    let files = crate::util::files_under(&etc);
+    let (o, all) = run("deploy", &[]);
+    assert_eq!(o.status.code(), Some(1), "deploy, registry down: {all}");
+    assert!(
+        all.contains("node1") && all.contains("before any change") && all.contains(&addr),
+        "names host and image: {all}"
+    );
+    assert_eq!(crate::util::files_under(&etc), files, "files written");
+    for c in ["memcached", "cron"] {
+        let o = docker(&engine, cfg, &["inspect", c], None);
+        assert!(!o.status.success(), "{c} created");
+    }
 }
