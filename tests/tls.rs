@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::util::{
-    engine_pid, ensure_images, files_under, kollars_in_netns, planned_changes, root, site_args,
-    site_inputs, site_inventory, standin_globals, stderr, turn,
+    check_rows, docker, engine_pid, ensure_images, files_under, kollars_in_netns, planned_changes,
+    root, site_args, site_inputs, site_inventory, standin_globals, states, stderr, turn,
 };
 
 const TAGS: &str = "cron,kolla-toolbox";
@@ -70,33 +70,9 @@ fn tls_engine() -> TlsEngine {
     }
 }
 
-fn docker(engine: &str, args: &[&str]) -> Output {
-    Command::new("docker")
-        .env("DOCKER_HOST", engine)
-        .args(args)
-        .output()
-        .expect("run docker")
-}
-
 /// (id, StartedAt, running) of each test container, `None` when missing.
 fn snapshot(engine: &str) -> Vec<Option<String>> {
-    CONTAINERS
-        .iter()
-        .map(|c| {
-            let o = docker(
-                engine,
-                &[
-                    "inspect",
-                    "-f",
-                    "{{.Id}} {{.State.StartedAt}} {{.State.Running}}",
-                    c,
-                ],
-            );
-            o.status
-                .success()
-                .then(|| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        })
-        .collect()
+    states(engine, &CONTAINERS)
 }
 
 /// Every file under `dir` with its bytes.
@@ -321,11 +297,7 @@ fn lifecycle_over_tcp_with_tls_and_every_wrong_certificate_refused() {
     // check: both healthy through TLS
     let o = site.ok("check", &["--output", "json"]);
     let out = String::from_utf8_lossy(&o.stdout).to_string();
-    let rows: Vec<serde_json::Value> = out
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|v: &serde_json::Value| v.get("container").is_some())
-        .collect();
+    let rows = check_rows(&o);
     assert_eq!(rows.len(), CONTAINERS.len(), "{out}");
     assert!(rows.iter().all(|r| r["ok"] == true), "{out}");
 

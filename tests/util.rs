@@ -117,6 +117,37 @@ pub fn docker(engine: &str, args: &[&str]) -> Output {
         .expect("run docker")
 }
 
+/// `{{.Id}} {{.State.StartedAt}} {{.State.Running}}` of each of `names` on `engine`, `None`
+/// for one that is missing: what tells a container recreated, restarted or left alone.
+pub fn states(engine: &str, names: &[&str]) -> Vec<Option<String>> {
+    names
+        .iter()
+        .map(|c| {
+            let o = docker(
+                engine,
+                &[
+                    "inspect",
+                    "-f",
+                    "{{.Id}} {{.State.StartedAt}} {{.State.Running}}",
+                    c,
+                ],
+            );
+            o.status
+                .success()
+                .then(|| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        })
+        .collect()
+}
+
+/// The per-container rows of `kollars check --output json`.
+pub fn check_rows(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v.get("container").is_some())
+        .collect()
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
