@@ -20,6 +20,11 @@
 # its own /etc/hosts (DIR/hostI/hosts, which host-network containers copy) naming every host;
 # each network namespace gets eth0 with 198.18.0.I/24, all joined by a bridge in a namespace
 # of their own (kollars-<dir hash>-lan). Nothing leaves those namespaces.
+#
+# KOLLARS_ENGINE_TLS=PKI makes each engine also listen on tcp://127.0.0.1:2376 inside its
+# network namespace with --tlsverify: PKI holds ca.pem (the CA client certificates must come
+# from) and server-cert.pem, server-key.pem (tests/tls/pki.sh makes them). A reused engine
+# keeps the certificates it was started with.
 set -euo pipefail
 # shellcheck source=scripts/lib/apt.sh
 . "$(dirname "$0")/lib/apt.sh"
@@ -28,6 +33,7 @@ n=${2:-1}
 dir=${3:-${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}}
 driver=${KOLLARS_STORAGE_DRIVER:-vfs}
 lan=${KOLLARS_ENGINE_LAN:-}
+tls=${KOLLARS_ENGINE_TLS:-}
 if [ -n "$lan" ] && ! [[ $lan =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]]; then
   echo "engines.sh: KOLLARS_ENGINE_LAN must be three octets, e.g. 198.18.0" >&2; exit 2
 fi
@@ -91,7 +97,13 @@ start_engine() {
     netns+=(unshare --uts --mount --propagation slave sh -c
       "hostname host$i && mount --make-rshared / && mount --bind '$h/hosts' /etc/hosts && exec \"\$0\" \"\$@\"")
   fi
-  nohup "${netns[@]}" dockerd --data-root "$h/$data" --exec-root "$h/exec" -H "unix://$sock" \
+  local listen=(-H "unix://$sock")
+  if [ -n "$tls" ]; then
+    [ ${#netns[@]} -gt 0 ] || { echo "engines.sh: KOLLARS_ENGINE_TLS needs ip netns" >&2; exit 1; }
+    listen+=(-H tcp://127.0.0.1:2376 --tlsverify --tlscacert "$tls/ca.pem"
+      --tlscert "$tls/server-cert.pem" --tlskey "$tls/server-key.pem")
+  fi
+  nohup "${netns[@]}" dockerd --data-root "$h/$data" --exec-root "$h/exec" "${listen[@]}" \
     --pidfile "$h/docker.pid" --containerd-namespace "kollars-host$i" \
     --containerd-plugins-namespace "kollars-host$i-plugins" \
     --bridge none --iptables=false --ip6tables=false --storage-driver "$driver" \

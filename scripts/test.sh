@@ -16,6 +16,8 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v file >/dev/null 2>&1 || need+=(file)
+# the TLS engine's test makes its certificates with openssl
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # the registry tests: Debian's registry with htpasswd (bcrypt) auth
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)

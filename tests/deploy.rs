@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::util::{
-    copy_tree, docker, engines, engines_turn, ensure_images, kollars, site_args, site_inputs,
-    site_inventory, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
+    copy_tree, docker, engines, engines_turn, ensure_images, kollars, planned_changes, site_args,
+    site_inputs, site_inventory, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
 };
 
 /// (id, StartedAt, running) of a container, or None.
@@ -104,16 +104,6 @@ impl Site {
         }
         v
     }
-}
-
-fn planned_changes(o: &Output) -> usize {
-    let out = String::from_utf8_lossy(&o.stdout);
-    let last = out.lines().last().unwrap_or_default();
-    last.split_whitespace()
-        .next()
-        .unwrap_or("x")
-        .parse()
-        .unwrap_or_else(|_| panic!("plan summary: {out}"))
 }
 
 fn write(p: &Path, text: &str) {

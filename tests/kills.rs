@@ -251,7 +251,8 @@ fn deploys_and_reconfigures_killed_at_any_moment_converge_with_each_bootstrap_on
         let tree = dir.path().join("etc-node1");
         let args = site_args(dir.path(), "deploy", TAGS, &["--output", "json"]);
         let finished = killed_at(&args, at[0]);
-        let o = kollars(&args);
+        // the killed run's hosts' lock is stale: broken on request, as the refusal says
+        let o = kollars(args.iter().chain(&["--break-lock".to_owned()]));
         let what = format!("deploy killed at {:?} (seed {seed})", at[0]);
         assert!(o.status.success(), "{what}: rerun failed: {}", stderr(&o));
         converged(&engine, &tree, &what);
@@ -272,7 +273,7 @@ fn deploys_and_reconfigures_killed_at_any_moment_converge_with_each_bootstrap_on
         let args = site_args(dir.path(), "reconfigure", TAGS, &["--output", "json"]);
         let at = at[1] / 3;
         let finished = killed_at(&args, at);
-        let o = kollars(&args);
+        let o = kollars(args.iter().chain(&["--break-lock".to_owned()]));
         let what = format!("reconfigure killed at {at:?} (seed {seed})");
         assert!(o.status.success(), "{what}: rerun failed: {}", stderr(&o));
         converged(&engine, &tree, &what);

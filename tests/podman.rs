@@ -8,7 +8,8 @@
 use std::process::{Command, Output};
 
 use crate::util::{
-    ensure_images, kollars, root, site_args, site_inputs, site_inventory, standin_globals, stderr,
+    ensure_images, kollars, planned_changes, root, site_args, site_inputs, site_inventory,
+    standin_globals, stderr,
 };
 
 const TAGS: &str = "cron,kolla-toolbox,openvswitch";
@@ -55,19 +56,7 @@ fn inspect(engine: &str, name: &str, format: &str) -> Option<String> {
 
 /// (id, StartedAt, running) of every test container.
 fn snapshot(engine: &str) -> Vec<Option<String>> {
-    CONTAINERS
-        .iter()
-        .map(|c| inspect(engine, c, "{{.Id}} {{.State.StartedAt}} {{.State.Running}}"))
-        .collect()
-}
-
-fn planned_changes(o: &Output) -> usize {
-    let out = String::from_utf8_lossy(&o.stdout);
-    let last = out.lines().last().unwrap_or_default();
-    last.split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("plan summary: {out}"))
+    crate::util::states(engine, &CONTAINERS)
 }
 
 struct Site {
@@ -314,11 +303,7 @@ fn lifecycle_on_a_podman_host() {
     // check: the healthchecks podman never runs by itself are run, and pass
     let o = site.run("check", &["--output", "json"]);
     let out = String::from_utf8_lossy(&o.stdout).to_string();
-    let rows: Vec<serde_json::Value> = out
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|v: &serde_json::Value| v.get("container").is_some())
-        .collect();
+    let rows = crate::util::check_rows(&o);
     assert_eq!(rows.len(), CONTAINERS.len(), "{out}");
     assert!(rows.iter().all(|r| r["ok"] == true), "{out}");
     let status = |c: &str| {

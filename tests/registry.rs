@@ -5,15 +5,17 @@
 //! `kollars pull` gets an image pushed there under a tag the engine does not have, with
 //! `docker_registry_username` from globals and `docker_registry_password` from passwords.yml;
 //! a wrong password fails naming the host and image, and the password appears nowhere in
-//! kollars' output.
+//! kollars' output. A tag moved in the registry is pulled by `kollars pull` and recreates
+//! exactly its container at the next deploy; a registry that is down fails the pull naming
+//! host and image, changing nothing.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 use crate::util::{
-    engine_pid, engines, ensure_images, kollars, site_args, site_inputs, site_inventory, stderr,
-    IMAGE_NAMESPACE, IMAGE_TAG,
+    engine_pid, engines, ensure_images, kollars, planned_changes, site_args, site_inputs,
+    site_inventory, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
 };
 
 const USER: &str = "kollars-puller";
@@ -115,6 +117,18 @@ fn site(
     password: &str,
     tag: &str,
 ) -> tempfile::TempDir {
+    site_of(engine, registry, user, password, tag, &["memcached"])
+}
+
+/// [`site`] running the services of `groups`.
+fn site_of(
+    engine: &str,
+    registry: &str,
+    user: Option<&str>,
+    password: &str,
+    tag: &str,
+    groups: &[&str],
+) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let user = user
         .map(|u| format!("docker_registry_username: {u}\n"))
@@ -126,7 +140,7 @@ fn site(
             "kolla_base_distro: debian\ndocker_registry: \"{registry}\"\n\
              docker_namespace: {IMAGE_NAMESPACE}\nopenstack_tag: {tag}\n{user}\
              network_interface: lo\nkolla_internal_vip_address: 192.0.2.250\n\
-             kollars_privileged_containers: false\n"
+             kollars_privileged_containers: false\ndefault_container_dimensions: {{}}\ndocker_graceful_timeout: 2\n"
         ),
     );
     let pw = dir.path().join("config/passwords.yml");
@@ -139,12 +153,7 @@ fn site(
         "passwords.yml has docker_registry_password"
     );
     std::fs::write(&pw, text).unwrap();
-    site_inventory(
-        dir.path(),
-        "control",
-        &[("node1", engine, "")],
-        &["memcached"],
-    );
+    site_inventory(dir.path(), "control", &[("node1", engine, "")], groups);
     dir
 }
 
@@ -241,4 +250,192 @@ fn a_registry_user_without_a_password_is_bad_input() {
         "{}",
         stderr(&o)
     );
+}
+
+/// (id, StartedAt, image id) of container `name`.
+fn container(engine: &str, config: &Path, name: &str) -> String {
+    let o = docker(
+        engine,
+        config,
+        &[
+            "inspect",
+            "-f",
+            "{{.Id}} {{.State.StartedAt}} {{.Image}}",
+            name,
+        ],
+        None,
+    );
+    assert!(o.status.success(), "inspect {name}: {}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+#[test]
+fn a_tag_moved_in_the_registry_is_pulled_and_recreates_exactly_its_container() {
+    let _turn = crate::util::last_engine_turn();
+    let engine = engines().last().unwrap().clone();
+    ensure_images(&engine, &["memcached", "cron"]);
+    let registry = start_registry(&engine);
+    let cfg = tempfile::tempdir().unwrap();
+    let cfg = cfg.path();
+    let tag = format!("moved{}", std::process::id());
+    let addr = registry.addr.clone();
+    let remote = |svc: &str| format!("{addr}/{IMAGE_NAMESPACE}/{svc}:{tag}");
+    for c in ["memcached", "cron"] {
+        let _ = docker(&engine, cfg, &["rm", "-f", c], None);
+    }
+    let o = docker(
+        &engine,
+        cfg,
+        &["login", &registry.addr, "-u", USER, "--password-stdin"],
+        Some(PASSWORD),
+    );
+    assert!(o.status.success(), "docker login: {}", stderr(&o));
+    let push = |local: &str, svc: &str| {
+        assert!(docker(&engine, cfg, &["tag", local, &remote(svc)], None)
+            .status
+            .success());
+        let o = docker(&engine, cfg, &["push", &remote(svc)], None);
+        assert!(o.status.success(), "docker push: {}", stderr(&o));
+    };
+    for svc in ["memcached", "cron"] {
+        push(&format!("{IMAGE_NAMESPACE}/{svc}:{IMAGE_TAG}"), svc);
+        assert!(docker(&engine, cfg, &["rmi", &remote(svc)], None)
+            .status
+            .success());
+    }
+
+    let site = site_of(
+        &engine,
+        &registry.addr,
+        Some(USER),
+        PASSWORD,
+        &tag,
+        &["memcached", "cron"],
+    );
+    let run = |cmd: &str, extra: &[&str]| {
+        let o = kollars(site_args(site.path(), cmd, "memcached,cron", extra));
+        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert!(!all.contains(PASSWORD), "no password in output: {all}");
+        (o, all)
+    };
+    let (o, all) = run("pull", &["--output", "json"]);
+    assert!(o.status.success(), "pull: {all}");
+    let (o, all) = run("deploy", &[]);
+    assert!(o.status.success(), "deploy: {all}");
+    let before = [
+        container(&engine, cfg, "memcached"),
+        container(&engine, cfg, "cron"),
+    ];
+
+    // another workstation pushes a new memcached image under the same tag: this engine's
+    // tag still names the old one
+    let o = Command::new("docker")
+        .env("DOCKER_HOST", &engine)
+        .arg("--config")
+        .arg(cfg)
+        .args(["build", "-q", "-t", &remote("memcached"), "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(
+                format!(
+                    "FROM {}\nLABEL kollars.test.moved={tag}\n",
+                    remote("memcached")
+                )
+                .as_bytes(),
+            )?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(o.status.success(), "docker build: {}", stderr(&o));
+    let o = docker(&engine, cfg, &["push", &remote("memcached")], None);
+    assert!(o.status.success(), "docker push: {}", stderr(&o));
+    let moved = {
+        let o = docker(
+            &engine,
+            cfg,
+            &["image", "inspect", "-f", "{{.Id}}", &remote("memcached")],
+            None,
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    };
+    let old_image = before[0].rsplit(' ').next().unwrap().to_owned();
+    assert_ne!(moved, old_image);
+    assert!(docker(
+        &engine,
+        cfg,
+        &["tag", &old_image, &remote("memcached")],
+        None
+    )
+    .status
+    .success());
+    let (o, all) = run("plan", &[]);
+    assert_eq!(
+        planned_changes(&o),
+        0,
+        "nothing known to have moved yet: {all}"
+    );
+
+    // pull notices it; deploy recreates memcached and leaves cron alone
+    let (o, all) = run("pull", &[]);
+    assert!(o.status.success(), "pull: {all}");
+    let (o, all) = run("plan", &[]);
+    assert!(all.contains("node1: memcached: recreate"), "{all}");
+    assert_eq!(planned_changes(&o), 1, "{all}");
+    let (o, all) = run("deploy", &[]);
+    assert!(o.status.success(), "deploy: {all}");
+    let memcached = container(&engine, cfg, "memcached");
+    assert!(
+        memcached.ends_with(&moved),
+        "memcached runs the moved image: {memcached}"
+    );
+    assert_ne!(
+        memcached.split(' ').next(),
+        before[0].split(' ').next(),
+        "recreated"
+    );
+    assert_eq!(container(&engine, cfg, "cron"), before[1], "cron untouched");
+    let (o, all) = run("plan", &[]);
+    assert_eq!(planned_changes(&o), 0, "{all}");
+
+    // the registry down: the pull fails naming host and image, and nothing changes
+    drop(registry);
+    let (o, all) = run("pull", &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "pull from a registry that is down: {all}"
+    );
+    assert!(
+        all.contains("node1")
+            && (all.contains(&remote("memcached")) || all.contains(&remote("cron"))),
+        "names host and image: {all}"
+    );
+    assert_eq!(container(&engine, cfg, "memcached"), memcached);
+    assert_eq!(container(&engine, cfg, "cron"), before[1]);
+
+    let (o, all) = run("destroy", &["--yes-i-really-really-mean-it"]);
+    assert!(o.status.success(), "destroy: {all}");
+    for svc in ["memcached", "cron"] {
+        let _ = docker(&engine, cfg, &["rmi", &remote(svc)], None);
+    }
+    let _ = docker(&engine, cfg, &["rmi", &moved], None);
+
+    // a deploy whose images must come from the registry that is down: the host fails on its
+    // images, before its files or containers change
+    let etc = site.path().join("etc-node1");
+    let files = crate::util::files_under(&etc);
+    let (o, all) = run("deploy", &[]);
+    assert_eq!(o.status.code(), Some(1), "deploy, registry down: {all}");
+    assert!(
+        all.contains("node1") && all.contains("before any change") && all.contains(&addr),
+        "names host and image: {all}"
+    );
+    assert_eq!(crate::util::files_under(&etc), files, "files written");
+    for c in ["memcached", "cron"] {
+        let o = docker(&engine, cfg, &["inspect", c], None);
+        assert!(!o.status.success(), "{c} created");
+    }
 }

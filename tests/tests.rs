@@ -39,6 +39,13 @@ mod copies;
 /// Authenticated pulls from a real registry (Debian's docker-registry, htpasswd).
 mod registry;
 
+/// A host over TCP with TLS (dockerd --tlsverify, the test's own CA): the lifecycle, and wrong
+/// certificates refused naming host and endpoint.
+mod tls;
+
+/// The hosts' lock: two operators on the same hosts, a killed run's lock, --break-lock.
+mod hosts_lock;
+
 /// `post-deploy` byte for byte against kolla-ansible's own (clouds.yaml, openrc files).
 mod post_deploy;
 

@@ -24,6 +24,33 @@ where
         .expect("run kollars")
 }
 
+/// Runs the kollars binary with `args` inside the network namespace of process `pid` (an
+/// engine's, where it listens on its own loopback).
+pub fn kollars_in_netns<I, S>(pid: u32, args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid}/ns/net"))
+        .arg(env!("CARGO_BIN_EXE_kollars"))
+        .args(args)
+        .env_remove("KOLLA_CONFIG_PATH")
+        .output()
+        .expect("run kollars through nsenter")
+}
+
+/// The number of changes in `plan`'s summary line (its last line: `N changes …`).
+pub fn planned_changes(o: &Output) -> usize {
+    let out = String::from_utf8_lossy(&o.stdout);
+    let last = out.lines().last().unwrap_or_default();
+    last.split_whitespace()
+        .next()
+        .unwrap_or("x")
+        .parse()
+        .unwrap_or_else(|_| panic!("plan summary: {out}"))
+}
+
 /// Runs `genconfig` on an inventory/configdir/facts into `out`.
 pub fn genconfig(
     inventory: &Path,
@@ -88,6 +115,37 @@ pub fn docker(engine: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run docker")
+}
+
+/// `{{.Id}} {{.State.StartedAt}} {{.State.Running}}` of each of `names` on `engine`, `None`
+/// for one that is missing: what tells a container recreated, restarted or left alone.
+pub fn states(engine: &str, names: &[&str]) -> Vec<Option<String>> {
+    names
+        .iter()
+        .map(|c| {
+            let o = docker(
+                engine,
+                &[
+                    "inspect",
+                    "-f",
+                    "{{.Id}} {{.State.StartedAt}} {{.State.Running}}",
+                    c,
+                ],
+            );
+            o.status
+                .success()
+                .then(|| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        })
+        .collect()
+}
+
+/// The per-container rows of `kollars check --output json`.
+pub fn check_rows(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v.get("container").is_some())
+        .collect()
 }
 
 pub fn stderr(o: &Output) -> String {
@@ -250,7 +308,9 @@ pub fn last_engine_turn() -> std::fs::File {
     turn("kollars-last-engine-test.lock")
 }
 
-fn turn(name: &str) -> std::fs::File {
+/// The turn of the tests named `name` (a lock file in the temp directory, shared with other
+/// `cargo test` processes). Held until the returned file is dropped.
+pub fn turn(name: &str) -> std::fs::File {
     let guard = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -294,6 +294,10 @@ pub struct EngineArgs {
         env = crate::env::KOLLARS_LOCK_TIMEOUT
     )]
     pub lock_timeout: u64,
+    /// Commands that change hosts: remove the hosts' lock another run left on the hosts
+    /// (a killed run's, which a refusal names), then take it.
+    #[arg(long)]
+    pub break_lock: bool,
 }
 
 /// Progress output format.

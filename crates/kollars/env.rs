@@ -32,6 +32,23 @@ pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
 /// The user's home, for the default of [`XDG_STATE_HOME`].
 pub const HOME: &str = "HOME";
 
+/// Who runs kollars, as the hosts' lock names its holder (else `LOGNAME`, else the uid).
+pub const USER: &str = "USER";
+
+/// `$USER`, else `$LOGNAME`, else `uid N`.
+pub fn user() -> String {
+    [USER, "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| {
+            use std::os::unix::fs::MetadataExt;
+            let uid = std::fs::metadata("/proc/self")
+                .map(|m| m.uid())
+                .unwrap_or(0);
+            format!("uid {uid}")
+        })
+}
+
 /// `$DOCKER_HOST`, when set and not empty.
 pub fn docker_host() -> Option<String> {
     std::env::var(DOCKER_HOST).ok().filter(|s| !s.is_empty())

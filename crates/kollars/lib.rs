@@ -23,6 +23,7 @@ pub mod error;
 pub mod facts;
 pub mod graph;
 pub mod history;
+pub mod hosts_lock;
 pub mod html;
 pub mod lock;
 pub mod out;

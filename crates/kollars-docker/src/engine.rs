@@ -158,7 +158,9 @@ impl Engine {
     /// Connects to `endpoint` for inventory host `host` and negotiates the API version.
     ///
     /// Fails with [`DockerError::Unreachable`] (naming host and endpoint) when the engine does
-    /// not answer, [`DockerError::PlainTcpRefused`] for `tcp://` without `tls_cert_dir`.
+    /// not answer, [`DockerError::TlsRefused`] when a `tcp://` engine's TLS handshake fails
+    /// (saying which file does not fit), [`DockerError::PlainTcpRefused`] for `tcp://` without
+    /// `tls_cert_dir`.
     /// The time zone injected as `TZ` defaults to this machine's for a unix socket and to `UTC`
     /// otherwise; set the remote host's with [`Engine::with_timezone`].
     pub async fn connect(
@@ -233,11 +235,24 @@ impl Engine {
                     API_DEFAULT_VERSION,
                 )
                 .map_err(unreachable)?;
-                (
-                    docker.negotiate_version().await.map_err(unreachable)?,
-                    "UTC".to_owned(),
-                    None,
-                )
+                let negotiated = docker.negotiate_version().await.map_err(|e| {
+                    let source = crate::error::EngineError::from(e);
+                    let chain = crate::error::chain_text(&source);
+                    match crate::tls::diagnose(&chain, cert_dir, crate::tls::now()) {
+                        Some(why) => DockerError::TlsRefused {
+                            host: host.to_owned(),
+                            endpoint: endpoint.to_owned(),
+                            why,
+                            source,
+                        },
+                        None => DockerError::Unreachable {
+                            host: host.to_owned(),
+                            endpoint: endpoint.to_owned(),
+                            source,
+                        },
+                    }
+                })?;
+                (negotiated, "UTC".to_owned(), None)
             }
             Endpoint::Ssh(url) => {
                 let docker = Docker::connect_with_ssh(url, connect_timeout, API_DEFAULT_VERSION)

@@ -83,6 +83,21 @@ pub enum DockerError {
         source: EngineError,
     },
 
+    /// The TLS handshake with a `tcp://` engine failed: a certificate, key or CA that does not
+    /// fit (see [`crate::tls`]). Counts as an unreachable engine: the host fails alone.
+    #[error("engine for host {host} at {endpoint}: TLS handshake failed: {why}")]
+    TlsRefused {
+        /// Inventory host name.
+        host: String,
+        /// The endpoint as given.
+        endpoint: String,
+        /// Which file to look at, and why.
+        why: String,
+        /// What bollard reported.
+        #[source]
+        source: EngineError,
+    },
+
     /// The engine left a request unanswered for the engine timeout (`--engine-timeout`), or
     /// stopped answering during a long wait: a frozen or overloaded engine. The host fails;
     /// the others go on.
@@ -312,6 +327,19 @@ impl std::error::Error for EngineError {
     }
 }
 
+/// The text of an error and each of its causes, `: `-joined (for matching on what bollard,
+/// hyper and rustls said).
+pub(crate) fn chain_text(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cur = c.source();
+    }
+    text
+}
+
 /// One cause below bollard's error, by its text (see [`EngineError`]).
 #[derive(Debug)]
 struct Cause {
@@ -451,6 +479,12 @@ mod tests {
             DockerError::Unreachable {
                 host: host(),
                 endpoint: "unix:///run/docker.sock".into(),
+                source: engine_said_no(),
+            },
+            DockerError::TlsRefused {
+                host: host(),
+                endpoint: "tcp://10.0.0.1:2376".into(),
+                why: "the engine's certificate is not signed by the CA in /c/ca.pem".into(),
                 source: engine_said_no(),
             },
         ];

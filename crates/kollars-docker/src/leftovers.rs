@@ -46,17 +46,23 @@ fn owner_of(pid: u32) -> Option<String> {
 /// Whether the helper of `owner` (its label), created at `created` (unix seconds), is left
 /// behind at `now`.
 fn is_leftover(owner: Option<&str>, created: i64, now: i64) -> bool {
-    let foreign = || now - created > FOREIGN_AGE;
-    let Some((boot, pid)) = owner.and_then(|o| {
-        let mut parts = o.splitn(3, '/');
-        Some((parts.next()?, parts.next()?.parse::<u32>().ok()?))
-    }) else {
-        return foreign();
-    };
-    if boot_id().as_deref() != Some(boot) {
-        return foreign();
+    match owner.and_then(here) {
+        Some(pid) => owner_of(pid).as_deref() != owner,
+        None => now - created > FOREIGN_AGE,
     }
-    owner_of(pid).as_deref() != owner
+}
+
+/// The pid of `owner` when it is a well-formed owner of this machine (this boot).
+fn here(owner: &str) -> Option<u32> {
+    let mut parts = owner.splitn(3, '/');
+    let (boot, pid) = (parts.next()?, parts.next()?.parse::<u32>().ok()?);
+    (boot_id().as_deref() == Some(boot)).then_some(pid)
+}
+
+/// Whether `owner` is a process of this machine (this boot) that no longer runs; `false` for
+/// another machine's, which cannot be told from here.
+pub(crate) fn is_gone_here(owner: &str) -> bool {
+    here(owner).is_some_and(|pid| owner_of(pid).as_deref() != Some(owner))
 }
 
 impl Engine {

@@ -40,6 +40,8 @@
 //! - [`transfer`]: the host's filesystem through the engine: [`Engine::write_tree`] (config
 //!   files into `node_config_directory` through a created, never started, helper container),
 //!   [`Engine::read_tree`], and [`Engine::run_probe`] (a one-shot with host network, for facts).
+//! - [`hostlock`]: the hosts' lock, a labelled volume made by name on every engine, so two
+//!   operators' runs on the same hosts do not interleave.
 //! - [`leftovers`]: helper and probe containers of runs that are gone, removed
 //!   ([`Engine::remove_leftover_helpers`]).
 //! - [`podman`]: podman's inspect output read as dockerd's (binds, modes, ulimits, image
@@ -60,6 +62,7 @@ pub mod desired;
 pub mod engine;
 pub mod error;
 pub mod exec;
+pub mod hostlock;
 pub mod leftovers;
 pub mod observe;
 pub mod oneshot;
@@ -69,6 +72,7 @@ pub mod records;
 pub mod reporter;
 pub mod spec;
 pub mod survey;
+mod tls;
 pub mod transfer;
 
 #[cfg(test)]

@@ -297,7 +297,8 @@ impl Engine {
             .collect())
     }
 
-    async fn remove_volume_if_present(&self, volume: &str) -> Result<()> {
+    /// Removes volume `volume`; one already gone is fine.
+    pub(crate) async fn remove_volume_if_present(&self, volume: &str) -> Result<()> {
         match self
             .docker
             .remove_volume(

@@ -121,6 +121,26 @@ pub fn never_ran(boots: &Bootstraps, d: &Decision<'_>) -> bool {
     matches!(d.action, Action::Create) || boots.never_ran(&d.spec().name)
 }
 
+/// Every image the host's containers and one-shots run, present (pulled when missing, each
+/// once) before anything on the host changes: a registry that is down or refuses the login
+/// fails the host here, naming host and image, its files and containers untouched.
+pub async fn ensure_images(target: &HostTarget) -> Result<()> {
+    let mut images: Vec<&str> = target
+        .containers
+        .values()
+        .flat_map(|c| std::iter::once(&c.main).chain(&c.bootstrap))
+        .map(|s| s.image.as_str())
+        .collect();
+    images.sort_unstable();
+    images.dedup();
+    let pulled =
+        futures_util::future::join_all(images.iter().map(|i| target.engine.ensure_image(i))).await;
+    for r in pulled {
+        r.context("the images, before any change on the host")?;
+    }
+    Ok(())
+}
+
 /// Writes a host's config directories where they go (see [`crate::configs`]); returns the
 /// files that changed, by service.
 pub async fn write_configs(target: &HostTarget) -> Result<Rewritten> {

@@ -1,7 +1,8 @@
 //! What every command that talks to engines does before it acts, and how it ends.
 //!
 //! [`prepare`] loads and renders everything in memory (bad input stops here, before any host
-//! is touched), takes the run lock ([`crate::lock`]) when the command changes hosts, and
+//! is touched), takes the run lock ([`crate::lock`]) when the command changes hosts (and,
+//! once connected, the hosts' lock on their engines: [`crate::hosts_lock`]), and
 //! connects to every selected host's engine (a command that changes hosts then removes the
 //! helper containers killed runs left there) — once: engines connected to gather facts are
 //! reused. Connecting
@@ -110,6 +111,9 @@ pub struct Prepared {
     /// Hosts whose engine did not answer: they fail, the others go on (kolla's
     /// `max_fail_percentage: 100`); see [`finish`].
     pub unreachable: Vec<(String, anyhow::Error)>,
+    /// The hosts' lock ([`crate::hosts_lock`]), released before the run lock (fields drop in
+    /// order).
+    _hosts_lock: Option<crate::hosts_lock::HostsLock>,
     /// The run lock ([`crate::lock`]), held until the command is done (dropped with this
     /// value: bind the value to a name, do not destructure it with `..`, which drops the
     /// lock at once).
@@ -147,6 +151,7 @@ impl Prepared {
             ws,
             targets,
             unreachable: unreached,
+            _hosts_lock,
             _lock,
             ..
         } = self;
@@ -189,6 +194,7 @@ impl Prepared {
                 Err(e) => crate::errln!("warning: the run was not recorded: {e:#}"),
             }
         }
+        drop(_hosts_lock);
         drop(_lock);
         (status, record)
     }
@@ -262,14 +268,39 @@ pub async fn prepare(
                 engines.insert(host, connected);
             }
             // a host that does not answer fails alone; a wrong endpoint is the operator's
-            (host, Err(e @ kollars_docker::DockerError::Unreachable { .. })) => {
+            (
+                host,
+                Err(
+                    e @ (kollars_docker::DockerError::Unreachable { .. }
+                    | kollars_docker::DockerError::TlsRefused { .. }),
+                ),
+            ) => {
                 unreachable.push((host, anyhow::Error::new(e)));
             }
             (_, Err(e)) => return Err(BadInput::from_err(e)),
         }
     }
+    let mut hosts_lock = None;
     if needs.lock {
-        // everything validated: the helpers of killed runs go (one listing when none)
+        // everything validated: the hosts' lock, then the helpers of killed runs go (one
+        // listing when none)
+        let connected = engines
+            .iter()
+            .map(|(host, (e, _))| (host.clone(), e.clone()))
+            .collect();
+        let command = reporter.run().map_or("a run", |r| r.command);
+        let (lock, failed) = crate::hosts_lock::HostsLock::take(
+            connected,
+            command,
+            &ws.config.path,
+            args.break_lock,
+        )
+        .await?;
+        hosts_lock = Some(lock);
+        for (host, e) in failed {
+            engines.remove(&host);
+            unreachable.push((host, e));
+        }
         let swept = join_all(engines.iter().map(|(host, (e, _))| async move {
             (host.clone(), e.remove_leftover_helpers().await)
         }))
@@ -300,6 +331,7 @@ pub async fn prepare(
         ws,
         targets,
         unreachable,
+        _hosts_lock: hosts_lock,
         _lock: lock,
         reporter,
     })

@@ -1,5 +1,7 @@
-//! `kollars pull`: every selected service's image present on its hosts (pulled when missing,
-//! with the registry credentials of `docker_registry_username`/`docker_registry_password`).
+//! `kollars pull`: every selected service's image pulled on its hosts, as kolla's `pull`
+//! action does (always, not only when missing: a tag moved in the registry is what an
+//! operator pulls for, and the next `deploy` recreates the containers whose image changed),
+//! with the registry credentials of `docker_registry_username`/`docker_registry_password`.
 
 use anyhow::Result;
 
@@ -15,7 +17,7 @@ pub async fn pull(args: &EngineArgs, run: RunInfo) -> Result<ExitStatus> {
     let prepared = prepare(args, reporter, Needs::CHANGE).await?;
     let results = for_hosts(&prepared.targets, args.forks, |target| async move {
         for c in target.containers.values() {
-            target.engine.ensure_image(&c.main.image).await?;
+            target.engine.pull_image(&c.main.image).await?;
         }
         Ok(())
     })

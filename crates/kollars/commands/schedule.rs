@@ -42,7 +42,7 @@ use tokio::sync::Semaphore;
 
 use super::converge::{
     after_start, bootstrap_unfinished, bootstraps, database_tasks, decide_host, ensure_database,
-    member_ready, never_ran, register, registration_tasks, write_configs, Decision,
+    ensure_images, member_ready, never_ran, register, registration_tasks, write_configs, Decision,
 };
 use super::prepare::HostTarget;
 use crate::containers::{AfterStart, Rolling, Signal};
@@ -166,7 +166,8 @@ impl Schedule<'_> {
         out
     }
 
-    /// Steps 1 and 2: configs, decisions, new containers created — each host on its own (a
+    /// Steps 1 and 2: images (missing ones pulled, before anything changes), configs,
+    /// decisions, new containers created — each host on its own (a
     /// slow or frozen engine holds back no other host's creates); then the bootstrap
     /// one-shots, which go where they will run (the first live host of each service), so
     /// only once every host has decided.
@@ -175,6 +176,7 @@ impl Schedule<'_> {
         let this = &*self;
         let decided = join_all(targets.iter().enumerate().map(|(i, target)| async move {
             let _fork = this.forks.acquire().await.expect("forks open");
+            ensure_images(target).await?;
             let rewritten = write_configs(target).await?;
             let plan = decide_host(target, &rewritten).await?;
             let boots = bootstraps(target).await?;
