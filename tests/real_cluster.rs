@@ -47,8 +47,8 @@ const APIS: &[&str] = &[
     "heat_api",
     "heat_api_cfn",
 ];
-const LAN: &str = "198.18.0";
-const VIP: &str = "198.18.0.250";
+pub(crate) const LAN: &str = "198.18.0";
+pub(crate) const VIP: &str = "198.18.0.250";
 const HOSTS: [&str; 3] = ["host1", "host2", "host3"];
 /// On every host; haproxy and glance-api only on host1 (kolla's `glance_api_hosts`: the
 /// first host alone with the file backend on its own volume).
@@ -76,7 +76,7 @@ const CONTAINERS: &[&str] = &[
 
 /// The three engines with the real images: `KOLLARS_REAL_CLUSTER` (comma-separated), else
 /// made here and filled from the real images' engine.
-fn cluster_engines() -> Vec<String> {
+pub(crate) fn cluster_engines() -> Vec<String> {
     if let Ok(list) = std::env::var("KOLLARS_REAL_CLUSTER") {
         return list.split(',').map(str::to_owned).collect();
     }

@@ -1,11 +1,12 @@
 //! A virtual machine booted through nova on a cloud kollars deployed: a control host on the
 //! real images (MariaDB, memcached, RabbitMQ, HAProxy, the toolbox, keystone, glance,
-//! placement, nova's and nova-cell's control services) on the overlay2 engine, and a
-//! `[compute]` host on the podman engine (`kolla_container_engine: podman`; podman starts the
-//! privileged containers dockerd cannot here) with the real nova-compute, nova-libvirt and
-//! nova-ssh. The two hosts' network namespaces are joined by a veth pair (198.18.7.0/24, the
-//! VIP on the control host's end, where keepalived cannot run); the compute host's toolbox is
-//! a stand-in (nothing calls it there).
+//! placement, nova's and nova-cell's control services) on the first of the cluster test's
+//! overlay2 engines (`host1` of its LAN, 198.18.0.0/24, with its own hostname and hosts file:
+//! RabbitMQ's node `rabbit@host1` must resolve to its address), and a `[compute]` host on the
+//! podman engine (`kolla_container_engine: podman`; podman starts the privileged containers
+//! dockerd cannot here) with the real nova-compute, nova-libvirt and nova-ssh, joined to that
+//! LAN by a veth pair to its bridge. The VIP is on host1, where keepalived cannot run; the
+//! compute host's toolbox is a stand-in (nothing calls it there).
 //!
 //! One `kollars deploy` of both hosts, then, with python-openstackclient through the VIP: the
 //! compute service up and discovered into cell1 by kollars (kolla's `discover_hosts`, run in
@@ -25,28 +26,24 @@ use crate::real::{
     docker, empty_engine, eventually, openstack_at, openstack_client, real_engine, run,
     ONE_AT_A_TIME, TAG,
 };
-use crate::util::{ensure_images, kollars, reference, root, site_inputs, stderr, IMAGE_NAMESPACE};
+use crate::real_cluster::{cluster_engines, LAN, VIP};
+use crate::util::{
+    engine_pid, ensure_images, kollars, reference, root, site_inputs, stderr, IMAGE_NAMESPACE,
+};
 
 const TAGS: &str =
     "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,placement,nova,nova-cell";
-/// The link between the hosts: (control end, compute end), their addresses, the VIP.
-const LINK: (&str, &str) = ("kvc0", "kvc1");
-const CTL_ADDRESS: &str = "198.18.7.1";
-const COMPUTE_ADDRESS: &str = "198.18.7.2";
-const VIP: &str = "198.18.7.254";
+/// The compute host's end of its link to the LAN, the bridge's end, and its address there.
+const LINK: (&str, &str) = ("kvc1", "kvcp");
+const COMPUTE_HOST: u8 = 9;
 const COMPUTE_IMAGES: &[&str] = &["nova-compute", "nova-libvirt", "nova-ssh"];
 
-/// The process whose network namespace is `engine`'s host: dockerd's pid file (scripts/
-/// engines.sh) or podman's service (scripts/podman-engines.sh), beside the socket.
-fn host_pid(engine: &str) -> u32 {
-    let dir = Path::new(engine.trim_start_matches("unix://"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    ["docker.pid", "podman.pid"]
-        .iter()
-        .find_map(|f| std::fs::read_to_string(dir.join(f)).ok())
-        .unwrap_or_else(|| panic!("no pid file beside {engine}"))
+/// The podman service's pid (scripts/podman-engines.sh writes it beside the socket): its
+/// network namespace is the compute host's.
+fn podman_pid(engine: &str) -> u32 {
+    let pidfile = Path::new(engine.trim_start_matches("unix://")).with_file_name("podman.pid");
+    std::fs::read_to_string(&pidfile)
+        .unwrap_or_else(|e| panic!("{}: {e}", pidfile.display()))
         .trim()
         .parse()
         .unwrap()
@@ -58,50 +55,79 @@ fn in_netns(pid: u32, args: &[&str]) -> Output {
         .args(args))
 }
 
-/// The veth pair between the two hosts, removed (with both ends) when dropped; the engines
-/// and their containers are emptied too, so the next test finds them as others leave them.
+/// The network namespace of the LAN's bridge of the engines at `engine`'s directory, as
+/// scripts/engines.sh names it (its directory's md5, then `lan`).
+fn lan_netns(engine: &str) -> String {
+    let dir = Path::new(engine.trim_start_matches("unix://"))
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .display()
+        .to_string();
+    let o =
+        run(Command::new("sh").args(["-c", "printf '%s' \"$1\" | md5sum | cut -c1-8", "sh", &dir]));
+    format!("kollars-{}-lan", String::from_utf8_lossy(&o.stdout).trim())
+}
+
+/// The compute host's veth pair to the LAN's bridge, removed (with both ends) when dropped;
+/// the engines are emptied then too, so the next test finds them as others leave them.
 struct Link {
-    ctl: u32,
+    lan: String,
     engines: [String; 2],
 }
 
 impl Link {
     fn new(ctl_engine: &str, compute_engine: &str) -> Link {
-        let (ctl, compute) = (host_pid(ctl_engine), host_pid(compute_engine));
-        let _ = in_netns(ctl, &["ip", "link", "del", LINK.0]);
-        let _ = in_netns(compute, &["ip", "link", "del", LINK.1]);
+        let lan = lan_netns(ctl_engine);
+        let compute = podman_pid(compute_engine);
+        let _ = run(Command::new("ip").args(["-n", &lan, "link", "del", LINK.1]));
+        let _ = in_netns(compute, &["ip", "link", "del", LINK.0]);
         let o = run(Command::new("ip").args([
             "link",
             "add",
             LINK.0,
             "netns",
-            &ctl.to_string(),
+            &compute.to_string(),
             "type",
             "veth",
             "peer",
             "name",
             LINK.1,
             "netns",
-            &compute.to_string(),
+            &lan,
         ]));
         assert!(o.status.success(), "ip link add: {}", stderr(&o));
-        for (pid, dev, addrs) in [
-            (ctl, LINK.0, vec![CTL_ADDRESS, VIP]),
-            (compute, LINK.1, vec![COMPUTE_ADDRESS]),
+        let o = run(
+            Command::new("ip").args(["-n", &lan, "link", "set", LINK.1, "master", "br0", "up"])
+        );
+        assert!(
+            o.status.success(),
+            "{} on the bridge: {}",
+            LINK.1,
+            stderr(&o)
+        );
+        let address = format!("{LAN}.{COMPUTE_HOST}/24");
+        for args in [
+            &["ip", "addr", "add", &address, "dev", LINK.0][..],
+            &["ip", "link", "set", LINK.0, "up"][..],
         ] {
-            for (i, a) in addrs.iter().enumerate() {
-                let prefix = if i == 0 { 24 } else { 32 };
-                let o = in_netns(
-                    pid,
-                    &["ip", "addr", "add", &format!("{a}/{prefix}"), "dev", dev],
-                );
-                assert!(o.status.success(), "ip addr add {a}: {}", stderr(&o));
-            }
-            let o = in_netns(pid, &["ip", "link", "set", dev, "up"]);
-            assert!(o.status.success(), "ip link set {dev} up: {}", stderr(&o));
+            let o = in_netns(compute, args);
+            assert!(o.status.success(), "{args:?}: {}", stderr(&o));
         }
+        // the VIP on host1, where keepalived would hold it
+        let o = in_netns(
+            engine_pid(ctl_engine),
+            &[
+                "sh",
+                "-c",
+                &format!(
+                    "ip addr show dev eth0 | grep -q ' {VIP}/' || ip addr add {VIP}/24 dev eth0"
+                ),
+            ],
+        );
+        assert!(o.status.success(), "VIP on host1: {}", stderr(&o));
         Link {
-            ctl,
+            lan,
             engines: [ctl_engine.to_owned(), compute_engine.to_owned()],
         }
     }
@@ -112,12 +138,12 @@ impl Drop for Link {
         for e in &self.engines {
             empty_engine(e);
         }
-        let _ = in_netns(self.ctl, &["ip", "link", "del", LINK.0]);
+        let _ = run(Command::new("ip").args(["-n", &self.lan, "link", "del", LINK.1]));
     }
 }
 
-/// The site: kolla's all-in-one inventory with its host renamed `ctl` (facts gathered
-/// through its engine, which sees the link) and `node1` in `[compute]` on podman.
+/// The site: kolla's all-in-one inventory with its host renamed `ctl` (its facts gathered
+/// through its engine: host1's) and `node1` in `[compute]` on podman.
 fn site(dir: &Path, ctl: &str, compute: &str) {
     let (nofile, memlock) = (hard_limit("n"), hard_limit("l") * 1024);
     // the real sites' globals without their single host's: no network_interface (each host
@@ -125,7 +151,7 @@ fn site(dir: &Path, ctl: &str, compute: &str) {
     let globals = format!(
         "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: kollars\n\
          openstack_tag: {TAG}\nkolla_internal_vip_address: {VIP}\nenable_keepalived: \"no\"\n\
-         enable_proxysql: \"no\"\ndatabase_address: {CTL_ADDRESS}\nenable_neutron: \"no\"\nenable_heat: \"no\"\n\
+         enable_proxysql: \"no\"\ndatabase_address: {LAN}.1\nenable_neutron: \"no\"\nenable_heat: \"no\"\n\
          enable_horizon: \"no\"\nhaproxy_max_connections: 8000\n\
          default_container_dimensions: {{}}\n\
          nova_compute_virt_type: qemu\nlibvirt_enable_sasl: false\n\
@@ -143,16 +169,15 @@ fn site(dir: &Path, ctl: &str, compute: &str) {
     )
     .unwrap();
     let ctl_vars = format!(
-        "ctl kollars_engine={ctl} network_interface={} kollars_privileged_containers=false \
+        "ctl kollars_engine={ctl} network_interface=eth0 kollars_privileged_containers=false \
          node_config_directory={}",
-        LINK.0,
         dir.join("etc-ctl").display()
     );
     let node1 = format!(
         "[compute]\nnode1 kollars_engine={compute} kolla_container_engine=podman \
          network_interface={} kolla_toolbox_image_full={IMAGE_NAMESPACE}/kolla-toolbox:latest \
          node_config_directory={}",
-        LINK.1,
+        LINK.0,
         dir.join("etc-node1").display()
     );
     let inv = std::fs::read_to_string(reference().join("inputs/inventory")).unwrap();
@@ -218,9 +243,10 @@ fn compute_images(real: &str, podman: &str) {
 fn a_server_boots_through_nova_on_a_compute_host_kollars_deployed() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let _podman = PODMAN_TURN.lock().unwrap_or_else(|e| e.into_inner());
-    let (ctl, compute) = (real_engine(), podman_engine());
+    let ctl = cluster_engines().remove(0);
+    let compute = podman_engine();
     let client = openstack_client();
-    compute_images(&ctl, &compute);
+    compute_images(&real_engine(), &compute);
     ensure_images(&compute, &["kolla-toolbox"]);
     empty_engine(&ctl);
     empty_engine(&compute);
@@ -248,7 +274,11 @@ fn a_server_boots_through_nova_on_a_compute_host_kollars_deployed() {
     eprintln!("deploy: {:.1}s\n{out}", deployed.as_secs_f64());
     kollars_at(dir.path(), "post-deploy", &[]);
     let clouds = dir.path().join("config/clouds.yaml");
-    let os = |args: &[&str]| openstack_at(&ctl, &client, &clouds, args);
+    let os = |args: &[&str]| {
+        let mut a = vec!["--os-cloud", "kolla-admin"];
+        a.extend_from_slice(args);
+        openstack_at(&ctl, &client, &clouds, &a)
+    };
     let os_ok = |args: &[&str]| {
         let o = os(args);
         assert!(o.status.success(), "openstack {args:?}: {}", stderr(&o));
