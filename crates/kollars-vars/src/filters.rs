@@ -74,6 +74,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("zip", zip);
     env.add_filter("extract", extract);
     env.add_filter("to_uuid", to_uuid);
+    env.add_filter("bcrypt_hash", crate::crypt::bcrypt_hash);
     env.add_test("match", test_match);
     env.add_test("search", test_search);
     env.add_test("regex", test_search);
@@ -637,7 +638,12 @@ fn kolla_address(
     network: String,
     hostname: Option<String>,
     override_var: Option<String>,
+    kwargs: Kwargs,
 ) -> Result<Value, Error> {
+    // kolla's templates pass hostname and override_var by name as well as by position.
+    let hostname = hostname.or(kwargs.get::<Option<String>>("hostname")?);
+    let override_var = override_var.or(kwargs.get::<Option<String>>("override_var")?);
+    kwargs.assert_all_used()?;
     let hostname = match hostname {
         Some(h) => h,
         None => state
@@ -887,6 +893,11 @@ fn hash(v: String, algo: Option<String>) -> Result<Value, Error> {
         "sha512" => Ok(Value::from(format!(
             "{:x}",
             sha2::Sha512::digest(v.as_bytes())
+        ))),
+        // Ansible's default; valkey's sentinel ids are sha1 of the host name.
+        "sha1" => Ok(Value::from(format!(
+            "{:x}",
+            sha1::Sha1::digest(v.as_bytes())
         ))),
         other => Err(err(format!("hash: unsupported algorithm {other:?}"))),
     }
