@@ -34,3 +34,5 @@ test "$(grep -c '^fatal:' "$W/log-node-exporters.txt")" = "$(grep -c '^fatal: .*
 grep -q 'RUNNING HANDLER \[prometheus-node-exporters : Restart' "$W/log-node-exporters.txt"
 rm -rf "$HERE/expected" && cp -a "$W/out" "$HERE/expected"
 (cd "$HERE/expected" && find . -mindepth 2 -printf '%P|%m|%y\n' | LC_ALL=C sort) > "$HERE/expected.modes"
+# kolla's evaluated container dicts, from the logs (checked by tests/containers.rs).
+python3 "$HERE/../containers-from-log.py" "$W/log.txt" "$W/log-node-exporters.txt" > "$HERE/expected.containers.json"
