@@ -895,10 +895,12 @@ fn hash(v: String, algo: Option<String>) -> Result<Value, Error> {
             sha2::Sha512::digest(v.as_bytes())
         ))),
         // Ansible's default; valkey's sentinel ids are sha1 of the host name.
-        "sha1" => Ok(Value::from(format!(
-            "{:x}",
-            sha1::Sha1::digest(v.as_bytes())
-        ))),
+        "sha1" => Ok(Value::from(
+            sha1(v.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+        )),
         other => Err(err(format!("hash: unsupported algorithm {other:?}"))),
     }
 }
@@ -1095,7 +1097,7 @@ pub fn uuid_text(mut b: [u8; 16], version: u8) -> String {
     )
 }
 
-/// SHA-1 (FIPS 180-4), only for name-based UUIDs.
+/// SHA-1 (FIPS 180-4): name-based UUIDs and `hash('sha1')`.
 fn sha1(msg: &[u8]) -> [u8; 20] {
     let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
     let mut data = msg.to_vec();
