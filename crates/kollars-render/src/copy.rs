@@ -106,7 +106,7 @@ fn copy_dir(
 /// The entries of a directory whose names match the pattern in `pattern`'s last component
 /// (`*`, `?`, `[…]`, `[!…]`: [`kollars_glob::fnmatch`]), sorted; none when the directory does
 /// not exist.
-fn glob(pattern: &Path) -> Result<Vec<PathBuf>, RenderError> {
+pub(crate) fn glob(pattern: &Path) -> Result<Vec<PathBuf>, RenderError> {
     let dir = pattern.parent().unwrap_or(Path::new("."));
     let pat = pattern
         .file_name()

@@ -188,7 +188,14 @@ impl FileCtx<'_> {
             let mut overrides = Vec::new();
             for o in &e.overrides {
                 let p = self.custom.join(self.eval_str(o, locals)?);
-                if is_override(&p).map_err(def_err)? {
+                // A wildcard in the last component (prometheus.yml.d/*.yml): every matching
+                // file, in name order, as kolla's find + sort.
+                let glob = p
+                    .file_name()
+                    .is_some_and(|n| kollars_glob::has_magic(&n.to_string_lossy()));
+                if glob {
+                    overrides.extend(crate::copy::glob(&p)?.into_iter().filter(|m| m.is_file()));
+                } else if is_override(&p).map_err(def_err)? {
                     overrides.push(p);
                 }
             }

@@ -64,7 +64,7 @@ services:
       - dest: settings.yml
         template: demo/settings.yml.j2
         merge: yaml
-        overrides: ["demo/settings.yml"]
+        overrides: ["demo/settings.yml", "demo/settings.d/*.yml"]
 "#;
 
 /// Not UTF-8: a PNG header, then bytes no UTF-8 text holds.
@@ -105,6 +105,14 @@ fn config_entries_vars_dirs_and_copies() {
         &custom.join("demo/settings.yml"),
         "plain: yes\nquoted: 'yes'\nmode: 0755\n",
     );
+    // a glob of overrides: every match in name order (b after a), files only
+    write(&custom.join("demo/settings.d/b.yml"), "order: b\n");
+    write(
+        &custom.join("demo/settings.d/a.yml"),
+        "order: a\nfrom_a: 1\n",
+    );
+    write(&custom.join("demo/settings.d/c.txt"), "order: c\n");
+    std::fs::create_dir_all(custom.join("demo/settings.d/d.yml")).unwrap();
 
     let catalogue = Catalogue::load(&data.join("services")).unwrap();
     let inv = Inventory::parse(Path::new("inventory"), "[control]\nctl1\n").unwrap();
@@ -137,6 +145,8 @@ fn config_entries_vars_dirs_and_copies() {
     assert_eq!(settings["plain"], serde_yaml::Value::Bool(true));
     assert_eq!(settings["quoted"].as_str(), Some("yes"));
     assert_eq!(settings["mode"].as_u64(), Some(493));
+    assert_eq!(settings["order"].as_str(), Some("b"));
+    assert_eq!(settings["from_a"].as_u64(), Some(1));
     // the service directory and directories for rendered files: 0770
     assert_eq!(mode(&svc), 0o770);
     // directory entries, empty or not

@@ -24,6 +24,7 @@ pub struct ConfigFile {
     #[serde(default)]
     pub merge: Option<MergeKind>,
     /// Override files, relative to `node_custom_config`, merged in order (later wins); Jinja.
+    /// A wildcard in an entry's last component (`x.d/*.yml`) merges every match, by name.
     #[serde(default)]
     pub overrides: Vec<String>,
     /// Whole-file overrides, relative to `node_custom_config`: the first that exists is

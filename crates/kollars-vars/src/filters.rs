@@ -74,6 +74,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("zip", zip);
     env.add_filter("extract", extract);
     env.add_filter("to_uuid", to_uuid);
+    env.add_filter("bcrypt_hash", crate::crypt::bcrypt_hash);
     env.add_test("match", test_match);
     env.add_test("search", test_search);
     env.add_test("regex", test_search);
@@ -637,7 +638,12 @@ fn kolla_address(
     network: String,
     hostname: Option<String>,
     override_var: Option<String>,
+    kwargs: Kwargs,
 ) -> Result<Value, Error> {
+    // kolla's templates pass hostname and override_var by name as well as by position.
+    let hostname = hostname.or(kwargs.get::<Option<String>>("hostname")?);
+    let override_var = override_var.or(kwargs.get::<Option<String>>("override_var")?);
+    kwargs.assert_all_used()?;
     let hostname = match hostname {
         Some(h) => h,
         None => state
@@ -888,6 +894,13 @@ fn hash(v: String, algo: Option<String>) -> Result<Value, Error> {
             "{:x}",
             sha2::Sha512::digest(v.as_bytes())
         ))),
+        // Ansible's default; valkey's sentinel ids are sha1 of the host name.
+        "sha1" => Ok(Value::from(
+            sha1(v.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+        )),
         other => Err(err(format!("hash: unsupported algorithm {other:?}"))),
     }
 }
@@ -1084,7 +1097,7 @@ pub fn uuid_text(mut b: [u8; 16], version: u8) -> String {
     )
 }
 
-/// SHA-1 (FIPS 180-4), only for name-based UUIDs.
+/// SHA-1 (FIPS 180-4): name-based UUIDs and `hash('sha1')`.
 fn sha1(msg: &[u8]) -> [u8; 20] {
     let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
     let mut data = msg.to_vec();

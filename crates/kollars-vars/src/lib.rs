@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+mod crypt;
 mod engine;
 pub mod error;
 pub mod filters;
