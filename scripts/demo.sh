@@ -5,7 +5,7 @@
 #   1. an overlay2 Docker engine in its own network namespace (scripts/engines.sh), the
 #      simulated control host, and a podman engine in another (scripts/podman-engines.sh),
 #      the compute host (podman starts the privileged containers dockerd cannot here),
-#      joined by a veth pair (198.18.8.0/24; the VIP on the control host's end); when podman
+#      joined to the control host's LAN (198.18.8.0/24; the VIP on the control host); when podman
 #      cannot start a privileged container, the control host alone (said so);
 #   2. the real images (scripts/build-real-images.sh: Debian trixie, OpenStack 2026.1 from
 #      PyPI; ~10 minutes the first time, seconds after) and python-openstackclient from PyPI;
@@ -41,7 +41,9 @@ if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 demo=/tmp/kollars-demo/real
 tag=2026.1-debian-trixie
 echo "== an overlay2 engine in its own network namespace (the control host)"
-DOCKER_HOST=$(KOLLARS_STORAGE_DRIVER=overlay2 scripts/engines.sh up 1 "$demo/engine")
+# on a LAN of its own (198.18.8.0/24): its own hostname (host1) and /etc/hosts, as RabbitMQ's
+# node rabbit@host1 must resolve to the host's address
+DOCKER_HOST=$(KOLLARS_STORAGE_DRIVER=overlay2 KOLLARS_ENGINE_LAN=198.18.8 scripts/engines.sh up 1 "$demo/engine")
 export DOCKER_HOST
 ctl=$DOCKER_HOST
 echo "== engine: $ctl"
@@ -69,23 +71,21 @@ else
   echo "== SKIPPED: the compute host (its engine cannot start a privileged container here):"
   echo "   no nova-compute, no server booted; the control plane is deployed alone"
 fi
-# the link: a veth pair between the hosts' network namespaces (a dummy link when the control
-# host is alone), the VIP on the control host's end
+# the link: the compute host joined to the control host's LAN (a veth pair to its bridge, in
+# the namespace scripts/engines.sh names after its directory); the VIP on the control host
 ctl_pid=$(cat "$demo/engine/host1/docker.pid")
 compute_pid=$(cat "$demo/podman/host1/podman.pid")
 net=/proc/$ctl_pid/ns/net
-nsenter --net="$net" ip link del kvd0 2>/dev/null || true
-nsenter --net="/proc/$compute_pid/ns/net" ip link del kvd1 2>/dev/null || true
+lan=kollars-$(printf '%s' "$demo/engine" | md5sum | cut -c1-8)-lan
 if [ "$with_compute" = 1 ]; then
-  ip link add kvd0 netns "$ctl_pid" type veth peer name kvd1 netns "$compute_pid"
-  nsenter --net="/proc/$compute_pid/ns/net" ip addr add 198.18.8.2/24 dev kvd1
+  ip -n "$lan" link del kvdp 2>/dev/null || true
+  nsenter --net="/proc/$compute_pid/ns/net" ip link del kvd1 2>/dev/null || true
+  ip link add kvd1 netns "$compute_pid" type veth peer name kvdp netns "$lan"
+  ip -n "$lan" link set kvdp master br0 up
+  nsenter --net="/proc/$compute_pid/ns/net" ip addr add 198.18.8.9/24 dev kvd1
   nsenter --net="/proc/$compute_pid/ns/net" ip link set kvd1 up
-else
-  nsenter --net="$net" ip link add kvd0 type dummy
 fi
-nsenter --net="$net" ip addr add 198.18.8.1/24 dev kvd0
-nsenter --net="$net" ip addr add 198.18.8.254/32 dev kvd0
-nsenter --net="$net" ip link set kvd0 up
+nsenter --net="$net" sh -c 'ip addr show dev eth0 | grep -q " 198.18.8.254/" || ip addr add 198.18.8.254/24 dev eth0'
 vip=198.18.8.254
 
 conf=$demo/config
@@ -106,10 +106,10 @@ cp demo/real/galera.cnf "$conf/config/galera.cnf"
 ./target/release/kollars genpwd -p "$conf/passwords.yml"
 
 # inventory.example with its host named ctl (its facts gathered through its engine, which
-# sees the link) and, in [compute], compute1 on podman; what differs per host is a host
+# is host1) and, in [compute], compute1 on podman; what differs per host is a host
 # variable here (globals.yml is Ansible's extra vars: it would win over every host's)
 inv=$demo/inventory
-sed -e "s|^localhost .*|ctl kollars_engine=$ctl network_interface=kvd0 kollars_privileged_containers=false node_config_directory=$demo/etc-ctl|" \
+sed -e "s|^localhost .*|ctl kollars_engine=$ctl network_interface=eth0 kollars_privileged_containers=false node_config_directory=$demo/etc-ctl|" \
   inventory.example > "$inv"
 if [ "$with_compute" = 1 ]; then
   sed -i "s|^\[compute\]\$|[compute]\ncompute1 kollars_engine=$compute kolla_container_engine=podman \
