@@ -100,6 +100,17 @@ impl SshHosts {
     }
 }
 
+/// The private control directories of kollars' ssh connections (`kollars-ssh-*` in the temp
+/// dir) that exist now.
+fn control_dirs() -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("kollars-ssh-"))
+        .collect()
+}
+
 /// (id, StartedAt, running) of a container, or None.
 fn state(engine: &str, name: &str) -> Option<String> {
     let o = docker(
@@ -209,6 +220,7 @@ fn lifecycle_through_ssh() {
         &["cron", "kolla-toolbox", "kolla_toolbox"],
     );
     let connections_before = [ssh.connections("ssh-host1"), ssh.connections("ssh-host2")];
+    let dirs_before = control_dirs();
     let mut site = Site {
         dir,
         ssh,
@@ -337,8 +349,9 @@ fn lifecycle_through_ssh() {
             site.runs
         );
     }
-    // and none left behind by the runs
+    // and no ssh process or control directory left behind by the runs
     assert_eq!(site.ssh.ssh_processes(), Vec::<String>::new());
+    assert_eq!(control_dirs(), dirs_before);
     // no secret on any ssh command line
     let args = std::fs::read_to_string(site.ssh.dir.join("ssh-args.log")).unwrap();
     let passwords: serde_yaml::Value =
@@ -371,6 +384,7 @@ fn one_host(endpoint: &str) -> tempfile::TempDir {
 fn ssh_failures_name_host_and_endpoint_in_bounded_time() {
     let engines = engines()[..2].to_vec();
     let ssh = ssh_hosts(&engines);
+    let dirs_before = control_dirs();
     let run = |endpoint: &str| {
         let dir = one_host(endpoint);
         let start = Instant::now();
@@ -426,4 +440,5 @@ fn ssh_failures_name_host_and_endpoint_in_bounded_time() {
         }
     }
     assert_eq!(ssh.ssh_processes(), Vec::<String>::new());
+    assert_eq!(control_dirs(), dirs_before);
 }

@@ -200,6 +200,7 @@ impl SshTunnel {
         };
         let dir = tempfile::Builder::new()
             .prefix("kollars-ssh-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .map_err(|e| failed(format!("cannot make a control directory: {e}")))?;
         let shared = Arc::new(Shared {
@@ -261,6 +262,8 @@ impl Drop for SshTunnel {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+        // now, not when the last session task lets go of it (at exit, maybe never)
+        let _ = std::fs::remove_dir_all(self.shared.dir.path());
     }
 }
 
