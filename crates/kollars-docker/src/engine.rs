@@ -7,7 +7,7 @@
 //!   `key.pem`, as `docker --tlsverify` uses): plain TCP is refused, because an unauthenticated
 //!   Docker API is root on the host for anyone who can reach the port;
 //! - `ssh://user@host`: `docker system dial-stdio` on the remote host through the system `ssh`
-//!   client (like `docker -H ssh://`), one master connection per host, see [`crate::ssh`];
+//!   client (like `docker -H ssh://`), one master connection per host, see `src/ssh.rs`;
 //!   keys, ports and `known_hosts` come from the user's SSH configuration.
 //!
 //! The API version is negotiated at connect time (Debian's engine speaks 1.41), never assumed.
@@ -258,12 +258,8 @@ impl Engine {
                     Ok(v) => v,
                     Err(e) => return Err(tunnel.no_engine().unwrap_or_else(|| unreachable(e))),
                 };
-                let docker = Docker::connect_with_unix(
-                    &crate::ssh::socket_str(&socket),
-                    connect_timeout,
-                    &version,
-                )
-                .map_err(unreachable)?;
+                let docker = crate::ssh::pooled_client(&socket, connect_timeout, &version)
+                    .map_err(unreachable)?;
                 ssh = Some(Arc::new(tunnel));
                 (docker, "UTC".to_owned(), Some(podman))
             }

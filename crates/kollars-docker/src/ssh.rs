@@ -15,6 +15,9 @@
 //!   session multiplexed over the master (`ssh -S <ctl> -- dest docker system dial-stdio`),
 //!   with no new login; the remote stderr of a session that fails is kept and shown (the
 //!   `dial unix …: connect: no such file or directory` bollard drops);
+//! - a **pooled client** on the relay ([`pooled_client`]): bollard's unix client keeps no
+//!   idle connection, which here would cost a session and a remote docker CLI per request
+//!   (~0.5 s); idle connections are kept, so a request costs what it costs on a socket;
 //! - the master persists `ControlPersist` seconds after its last session ends, so a run that
 //!   is killed leaves nothing behind for long; a master that went away meanwhile (a host idle
 //!   for minutes) is started again for the next session. Dropping the tunnel ends the master
@@ -310,9 +313,62 @@ pub(crate) fn destination(url: &str) -> String {
     }
 }
 
-/// The relay socket path as a string bollard takes.
-pub(crate) fn socket_str(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
+/// A bollard client over the relay socket that keeps its connections: bollard's own unix
+/// client keeps none (a unix connect costs microseconds), but here each new connection is a
+/// new session on the master and a new `docker system dial-stdio` on the host (~0.5 s).
+pub(crate) fn pooled_client(
+    socket: &Path,
+    timeout: u64,
+    version: &bollard::ClientVersion,
+) -> std::result::Result<bollard::Docker, bollard::errors::Error> {
+    let connector = RelayConnector(Arc::new(socket.to_owned()));
+    let client = Arc::new(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(CONTROL_PERSIST))
+            .build(connector),
+    );
+    bollard::Docker::connect_with_custom_transport(
+        move |req: bollard::BollardRequest| {
+            let client = client.clone();
+            async move {
+                client
+                    .request(req)
+                    .await
+                    .map_err(bollard::errors::Error::from)
+            }
+        },
+        Some("http://ssh-relay"),
+        timeout,
+        version,
+    )
+}
+
+/// Connects hyper to the relay socket, whatever the URI.
+#[derive(Clone)]
+struct RelayConnector(Arc<PathBuf>);
+
+impl tower_service::Service<hyper::Uri> for RelayConnector {
+    type Response = hyper_util::rt::TokioIo<UnixStream>;
+    type Error = std::io::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = std::io::Result<Self::Response>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: hyper::Uri) -> Self::Future {
+        let path = self.0.clone();
+        Box::pin(async move {
+            Ok(hyper_util::rt::TokioIo::new(
+                UnixStream::connect(&*path).await?,
+            ))
+        })
+    }
 }
 
 #[cfg(test)]
