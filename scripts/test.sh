@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of kollars on this machine, as CI does:
-# installs what is missing (Docker engine, busybox-static, a registry), starts the local engines the
+# installs what is missing (Docker engine, busybox-static, a registry, sshd), starts the local engines the
 # driver and in-container tests use, builds the FROM-scratch test images and the real images
 # (on an overlay2 engine, copied to three more that form a LAN) with the OpenStack client
 # and the horizon test's browser (Debian's chromium, Selenium),
@@ -35,6 +35,12 @@ export KOLLARS_TEST_DOCKER_HOST=$DOCKER_HOST
 for ep in ${KOLLARS_TEST_ENGINES//,/ }; do
   DOCKER_HOST=$ep images/build.sh >/dev/null
 done
+# The ssh test's hosts: Debian's sshd (key authentication, inetd mode: nothing listens) in
+# front of the first two engines, each in its engine's network namespace.
+[ -x /usr/sbin/sshd ] || apt_install --no-install-recommends openssh-server
+export KOLLARS_TEST_SSH_DIR=${KOLLARS_ENGINES_DIR:-/tmp/kollars-engines}-sshd
+# shellcheck disable=SC2046
+scripts/ssh-hosts.sh up "$KOLLARS_TEST_SSH_DIR" $(echo "$KOLLARS_TEST_ENGINES" | tr , '\n' | head -2) >/dev/null
 # One podman engine (a host of kolla_container_engine: podman) with the stand-ins its test
 # deploys, built there (podman's compat API builds with the classic builder).
 export KOLLARS_TEST_PODMAN

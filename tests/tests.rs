@@ -21,6 +21,10 @@ mod deploy;
 /// Hosts reached only through their engines: facts and config files through the engine.
 mod remote;
 
+/// The lifecycle on hosts reached only through a real sshd (`ssh://`), one ssh connection per
+/// host per run, and ssh's failures named with host and endpoint.
+mod ssh;
+
 /// The lifecycle on a podman host (`kolla_container_engine: podman`), privileged containers.
 mod podman;
 

@@ -6,9 +6,9 @@
 //! - `tcp://host:port` **with TLS only** (a cert directory holding `ca.pem`, `cert.pem`,
 //!   `key.pem`, as `docker --tlsverify` uses): plain TCP is refused, because an unauthenticated
 //!   Docker API is root on the host for anyone who can reach the port;
-//! - `ssh://user@host[:port]`: bollard's SSH transport, which runs `docker system dial-stdio` on
-//!   the remote host through the system `ssh` client (like `docker -H ssh://`); keys and
-//!   `known_hosts` come from the user's SSH configuration.
+//! - `ssh://user@host`: `docker system dial-stdio` on the remote host through the system `ssh`
+//!   client (like `docker -H ssh://`), one master connection per host, see `src/ssh.rs`;
+//!   keys, ports and `known_hosts` come from the user's SSH configuration.
 //!
 //! The API version is negotiated at connect time (Debian's engine speaks 1.41), never assumed.
 //!
@@ -54,7 +54,7 @@ pub enum Endpoint {
         /// Directory with `ca.pem`, `cert.pem`, `key.pem`.
         cert_dir: PathBuf,
     },
-    /// `ssh://user@host[:port]`.
+    /// `ssh://user@host` (a port goes in the ssh configuration).
     Ssh(String),
 }
 
@@ -116,11 +116,18 @@ impl Endpoint {
             }
             let authority = rest.split('/').next().unwrap_or(rest);
             let hostpart = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            if hostpart.contains(':') && !hostpart.starts_with('[') {
+            let has_port = match hostpart.strip_prefix('[') {
+                Some(v6) => v6.split_once(']').is_some_and(|(_, rest)| !rest.is_empty()),
+                None => hostpart.contains(':'),
+            };
+            if has_port {
                 return Err(bad(
-                    "bollard's SSH transport ignores ports in the URL; give the host a `Port` in \
-                     ~/.ssh/config and use ssh://user@host",
+                    "ssh:// endpoints take no port: give the host a `Host` entry with its \
+                     `Port` in ~/.ssh/config and use ssh://user@host (the `Host` name)",
                 ));
+            }
+            if hostpart.is_empty() || hostpart.starts_with('-') || authority.starts_with('-') {
+                return Err(bad("missing or invalid host name"));
             }
             return Ok(Endpoint::Ssh(e.to_owned()));
         }
@@ -141,6 +148,8 @@ pub struct Engine {
     pub(crate) timezone: String,
     pub(crate) reporter: Arc<dyn Reporter>,
     pub(crate) podman: bool,
+    /// The ssh master connection of an `ssh://` engine, ended when the last clone goes.
+    pub(crate) _ssh: Option<Arc<crate::ssh::SshTunnel>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -197,6 +206,7 @@ impl Engine {
             client_timeout: timeout.max(1),
             ..CommonOptions::default()
         };
+        let mut ssh = None;
         let (docker, timezone, podman) = match &parsed {
             Endpoint::Unix(path) => {
                 // Negotiated here, through `/_ping`, as the docker CLI does: the engine answers
@@ -255,13 +265,18 @@ impl Engine {
                 (negotiated, "UTC".to_owned(), None)
             }
             Endpoint::Ssh(url) => {
-                let docker = Docker::connect_with_ssh(url, connect_timeout, API_DEFAULT_VERSION)
+                let dest = crate::ssh::destination(url);
+                let tunnel =
+                    crate::ssh::SshTunnel::open(host, endpoint, &dest, connect_timeout).await?;
+                let socket = tunnel.socket();
+                let (version, podman) = match ping_api_version(&socket, connect_timeout).await {
+                    Ok(v) => v,
+                    Err(e) => return Err(tunnel.no_engine().unwrap_or_else(|| unreachable(e))),
+                };
+                let docker = crate::ssh::pooled_client(&socket, connect_timeout, &version)
                     .map_err(unreachable)?;
-                (
-                    docker.negotiate_version().await.map_err(unreachable)?,
-                    "UTC".to_owned(),
-                    None,
-                )
+                ssh = Some(Arc::new(tunnel));
+                (docker, "UTC".to_owned(), Some(podman))
             }
         };
         let podman = match podman {
@@ -276,6 +291,7 @@ impl Engine {
             timezone,
             reporter: Arc::new(NoopReporter),
             podman,
+            _ssh: ssh,
         })
     }
 
@@ -598,6 +614,11 @@ mod tests {
         );
         let e = Endpoint::parse("h", "ssh://u@h:2222", None).unwrap_err();
         assert!(e.to_string().contains("ssh/config"), "{e}");
+        assert!(e.to_string().contains("Port"), "{e}");
+        assert!(Endpoint::parse("h", "ssh://-oProxyCommand=x", None).is_err());
+        assert!(Endpoint::parse("h", "ssh://u@-x", None).is_err());
+        assert!(Endpoint::parse("h", "ssh://u@[::1]", None).is_ok());
+        assert!(Endpoint::parse("h", "ssh://u@[::1]:22", None).is_err());
         assert!(Endpoint::parse("h", "ftp://x", None).is_err());
         assert!(Endpoint::parse("h", "http://x:2375", None).is_err());
     }

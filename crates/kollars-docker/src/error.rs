@@ -98,6 +98,20 @@ pub enum DockerError {
         source: EngineError,
     },
 
+    /// An `ssh://` engine could not be reached: ssh failed to connect (refused, no answer,
+    /// unknown host key, key refused) or the remote `docker system dial-stdio` failed; `detail`
+    /// is what ssh or the remote side said. Like [`DockerError::Unreachable`], the host fails
+    /// alone.
+    #[error("engine for host {host} at {endpoint} is unreachable: {detail}")]
+    Ssh {
+        /// Inventory host name.
+        host: String,
+        /// The endpoint as given.
+        endpoint: String,
+        /// What ssh or the remote side said, with a remedy when there is a usual one.
+        detail: String,
+    },
+
     /// The engine left a request unanswered for the engine timeout (`--engine-timeout`), or
     /// stopped answering during a long wait: a frozen or overloaded engine. The host fails;
     /// the others go on.
@@ -269,6 +283,19 @@ pub enum DockerError {
         /// The awaited state.
         waiting_for: &'static str,
     },
+}
+
+impl DockerError {
+    /// Whether the engine could not be reached at all (its host fails alone), as opposed to
+    /// an endpoint that is wrong (the operator's input) or a request that failed.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            DockerError::Unreachable { .. }
+                | DockerError::Ssh { .. }
+                | DockerError::TlsRefused { .. }
+        )
+    }
 }
 
 /// Result of the driver.

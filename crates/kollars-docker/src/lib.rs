@@ -14,6 +14,8 @@
 //!   (injected `KOLLA_SERVICE_NAME`, `TZ`, `KOLLA_CONFIG_STRATEGY`); both the create request and
 //!   the comparison are derived from it, and its hash is the `kollars.spec-hash` label.
 //! - [`engine`]: connecting to an engine (`unix://`, `tcp://` with TLS, `ssh://`).
+//! - `ssh`: `ssh://` engines through the system ssh, one master connection per host, a
+//!   relay socket bollard talks to, ssh's and the remote side's errors kept.
 //! - [`primitives`]: the engine calls every operation is made of (`inspect`, `image_id`,
 //!   `pull_image`, `ensure_image`, `create_volume`, `create_container`, `start`, `stop`,
 //!   `restart`, `remove`, `stop_and_remove`, `wait_exit`, `logs`, `list_managed`), each mapping
@@ -71,6 +73,7 @@ pub mod primitives;
 pub mod records;
 pub mod reporter;
 pub mod spec;
+mod ssh;
 pub mod survey;
 mod tls;
 pub mod transfer;

@@ -268,13 +268,7 @@ pub async fn prepare(
                 engines.insert(host, connected);
             }
             // a host that does not answer fails alone; a wrong endpoint is the operator's
-            (
-                host,
-                Err(
-                    e @ (kollars_docker::DockerError::Unreachable { .. }
-                    | kollars_docker::DockerError::TlsRefused { .. }),
-                ),
-            ) => {
+            (host, Err(e)) if e.is_unreachable() => {
                 unreachable.push((host, anyhow::Error::new(e)));
             }
             (_, Err(e)) => return Err(BadInput::from_err(e)),
