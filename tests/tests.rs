@@ -42,6 +42,12 @@ mod registry;
 /// `post-deploy` byte for byte against kolla-ansible's own (clouds.yaml, openrc files).
 mod post_deploy;
 
+/// `prechecks` on real engines: the good site passes, each check fails where prepared to.
+mod prechecks;
+
+/// `certificates`: kolla's layout, checked by openssl; genconfig copies them into services.
+mod certificates;
+
 /// The run lock: two runs take turns, waits are bounded, the lock is its user's alone.
 mod run_lock;
 

@@ -53,6 +53,10 @@ pub enum Command {
     /// Check that every expected container exists, runs and is not unhealthy.
     #[command(after_help = "Example:\n  kollars check -i multinode --output json")]
     Check(EngineArgs),
+    /// Check, changing nothing, what a deploy needs: engines and their versions, free ports,
+    /// inventory groups, the VIP, passwords, images, disk space; exit 2 on any failure.
+    #[command(after_help = "Example:\n  kollars prechecks -i multinode --output json")]
+    Prechecks(EngineArgs),
     /// Make sure every selected service's image is present (pull when missing).
     #[command(after_help = "Example:\n  kollars pull -i multinode -t keystone")]
     Pull(EngineArgs),
@@ -93,6 +97,10 @@ pub enum Command {
         after_help = "Examples:\n  kollars runs\n  kollars runs show last --html /tmp/last-run.html"
     )]
     Runs(RunsArgs),
+    /// Make the self-signed root CA and the internal, external and backend certificates
+    /// that TLS asks for, into kolla_certificates_dir (like kolla-ansible certificates).
+    #[command(after_help = "Example:\n  kollars certificates -i multinode --plan")]
+    Certificates(CertificatesArgs),
     /// Shell completions on stdout.
     #[command(
         after_help = "Example:\n  kollars completions bash > /etc/bash_completion.d/kollars"
@@ -242,6 +250,17 @@ pub struct PostDeployArgs {
     /// Inputs (localhost's variables; -t and -l are refused).
     #[command(flatten)]
     pub input: InputArgs,
+}
+
+/// `kollars certificates`.
+#[derive(Debug, Args)]
+pub struct CertificatesArgs {
+    /// Inputs (localhost's variables, as kolla's certificates play).
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Only list the files it would write; change nothing.
+    #[arg(long)]
+    pub plan: bool,
 }
 
 /// `kollars genpwd`.

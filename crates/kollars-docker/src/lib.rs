@@ -40,6 +40,8 @@
 //! - [`transfer`]: the host's filesystem through the engine: [`Engine::write_tree`] (config
 //!   files into `node_config_directory` through a created, never started, helper container),
 //!   [`Engine::read_tree`], and [`Engine::run_probe`] (a one-shot with host network, for facts).
+//! - [`inquire`]: what `kollars prechecks` asks an engine: its version and data root, whether
+//!   an image can be had, the host's listening ports and free space (one probe).
 //! - [`leftovers`]: helper and probe containers of runs that are gone, removed
 //!   ([`Engine::remove_leftover_helpers`]).
 //! - [`podman`]: podman's inspect output read as dockerd's (binds, modes, ulimits, image
@@ -60,6 +62,7 @@ pub mod desired;
 pub mod engine;
 pub mod error;
 pub mod exec;
+pub mod inquire;
 pub mod leftovers;
 pub mod observe;
 pub mod oneshot;

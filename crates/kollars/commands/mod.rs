@@ -6,11 +6,12 @@
 //!   per container. `schedule` builds on it; nothing here depends on `schedule`.
 //! - `schedule`: deploy's dependency graph of projects across hosts.
 //! - one file per verb: [`genconfig`], [`deploy`] (and reconfigure), [`plan`], [`restart`],
-//!   [`check`], [`pull`], [`stop`] (and destroy), [`passwords`] (genpwd, mergepwd),
-//!   [`post_deploy`], [`ps`], [`logs`], [`runs`], [`completions`], [`man`].
+//!   [`check`], [`prechecks`], [`pull`], [`stop`] (and destroy), [`passwords`] (genpwd, mergepwd),
+//!   [`post_deploy`], [`certificates`], [`ps`], [`logs`], [`runs`], [`completions`], [`man`].
 //! - [`record`]: a finished run made into its record; [`diffs`]: the config files a deploy
 //!   would rewrite, as diffs (plan, `deploy --report`).
 
+pub mod certificates;
 pub mod check;
 pub mod completions;
 pub mod converge;
@@ -22,6 +23,7 @@ pub mod man;
 pub mod passwords;
 pub mod plan;
 pub mod post_deploy;
+pub mod prechecks;
 pub mod prepare;
 pub mod ps;
 pub mod pull;
@@ -50,6 +52,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Plan(a) => plan::plan(&a).await,
         Command::Restart(a) => restart::restart(&a, run("restart")).await,
         Command::Check(a) => check::check(&a).await,
+        Command::Prechecks(a) => prechecks::prechecks(&a).await,
         Command::Pull(a) => pull::pull(&a, run("pull")).await,
         Command::Stop(a) => stop::stop(&a, false, run("stop")).await,
         Command::Destroy(a) => stop::stop(&a, true, run("destroy")).await,
@@ -60,6 +63,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Man(a) => man::man(&a),
         Command::Genpwd(a) => passwords::genpwd(&a),
         Command::Mergepwd(a) => passwords::mergepwd(&a),
+        Command::Certificates(a) => certificates::certificates(&a),
         Command::PostDeploy(a) => post_deploy::post_deploy(&a),
     }
 }
