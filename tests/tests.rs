@@ -48,6 +48,9 @@ mod prechecks;
 /// `certificates`: kolla's layout, checked by openssl; genconfig copies them into services.
 mod certificates;
 
+/// `stop --ignore-missing`, `prune-images`, `destroy --include-images --include-dev`.
+mod destroy;
+
 /// The run lock: two runs take turns, waits are bounded, the lock is its user's alone.
 mod run_lock;
 

@@ -60,16 +60,23 @@ pub enum Command {
     /// Make sure every selected service's image is present (pull when missing).
     #[command(after_help = "Example:\n  kollars pull -i multinode -t keystone")]
     Pull(EngineArgs),
-    /// Stop every selected container.
+    /// Stop every selected container (a missing one fails its host unless --ignore-missing).
     #[command(
-        after_help = "Example:\n  kollars stop -i multinode -t heat --yes-i-really-really-mean-it"
+        after_help = "Example:\n  kollars stop -i multinode -t heat --ignore-missing --yes-i-really-really-mean-it"
     )]
-    Stop(DangerArgs),
-    /// Stop and remove every kollars-managed container on the selected hosts.
+    Stop(StopArgs),
+    /// Stop and remove every kollars-managed container on the selected hosts, the volumes
+    /// they mount and kollars' records (with --include-images, their images too).
     #[command(
-        after_help = "Example:\n  kollars destroy -i multinode -l compute07 --yes-i-really-really-mean-it"
+        after_help = "Example:\n  kollars destroy -i multinode -l compute07 --plan\n  \
+                      kollars destroy -i multinode -l compute07 --include-images --yes-i-really-really-mean-it"
     )]
-    Destroy(DangerArgs),
+    Destroy(DestroyArgs),
+    /// Remove the kolla images (docker_image_url's) that no container on the host uses.
+    #[command(
+        after_help = "Example:\n  kollars prune-images -i multinode --yes-i-really-really-mean-it"
+    )]
+    PruneImages(DangerArgs),
     /// Fill the empty keys of passwords.yml (like kolla-genpwd).
     #[command(after_help = "Example:\n  kollars genpwd -p /etc/kolla/passwords.yml")]
     Genpwd(GenpwdArgs),
@@ -365,7 +372,7 @@ pub struct RestartArgs {
     pub engine: EngineArgs,
 }
 
-/// `kollars stop` / `destroy`: need an explicit confirmation.
+/// `kollars stop` / `destroy` / `prune-images`: need an explicit confirmation, or `--plan`.
 #[derive(Debug, Args, Clone)]
 pub struct DangerArgs {
     /// Engine options.
@@ -374,4 +381,33 @@ pub struct DangerArgs {
     /// Confirms the operation.
     #[arg(long = "yes-i-really-really-mean-it")]
     pub confirmed: bool,
+    /// Only list what would be stopped or removed; change nothing (needs no confirmation).
+    #[arg(long)]
+    pub plan: bool,
+}
+
+/// `kollars stop`.
+#[derive(Debug, Args, Clone)]
+pub struct StopArgs {
+    /// Confirmation, plan and engine options.
+    #[command(flatten)]
+    pub danger: DangerArgs,
+    /// A selected container that does not exist is skipped, not a failure of its host.
+    #[arg(long)]
+    pub ignore_missing: bool,
+}
+
+/// `kollars destroy`.
+#[derive(Debug, Args, Clone)]
+pub struct DestroyArgs {
+    /// Confirmation, plan and engine options.
+    #[command(flatten)]
+    pub danger: DangerArgs,
+    /// Also remove the images the removed containers were made from.
+    #[arg(long)]
+    pub include_images: bool,
+    /// Also remove kolla_dev_repos_directory (the source trees of kolla's dev mode) on each
+    /// host.
+    #[arg(long)]
+    pub include_dev: bool,
 }

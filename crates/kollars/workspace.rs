@@ -125,6 +125,15 @@ impl Workspace {
         Ok(inputs.into_workspace(vars, settings, connected))
     }
 
+    /// A variable of `host`, evaluated, as text (bad input when it cannot be).
+    pub fn host_text(&self, host: &str, name: &str) -> Result<String> {
+        let scope = self.vars.host(host).map_err(BadInput::from_err)?;
+        scope
+            .get(name)
+            .map(|v| v.to_string())
+            .map_err(|e| BadInput::from_err(format!("host {host}: cannot evaluate {name}: {e}")))
+    }
+
     /// The selection for the renderer.
     pub fn selection(&self) -> kollars_render::Selection {
         kollars_render::Selection {

@@ -44,6 +44,8 @@
 //!   an image can be had, the host's listening ports and free space (one probe).
 //! - [`leftovers`]: helper and probe containers of runs that are gone, removed
 //!   ([`Engine::remove_leftover_helpers`]).
+//! - [`teardown`]: what destroy and prune-images remove besides containers: volumes, record
+//!   volumes, images.
 //! - [`podman`]: podman's inspect output read as dockerd's (binds, modes, ulimits, image
 //!   names), so one comparison serves both engines.
 //! - [`reporter`]: progress events; the crate never prints.
@@ -72,6 +74,7 @@ pub mod records;
 pub mod reporter;
 pub mod spec;
 pub mod survey;
+pub mod teardown;
 pub mod transfer;
 
 #[cfg(test)]

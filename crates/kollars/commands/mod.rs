@@ -6,7 +6,7 @@
 //!   per container. `schedule` builds on it; nothing here depends on `schedule`.
 //! - `schedule`: deploy's dependency graph of projects across hosts.
 //! - one file per verb: [`genconfig`], [`deploy`] (and reconfigure), [`plan`], [`restart`],
-//!   [`check`], [`prechecks`], [`pull`], [`stop`] (and destroy), [`passwords`] (genpwd, mergepwd),
+//!   [`check`], [`prechecks`], [`pull`], [`stop`] (and destroy, prune-images), [`passwords`] (genpwd, mergepwd),
 //!   [`post_deploy`], [`certificates`], [`ps`], [`logs`], [`runs`], [`completions`], [`man`].
 //! - [`record`]: a finished run made into its record; [`diffs`]: the config files a deploy
 //!   would rewrite, as diffs (plan, `deploy --report`).
@@ -54,8 +54,9 @@ pub async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Check(a) => check::check(&a).await,
         Command::Prechecks(a) => prechecks::prechecks(&a).await,
         Command::Pull(a) => pull::pull(&a, run("pull")).await,
-        Command::Stop(a) => stop::stop(&a, false, run("stop")).await,
-        Command::Destroy(a) => stop::stop(&a, true, run("destroy")).await,
+        Command::Stop(a) => stop::stop(&a, run("stop")).await,
+        Command::Destroy(a) => stop::destroy(&a, run("destroy")).await,
+        Command::PruneImages(a) => stop::prune_images(&a, run("prune-images")).await,
         Command::Ps(a) => ps::ps(&a).await,
         Command::Logs(a) => logs::logs(&a).await,
         Command::Runs(a) => runs::runs(&a),
