@@ -51,6 +51,9 @@ mod certificates;
 /// `stop --ignore-missing`, `prune-images`, `destroy --include-images --include-dev`.
 mod destroy;
 
+/// `gather-facts`: the fact cache through the engines, read back by `--facts`.
+mod gather_facts;
+
 /// The run lock: two runs take turns, waits are bounded, the lock is its user's alone.
 mod run_lock;
 

@@ -57,6 +57,12 @@ pub enum Command {
     /// inventory groups, the VIP, passwords, images, disk space; exit 2 on any failure.
     #[command(after_help = "Example:\n  kollars prechecks -i multinode --output json")]
     Prechecks(EngineArgs),
+    /// Gather every selected host's facts (through its engine when remote) into the fact
+    /// cache that --facts reads: DIR/<host>.json.
+    #[command(
+        after_help = "Example:\n  kollars gather-facts -i multinode --facts /etc/kolla/facts"
+    )]
+    GatherFacts(GatherFactsArgs),
     /// Make sure every selected service's image is present (pull when missing).
     #[command(after_help = "Example:\n  kollars pull -i multinode -t keystone")]
     Pull(EngineArgs),
@@ -266,6 +272,17 @@ pub struct CertificatesArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Only list the files it would write; change nothing.
+    #[arg(long)]
+    pub plan: bool,
+}
+
+/// `kollars gather-facts`.
+#[derive(Debug, Args)]
+pub struct GatherFactsArgs {
+    /// Inputs; `--facts DIR` is where the facts are written (and made, if missing).
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Only list the files it would write; gather and write nothing.
     #[arg(long)]
     pub plan: bool,
 }

@@ -6,7 +6,7 @@
 //!   per container. `schedule` builds on it; nothing here depends on `schedule`.
 //! - `schedule`: deploy's dependency graph of projects across hosts.
 //! - one file per verb: [`genconfig`], [`deploy`] (and reconfigure), [`plan`], [`restart`],
-//!   [`check`], [`prechecks`], [`pull`], [`stop`] (and destroy, prune-images), [`passwords`] (genpwd, mergepwd),
+//!   [`check`], [`prechecks`], [`gather_facts`], [`pull`], [`stop`] (and destroy, prune-images), [`passwords`] (genpwd, mergepwd),
 //!   [`post_deploy`], [`certificates`], [`ps`], [`logs`], [`runs`], [`completions`], [`man`].
 //! - [`record`]: a finished run made into its record; [`diffs`]: the config files a deploy
 //!   would rewrite, as diffs (plan, `deploy --report`).
@@ -17,6 +17,7 @@ pub mod completions;
 pub mod converge;
 pub mod deploy;
 pub mod diffs;
+pub mod gather_facts;
 pub mod genconfig;
 pub mod logs;
 pub mod man;
@@ -53,6 +54,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Restart(a) => restart::restart(&a, run("restart")).await,
         Command::Check(a) => check::check(&a).await,
         Command::Prechecks(a) => prechecks::prechecks(&a).await,
+        Command::GatherFacts(a) => gather_facts::gather_facts(&a).await,
         Command::Pull(a) => pull::pull(&a, run("pull")).await,
         Command::Stop(a) => stop::stop(&a, run("stop")).await,
         Command::Destroy(a) => stop::destroy(&a, run("destroy")).await,
