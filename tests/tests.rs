@@ -54,6 +54,9 @@ mod destroy;
 /// `gather-facts`: the fact cache through the engines, read back by `--facts`.
 mod gather_facts;
 
+/// `rabbitmq-reset-state`: its phases in order, in each member's container.
+mod rabbitmq_reset;
+
 /// The run lock: two runs take turns, waits are bounded, the lock is its user's alone.
 mod run_lock;
 

@@ -63,6 +63,10 @@ pub enum Command {
         after_help = "Example:\n  kollars gather-facts -i multinode --facts /etc/kolla/facts"
     )]
     GatherFacts(GatherFactsArgs),
+    /// Reset RabbitMQ's state on every member (stop_app, force_reset, then start_app one
+    /// at a time), as kolla-ansible rabbitmq-reset-state.
+    #[command(after_help = "Example:\n  kollars rabbitmq-reset-state -i multinode --plan")]
+    RabbitmqResetState(RabbitmqResetArgs),
     /// Make sure every selected service's image is present (pull when missing).
     #[command(after_help = "Example:\n  kollars pull -i multinode -t keystone")]
     Pull(EngineArgs),
@@ -399,6 +403,17 @@ pub struct DangerArgs {
     #[arg(long = "yes-i-really-really-mean-it")]
     pub confirmed: bool,
     /// Only list what would be stopped or removed; change nothing (needs no confirmation).
+    #[arg(long)]
+    pub plan: bool,
+}
+
+/// `kollars rabbitmq-reset-state`.
+#[derive(Debug, Args, Clone)]
+pub struct RabbitmqResetArgs {
+    /// Engine options.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Only list the commands, per member; run none.
     #[arg(long)]
     pub plan: bool,
 }

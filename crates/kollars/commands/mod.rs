@@ -6,7 +6,7 @@
 //!   per container. `schedule` builds on it; nothing here depends on `schedule`.
 //! - `schedule`: deploy's dependency graph of projects across hosts.
 //! - one file per verb: [`genconfig`], [`deploy`] (and reconfigure), [`plan`], [`restart`],
-//!   [`check`], [`prechecks`], [`gather_facts`], [`pull`], [`stop`] (and destroy, prune-images), [`passwords`] (genpwd, mergepwd),
+//!   [`check`], [`prechecks`], [`gather_facts`], [`rabbitmq_reset`], [`pull`], [`stop`] (and destroy, prune-images), [`passwords`] (genpwd, mergepwd),
 //!   [`post_deploy`], [`certificates`], [`ps`], [`logs`], [`runs`], [`completions`], [`man`].
 //! - [`record`]: a finished run made into its record; [`diffs`]: the config files a deploy
 //!   would rewrite, as diffs (plan, `deploy --report`).
@@ -28,6 +28,7 @@ pub mod prechecks;
 pub mod prepare;
 pub mod ps;
 pub mod pull;
+pub mod rabbitmq_reset;
 pub mod record;
 pub mod restart;
 pub mod runs;
@@ -55,6 +56,9 @@ pub async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Check(a) => check::check(&a).await,
         Command::Prechecks(a) => prechecks::prechecks(&a).await,
         Command::GatherFacts(a) => gather_facts::gather_facts(&a).await,
+        Command::RabbitmqResetState(a) => {
+            rabbitmq_reset::rabbitmq_reset_state(&a, run("rabbitmq-reset-state")).await
+        }
         Command::Pull(a) => pull::pull(&a, run("pull")).await,
         Command::Stop(a) => stop::stop(&a, run("stop")).await,
         Command::Destroy(a) => stop::destroy(&a, run("destroy")).await,
