@@ -57,6 +57,9 @@ mod gather_facts;
 /// `rabbitmq-reset-state`: its phases in order, in each member's container.
 mod rabbitmq_reset;
 
+/// `nova-libvirt-cleanup`: refused while enabled or with guests running, then removed.
+mod libvirt_cleanup;
+
 /// The run lock: two runs take turns, waits are bounded, the lock is its user's alone.
 mod run_lock;
 

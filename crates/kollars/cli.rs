@@ -66,7 +66,13 @@ pub enum Command {
     /// Reset RabbitMQ's state on every member (stop_app, force_reset, then start_app one
     /// at a time), as kolla-ansible rabbitmq-reset-state.
     #[command(after_help = "Example:\n  kollars rabbitmq-reset-state -i multinode --plan")]
-    RabbitmqResetState(RabbitmqResetArgs),
+    RabbitmqResetState(PlanningArgs),
+    /// Remove the nova_libvirt container, its config and (optionally) volumes from compute
+    /// hosts whose libvirt is no longer containerised, as kolla-ansible nova-libvirt-cleanup.
+    #[command(
+        after_help = "Example:\n  kollars nova-libvirt-cleanup -i multinode -l compute01 --plan"
+    )]
+    NovaLibvirtCleanup(PlanningArgs),
     /// Make sure every selected service's image is present (pull when missing).
     #[command(after_help = "Example:\n  kollars pull -i multinode -t keystone")]
     Pull(EngineArgs),
@@ -407,13 +413,13 @@ pub struct DangerArgs {
     pub plan: bool,
 }
 
-/// `kollars rabbitmq-reset-state`.
+/// `kollars rabbitmq-reset-state`, `nova-libvirt-cleanup`: engine options and `--plan`.
 #[derive(Debug, Args, Clone)]
-pub struct RabbitmqResetArgs {
+pub struct PlanningArgs {
     /// Engine options.
     #[command(flatten)]
     pub engine: EngineArgs,
-    /// Only list the commands, per member; run none.
+    /// Only list what it would run or remove; change nothing.
     #[arg(long)]
     pub plan: bool,
 }

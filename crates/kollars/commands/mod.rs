@@ -6,7 +6,7 @@
 //!   per container. `schedule` builds on it; nothing here depends on `schedule`.
 //! - `schedule`: deploy's dependency graph of projects across hosts.
 //! - one file per verb: [`genconfig`], [`deploy`] (and reconfigure), [`plan`], [`restart`],
-//!   [`check`], [`prechecks`], [`gather_facts`], [`rabbitmq_reset`], [`pull`], [`stop`] (and destroy, prune-images), [`passwords`] (genpwd, mergepwd),
+//!   [`check`], [`prechecks`], [`gather_facts`], [`rabbitmq_reset`], [`libvirt_cleanup`], [`pull`], [`stop`] (and destroy, prune-images), [`passwords`] (genpwd, mergepwd),
 //!   [`post_deploy`], [`certificates`], [`ps`], [`logs`], [`runs`], [`completions`], [`man`].
 //! - [`record`]: a finished run made into its record; [`diffs`]: the config files a deploy
 //!   would rewrite, as diffs (plan, `deploy --report`).
@@ -19,6 +19,7 @@ pub mod deploy;
 pub mod diffs;
 pub mod gather_facts;
 pub mod genconfig;
+pub mod libvirt_cleanup;
 pub mod logs;
 pub mod man;
 pub mod passwords;
@@ -58,6 +59,9 @@ pub async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::GatherFacts(a) => gather_facts::gather_facts(&a).await,
         Command::RabbitmqResetState(a) => {
             rabbitmq_reset::rabbitmq_reset_state(&a, run("rabbitmq-reset-state")).await
+        }
+        Command::NovaLibvirtCleanup(a) => {
+            libvirt_cleanup::nova_libvirt_cleanup(&a, run("nova-libvirt-cleanup")).await
         }
         Command::Pull(a) => pull::pull(&a, run("pull")).await,
         Command::Stop(a) => stop::stop(&a, run("stop")).await,

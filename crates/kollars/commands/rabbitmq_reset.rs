@@ -9,7 +9,7 @@
 use anyhow::{bail, Result};
 use kollars_docker::{ExecRequest, Step};
 
-use crate::cli::RabbitmqResetArgs;
+use crate::cli::PlanningArgs;
 use crate::commands::prepare::{for_hosts, prepare, HostTarget, Needs};
 use crate::error::ExitStatus;
 use crate::recorder::RunInfo;
@@ -44,7 +44,7 @@ async fn rabbitmqctl(target: &HostTarget, args: &[&str]) -> Result<()> {
 }
 
 /// `kollars rabbitmq-reset-state`.
-pub async fn rabbitmq_reset_state(args: &RabbitmqResetArgs, run: RunInfo) -> Result<ExitStatus> {
+pub async fn rabbitmq_reset_state(args: &PlanningArgs, run: RunInfo) -> Result<ExitStatus> {
     let reporter = match args.plan {
         true => CliReporter::new(args.engine.output),
         false => CliReporter::recording(args.engine.output, run),

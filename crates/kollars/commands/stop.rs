@@ -196,7 +196,7 @@ async fn destroy_host(
 }
 
 /// Removes `paths` (inside the helper container, `binds` mounted) with one one-shot.
-async fn remove_dirs(
+pub(crate) async fn remove_dirs(
     engine: &kollars_docker::Engine,
     helper: &str,
     binds: Vec<String>,
