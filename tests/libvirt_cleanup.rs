@@ -10,7 +10,11 @@ use crate::util::{
 };
 
 /// A process named like a QEMU guest on this machine (the engines' hosts share its PIDs).
-struct FakeGuest(Child, tempfile::TempDir);
+struct FakeGuest {
+    child: Child,
+    /// holds the renamed executable
+    _dir: tempfile::TempDir,
+}
 
 impl FakeGuest {
     fn start() -> FakeGuest {
@@ -18,14 +22,14 @@ impl FakeGuest {
         let exe = dir.path().join("qemu-system-x86_64");
         std::fs::copy("/bin/sleep", &exe).unwrap();
         let child = Command::new(&exe).arg("600").spawn().unwrap();
-        FakeGuest(child, dir)
+        FakeGuest { child, _dir: dir }
     }
 }
 
 impl Drop for FakeGuest {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -72,7 +76,7 @@ fn nova_libvirt_cleanup_on_real_engines() {
             err.contains("refusing to remove nova_libvirt with running guests"),
             "{err}"
         );
-        assert!(err.contains(&guest.0.id().to_string()), "{err}");
+        assert!(err.contains(&guest.child.id().to_string()), "{err}");
     }
     for e in engines {
         assert!(docker(e, &["container", "inspect", "nova_libvirt"])
