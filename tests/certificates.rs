@@ -236,3 +236,123 @@ fn certificates_as_kolla_lays_them_out() {
         std::fs::read(p("haproxy-internal.pem")).unwrap()
     );
 }
+
+#[test]
+fn octavia_certificates_as_kolla_makes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    site_inputs(d, &[], &standin_globals());
+    std::fs::copy(reference().join("inputs/inventory"), d.join("inventory")).unwrap();
+    let run = |extra: &[&str]| {
+        let mut a: Vec<String> = vec![
+            "octavia-certificates".into(),
+            "-i".into(),
+            d.join("inventory").display().to_string(),
+            "--configdir".into(),
+            d.join("config").display().to_string(),
+            "--facts".into(),
+            d.join("facts").display().to_string(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        kollars(a)
+    };
+    let out = d.join("config/config/octavia");
+    let o = run(&["--plan"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan = String::from_utf8_lossy(&o.stdout);
+    for f in [
+        "server_ca.cert.pem",
+        "server_ca.key.pem",
+        "client_ca.cert.pem",
+        "client.cert-and-key.pem",
+    ] {
+        assert!(
+            plan.contains(&format!("create         {}", out.join(f).display())),
+            "{f}:\n{plan}"
+        );
+    }
+    assert!(!out.exists());
+
+    let o = run(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p = |f: &str| out.join(f).display().to_string();
+    // the CA keys are encrypted under their passwords (given to openssl through its environment)
+    let passwords = std::fs::read_to_string(d.join("config/passwords.yml")).unwrap();
+    let password = |name: &str| {
+        passwords
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let key = std::fs::read_to_string(p("server_ca.key.pem")).unwrap();
+    assert!(
+        key.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{key:.40}"
+    );
+    let o = Command::new("openssl")
+        .args([
+            "pkey",
+            "-in",
+            &p("server_ca.key.pem"),
+            "-passin",
+            "env:PW",
+            "-noout",
+        ])
+        .env("PW", password("octavia_ca_password"))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "the server CA key opens with octavia_ca_password: {}",
+        stderr(&o)
+    );
+    let ca = openssl(&[
+        "x509",
+        "-in",
+        &p("server_ca.cert.pem"),
+        "-noout",
+        "-subject",
+        "-ext",
+        "basicConstraints",
+    ]);
+    assert!(
+        ca.contains("CN = server-ca.example.org") && ca.contains("O = OpenStack"),
+        "{ca}"
+    );
+    assert!(ca.contains("CA:TRUE"), "{ca}");
+    // the client certificate is the client CA's, and the bundle holds its key
+    let v = openssl(&[
+        "verify",
+        "-CAfile",
+        &p("client_ca.cert.pem"),
+        &p("client.cert-and-key.pem"),
+    ]);
+    assert!(v.contains(": OK"), "{v}");
+    let from_cert = openssl(&[
+        "x509",
+        "-in",
+        &p("client.cert-and-key.pem"),
+        "-noout",
+        "-pubkey",
+    ]);
+    let from_key = openssl(&["pkey", "-in", &p("client.cert-and-key.pem"), "-pubout"]);
+    assert_eq!(from_cert, from_key);
+    let subject = openssl(&[
+        "x509",
+        "-in",
+        &p("client.cert-and-key.pem"),
+        "-noout",
+        "-subject",
+    ]);
+    assert!(subject.contains("CN = client.example.org"), "{subject}");
+    // a rerun changes nothing
+    let before = snapshot(&d.join("config"));
+    let o = run(&[]);
+    assert!(stderr(&o).contains(": 0 written"), "{}", stderr(&o));
+    assert_eq!(snapshot(&d.join("config")), before);
+    for pw in ["octavia_ca_password", "octavia_client_ca_password"] {
+        assert!(!stderr(&o).contains(&password(pw)));
+    }
+}

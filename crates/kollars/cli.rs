@@ -124,6 +124,10 @@ pub enum Command {
     /// that TLS asks for, into kolla_certificates_dir (like kolla-ansible certificates).
     #[command(after_help = "Example:\n  kollars certificates -i multinode --plan")]
     Certificates(CertificatesArgs),
+    /// Make Octavia's server and client CAs and its client certificate into
+    /// node_custom_config/octavia (like kolla-ansible octavia-certificates).
+    #[command(after_help = "Example:\n  kollars octavia-certificates -i multinode --plan")]
+    OctaviaCertificates(CertificatesArgs),
     /// Shell completions on stdout.
     #[command(
         after_help = "Example:\n  kollars completions bash > /etc/bash_completion.d/kollars"

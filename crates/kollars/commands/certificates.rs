@@ -340,12 +340,12 @@ fn wanted(scope: &Arc<HostScope>) -> Result<Wanted, String> {
     })
 }
 
-fn path(p: &Path) -> &str {
+pub(super) fn path(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
 
 /// Makes `subdirs` of `dir` (and `dir`) with kolla's mode, when missing.
-fn make_dirs(dir: &Path, subdirs: &[&str]) -> Result<()> {
+pub(super) fn make_dirs(dir: &Path, subdirs: &[&str]) -> Result<()> {
     for d in std::iter::once(dir.to_path_buf()).chain(subdirs.iter().map(|s| dir.join(s))) {
         if !d.is_dir() {
             std::fs::create_dir_all(&d).with_context(|| format!("making {}", d.display()))?;
@@ -356,7 +356,7 @@ fn make_dirs(dir: &Path, subdirs: &[&str]) -> Result<()> {
 }
 
 /// Writes `bytes` to `to` with `mode` unless it already holds them; returns it when written.
-fn copy_if_changed(bytes: &[u8], to: &Path, mode: u32) -> Result<Option<PathBuf>> {
+pub(super) fn copy_if_changed(bytes: &[u8], to: &Path, mode: u32) -> Result<Option<PathBuf>> {
     if std::fs::read(to).is_ok_and(|old| old == bytes) {
         let meta = std::fs::metadata(to)?;
         if meta.permissions().mode() & 0o7777 != mode {
@@ -371,28 +371,43 @@ fn copy_if_changed(bytes: &[u8], to: &Path, mode: u32) -> Result<Option<PathBuf>
 }
 
 /// The `openssl` command, writing into a private scratch directory.
-struct Openssl<'a> {
-    scratch: &'a Path,
+pub(super) struct Openssl<'a> {
+    pub(super) scratch: &'a Path,
 }
+
+/// The environment variable a passphrase reaches openssl through (`env:`), never an argument.
+pub(super) const PASS_ENV: &str = "KOLLARS_OPENSSL_PASSPHRASE";
 
 impl Openssl<'_> {
     /// An RSA key of `bits` at `to`, unless one is there.
-    fn key(&self, to: &Path, bits: u32) -> Result<Option<PathBuf>> {
+    pub(super) fn key(&self, to: &Path, bits: u32) -> Result<Option<PathBuf>> {
         self.make(to, &["genrsa"], &[&bits.to_string()])
     }
 
     /// Runs `openssl ARGS -out SCRATCH REST` and moves the result to `to` (mode 0660),
     /// unless `to` exists (kept, as kolla's `creates:`).
-    fn make(&self, to: &Path, args: &[&str], rest: &[&str]) -> Result<Option<PathBuf>> {
+    pub(super) fn make(&self, to: &Path, args: &[&str], rest: &[&str]) -> Result<Option<PathBuf>> {
+        self.make_with(to, args, rest, None)
+    }
+
+    /// [`Openssl::make`] with `pass` in [`PASS_ENV`] (for `-passout env:…`/`-passin env:…`).
+    pub(super) fn make_with(
+        &self,
+        to: &Path,
+        args: &[&str],
+        rest: &[&str],
+        pass: Option<&str>,
+    ) -> Result<Option<PathBuf>> {
         if to.exists() {
             return Ok(None);
         }
         let out = self.scratch.join(to.file_name().unwrap_or_default());
-        let o = Command::new("openssl")
-            .args(args)
-            .arg("-out")
-            .arg(&out)
-            .args(rest)
+        let mut cmd = Command::new("openssl");
+        cmd.args(args).arg("-out").arg(&out).args(rest);
+        if let Some(p) = pass {
+            cmd.env(PASS_ENV, p);
+        }
+        let o = cmd
             .output()
             .context("running openssl (Debian's package `openssl`)")?;
         if !o.status.success() {

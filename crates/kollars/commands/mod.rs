@@ -7,7 +7,7 @@
 //! - `schedule`: deploy's dependency graph of projects across hosts.
 //! - one file per verb: [`genconfig`], [`deploy`] (and reconfigure), [`plan`], [`restart`],
 //!   [`check`], [`prechecks`], [`gather_facts`], [`rabbitmq_reset`], [`libvirt_cleanup`], [`pull`], [`stop`] (and destroy, prune-images), [`passwords`] (genpwd, mergepwd),
-//!   [`post_deploy`], [`certificates`], [`ps`], [`logs`], [`runs`], [`completions`], [`man`].
+//!   [`post_deploy`], [`certificates`], [`octavia_certificates`], [`ps`], [`logs`], [`runs`], [`completions`], [`man`].
 //! - [`record`]: a finished run made into its record; [`diffs`]: the config files a deploy
 //!   would rewrite, as diffs (plan, `deploy --report`).
 
@@ -22,6 +22,7 @@ pub mod genconfig;
 pub mod libvirt_cleanup;
 pub mod logs;
 pub mod man;
+pub mod octavia_certificates;
 pub mod passwords;
 pub mod plan;
 pub mod post_deploy;
@@ -75,6 +76,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitStatus> {
         Command::Genpwd(a) => passwords::genpwd(&a),
         Command::Mergepwd(a) => passwords::mergepwd(&a),
         Command::Certificates(a) => certificates::certificates(&a),
+        Command::OctaviaCertificates(a) => octavia_certificates::octavia_certificates(&a),
         Command::PostDeploy(a) => post_deploy::post_deploy(&a),
     }
 }
