@@ -114,7 +114,8 @@ pub enum Command {
         after_help = "Example:\n  kollars logs nova-api -i multinode --host control01 --tail 50 --follow"
     )]
     Logs(LogsArgs),
-    /// The recorded runs (deploy, reconfigure, restart, pull, stop, destroy), newest last;
+    /// The recorded runs (deploy, reconfigure, restart, pull, stop, destroy, prune-images,
+    /// rabbitmq-reset-state, nova-libvirt-cleanup), newest last;
     /// `runs show ID` for one.
     #[command(
         after_help = "Examples:\n  kollars runs\n  kollars runs show last --html /tmp/last-run.html"
