@@ -16,8 +16,11 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need+=(busybox-static)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v file >/dev/null 2>&1 || need+=(file)
-# the TLS engine's test makes its certificates with openssl
+# openssl: the TLS engine's test makes its certificates with it, kollars certificates its keys
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# the prechecks test listens on a port inside an engine's network namespace (python3, nsenter)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
 # the registry tests: Debian's registry with htpasswd (bcrypt) auth
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)

@@ -56,6 +56,24 @@ mod hosts_lock;
 /// `post-deploy` byte for byte against kolla-ansible's own (clouds.yaml, openrc files).
 mod post_deploy;
 
+/// `prechecks` on real engines: the good site passes, each check fails where prepared to.
+mod prechecks;
+
+/// `certificates`: kolla's layout, checked by openssl; genconfig copies them into services.
+mod certificates;
+
+/// `stop --ignore-missing`, `prune-images`, `destroy --include-images --include-dev`.
+mod destroy;
+
+/// `gather-facts`: the fact cache through the engines, read back by `--facts`.
+mod gather_facts;
+
+/// `rabbitmq-reset-state`: its phases in order, in each member's container.
+mod rabbitmq_reset;
+
+/// `nova-libvirt-cleanup`: refused while enabled or with guests running, then removed.
+mod libvirt_cleanup;
+
 /// The run lock: two runs take turns, waits are bounded, the lock is its user's alone.
 mod run_lock;
 

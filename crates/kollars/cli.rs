@@ -53,19 +53,46 @@ pub enum Command {
     /// Check that every expected container exists, runs and is not unhealthy.
     #[command(after_help = "Example:\n  kollars check -i multinode --output json")]
     Check(EngineArgs),
+    /// Check, changing nothing, what a deploy needs: engines and their versions, free ports,
+    /// inventory groups, the VIP, passwords, images, disk space; exit 2 on any failure.
+    #[command(after_help = "Example:\n  kollars prechecks -i multinode --output json")]
+    Prechecks(EngineArgs),
+    /// Gather every selected host's facts (through its engine when remote) into the fact
+    /// cache that --facts reads: DIR/<host>.json.
+    #[command(
+        after_help = "Example:\n  kollars gather-facts -i multinode --facts /etc/kolla/facts"
+    )]
+    GatherFacts(GatherFactsArgs),
+    /// Reset RabbitMQ's state on every member (stop_app, force_reset, then start_app one
+    /// at a time), as kolla-ansible rabbitmq-reset-state.
+    #[command(after_help = "Example:\n  kollars rabbitmq-reset-state -i multinode --plan")]
+    RabbitmqResetState(PlanningArgs),
+    /// Remove the nova_libvirt container, its config and (optionally) volumes from compute
+    /// hosts whose libvirt is no longer containerised, as kolla-ansible nova-libvirt-cleanup.
+    #[command(
+        after_help = "Example:\n  kollars nova-libvirt-cleanup -i multinode -l compute01 --plan"
+    )]
+    NovaLibvirtCleanup(PlanningArgs),
     /// Make sure every selected service's image is present (pull when missing).
     #[command(after_help = "Example:\n  kollars pull -i multinode -t keystone")]
     Pull(EngineArgs),
-    /// Stop every selected container.
+    /// Stop every selected container (a missing one fails its host unless --ignore-missing).
     #[command(
-        after_help = "Example:\n  kollars stop -i multinode -t heat --yes-i-really-really-mean-it"
+        after_help = "Example:\n  kollars stop -i multinode -t heat --ignore-missing --yes-i-really-really-mean-it"
     )]
-    Stop(DangerArgs),
-    /// Stop and remove every kollars-managed container on the selected hosts.
+    Stop(StopArgs),
+    /// Stop and remove every kollars-managed container on the selected hosts, the volumes
+    /// they mount and kollars' records (with --include-images, their images too).
     #[command(
-        after_help = "Example:\n  kollars destroy -i multinode -l compute07 --yes-i-really-really-mean-it"
+        after_help = "Example:\n  kollars destroy -i multinode -l compute07 --plan\n  \
+                      kollars destroy -i multinode -l compute07 --include-images --yes-i-really-really-mean-it"
     )]
-    Destroy(DangerArgs),
+    Destroy(DestroyArgs),
+    /// Remove the kolla images (docker_image_url's) that no container on the host uses.
+    #[command(
+        after_help = "Example:\n  kollars prune-images -i multinode --yes-i-really-really-mean-it"
+    )]
+    PruneImages(DangerArgs),
     /// Fill the empty keys of passwords.yml (like kolla-genpwd).
     #[command(after_help = "Example:\n  kollars genpwd -p /etc/kolla/passwords.yml")]
     Genpwd(GenpwdArgs),
@@ -87,12 +114,21 @@ pub enum Command {
         after_help = "Example:\n  kollars logs nova-api -i multinode --host control01 --tail 50 --follow"
     )]
     Logs(LogsArgs),
-    /// The recorded runs (deploy, reconfigure, restart, pull, stop, destroy), newest last;
+    /// The recorded runs (deploy, reconfigure, restart, pull, stop, destroy, prune-images,
+    /// rabbitmq-reset-state, nova-libvirt-cleanup), newest last;
     /// `runs show ID` for one.
     #[command(
         after_help = "Examples:\n  kollars runs\n  kollars runs show last --html /tmp/last-run.html"
     )]
     Runs(RunsArgs),
+    /// Make the self-signed root CA and the internal, external and backend certificates
+    /// that TLS asks for, into kolla_certificates_dir (like kolla-ansible certificates).
+    #[command(after_help = "Example:\n  kollars certificates -i multinode --plan")]
+    Certificates(CertificatesArgs),
+    /// Make Octavia's server and client CAs and its client certificate into
+    /// node_custom_config/octavia (like kolla-ansible octavia-certificates).
+    #[command(after_help = "Example:\n  kollars octavia-certificates -i multinode --plan")]
+    OctaviaCertificates(CertificatesArgs),
     /// Shell completions on stdout.
     #[command(
         after_help = "Example:\n  kollars completions bash > /etc/bash_completion.d/kollars"
@@ -244,6 +280,28 @@ pub struct PostDeployArgs {
     pub input: InputArgs,
 }
 
+/// `kollars certificates`.
+#[derive(Debug, Args)]
+pub struct CertificatesArgs {
+    /// Inputs (localhost's variables, as kolla's certificates play).
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Only list the files it would write; change nothing.
+    #[arg(long)]
+    pub plan: bool,
+}
+
+/// `kollars gather-facts`.
+#[derive(Debug, Args)]
+pub struct GatherFactsArgs {
+    /// Inputs; `--facts DIR` is where the facts are written (and made, if missing).
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Only list the files it would write; gather and write nothing.
+    #[arg(long)]
+    pub plan: bool,
+}
+
 /// `kollars genpwd`.
 #[derive(Debug, Args)]
 pub struct GenpwdArgs {
@@ -350,7 +408,7 @@ pub struct RestartArgs {
     pub engine: EngineArgs,
 }
 
-/// `kollars stop` / `destroy`: need an explicit confirmation.
+/// `kollars stop` / `destroy` / `prune-images`: need an explicit confirmation, or `--plan`.
 #[derive(Debug, Args, Clone)]
 pub struct DangerArgs {
     /// Engine options.
@@ -359,4 +417,44 @@ pub struct DangerArgs {
     /// Confirms the operation.
     #[arg(long = "yes-i-really-really-mean-it")]
     pub confirmed: bool,
+    /// Only list what would be stopped or removed; change nothing (needs no confirmation).
+    #[arg(long)]
+    pub plan: bool,
+}
+
+/// `kollars rabbitmq-reset-state`, `nova-libvirt-cleanup`: engine options and `--plan`.
+#[derive(Debug, Args, Clone)]
+pub struct PlanningArgs {
+    /// Engine options.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Only list what it would run or remove; change nothing.
+    #[arg(long)]
+    pub plan: bool,
+}
+
+/// `kollars stop`.
+#[derive(Debug, Args, Clone)]
+pub struct StopArgs {
+    /// Confirmation, plan and engine options.
+    #[command(flatten)]
+    pub danger: DangerArgs,
+    /// A selected container that does not exist is skipped, not a failure of its host.
+    #[arg(long)]
+    pub ignore_missing: bool,
+}
+
+/// `kollars destroy`.
+#[derive(Debug, Args, Clone)]
+pub struct DestroyArgs {
+    /// Confirmation, plan and engine options.
+    #[command(flatten)]
+    pub danger: DangerArgs,
+    /// Also remove the images the removed containers were made from.
+    #[arg(long)]
+    pub include_images: bool,
+    /// Also remove kolla_dev_repos_directory (the source trees of kolla's dev mode) on each
+    /// host.
+    #[arg(long)]
+    pub include_dev: bool,
 }

@@ -29,7 +29,8 @@ pub struct RunRecord {
     /// Its ID: the start time (UTC) and the process ID, e.g. `20261203T174501Z-4242`; record
     /// IDs sort by start time.
     pub id: String,
-    /// The verb (`deploy`, `reconfigure`, `restart`, `pull`, `stop`, `destroy`).
+    /// The verb (`deploy`, `reconfigure`, `restart`, `pull`, `stop`, `destroy`,
+    /// `prune-images`, `rabbitmq-reset-state`, `nova-libvirt-cleanup`).
     pub command: String,
     /// The command line, secrets masked.
     pub args: Vec<String>,

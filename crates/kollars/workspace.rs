@@ -125,6 +125,47 @@ impl Workspace {
         Ok(inputs.into_workspace(vars, settings, connected))
     }
 
+    /// A variable of `host`, evaluated, as text (bad input when it cannot be).
+    pub fn host_text(&self, host: &str, name: &str) -> Result<String> {
+        let scope = self.vars.host(host).map_err(BadInput::from_err)?;
+        scope
+            .get(name)
+            .map(|v| v.to_string())
+            .map_err(|e| BadInput::from_err(format!("host {host}: cannot evaluate {name}: {e}")))
+    }
+
+    /// The facts of every selected host, gathered afresh (`gather-facts`): a local host's
+    /// natively, the others' through their engines (the fact probe, all at once); `--facts`
+    /// is not read.
+    pub async fn gather_facts(args: &InputArgs) -> Result<BTreeMap<String, Facts>> {
+        let mut fresh = args.clone();
+        fresh.facts = None;
+        let inputs = Inputs::load(&fresh)?;
+        let pre = inputs.vars();
+        let mut out = BTreeMap::new();
+        let mut targets = Vec::new();
+        for host in &inputs.hosts {
+            if let Some(f) = inputs.known.get(host) {
+                out.insert(host.clone(), f.clone());
+                continue;
+            }
+            let r = Reach::resolve(&pre, &inputs.inventory, host, args.engine_timeout)?;
+            let image = match &r.transfer {
+                Transfer::Engine(image) => image.clone(),
+                Transfer::Local => settings::helper_image(&pre, host)?,
+            };
+            targets.push(facts::FactsTarget {
+                host: host.clone(),
+                reach: r,
+                image,
+            });
+        }
+        for g in facts::gather(targets).await? {
+            out.insert(g.host, g.facts);
+        }
+        Ok(out)
+    }
+
     /// The selection for the renderer.
     pub fn selection(&self) -> kollars_render::Selection {
         kollars_render::Selection {
@@ -261,7 +302,7 @@ impl Inputs {
 }
 
 /// The hosts `--limit` selects (hosts or groups), in inventory order without it.
-fn select_hosts(inventory: &Inventory, limit: &[String]) -> Result<Vec<String>> {
+pub(crate) fn select_hosts(inventory: &Inventory, limit: &[String]) -> Result<Vec<String>> {
     if limit.is_empty() {
         return Ok(inventory.hosts.keys().cloned().collect());
     }

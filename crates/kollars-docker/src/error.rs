@@ -196,6 +196,20 @@ pub enum DockerError {
         source: EngineError,
     },
 
+    /// Reading what the engine says about itself (`/version`, `/info`) failed.
+    #[error("host {host} at {endpoint}: reading the engine's {what} failed")]
+    Info {
+        /// Inventory host name.
+        host: String,
+        /// The engine endpoint as given.
+        endpoint: String,
+        /// `version` or `info`.
+        what: &'static str,
+        /// What the engine answered.
+        #[source]
+        source: EngineError,
+    },
+
     /// Listing containers failed.
     #[error("host {host} at {endpoint}: listing containers failed")]
     List {

@@ -44,8 +44,12 @@
 //!   [`Engine::read_tree`], and [`Engine::run_probe`] (a one-shot with host network, for facts).
 //! - [`hostlock`]: the hosts' lock, a labelled volume made by name on every engine, so two
 //!   operators' runs on the same hosts do not interleave.
+//! - [`inquire`]: what `kollars prechecks` asks an engine: its version and data root, whether
+//!   an image can be had, the host's listening ports and free space (one probe).
 //! - [`leftovers`]: helper and probe containers of runs that are gone, removed
 //!   ([`Engine::remove_leftover_helpers`]).
+//! - [`teardown`]: what destroy and prune-images remove besides containers: volumes, record
+//!   volumes, images.
 //! - [`podman`]: podman's inspect output read as dockerd's (binds, modes, ulimits, image
 //!   names), so one comparison serves both engines.
 //! - [`reporter`]: progress events; the crate never prints.
@@ -65,6 +69,7 @@ pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod hostlock;
+pub mod inquire;
 pub mod leftovers;
 pub mod observe;
 pub mod oneshot;
@@ -76,6 +81,7 @@ pub mod spec;
 mod ssh;
 pub mod survey;
 mod tls;
+pub mod teardown;
 pub mod transfer;
 
 #[cfg(test)]

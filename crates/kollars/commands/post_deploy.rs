@@ -28,9 +28,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use kollars_inputs::{ConfigDir, Inventory};
 use kollars_services::Catalogue;
-use kollars_vars::{HostScope, Value, VarsBuilder};
+use kollars_vars::{HostScope, Value, Vars, VarsBuilder};
 
-use crate::cli::PostDeployArgs;
+use crate::cli::{InputArgs, PostDeployArgs};
 use crate::error::{BadInput, ExitStatus};
 use crate::workspace::data_dir;
 
@@ -56,7 +56,7 @@ pub fn post_deploy(args: &PostDeployArgs) -> Result<ExitStatus> {
         )
         .into());
     }
-    let scope = localhost_scope(args)?;
+    let (_vars, scope) = localhost_scope(&args.input)?;
     let dir = PathBuf::from(
         scope
             .get("node_config")
@@ -104,9 +104,10 @@ fn list(names: &[&str]) -> String {
 }
 
 /// The variables of localhost: the inputs loaded as for any command, with Ansible's implicit
-/// localhost added when the inventory has no such host.
-fn localhost_scope(args: &PostDeployArgs) -> Result<Arc<HostScope>> {
-    let input = &args.input;
+/// localhost added when the inventory has no such host (post-deploy's and certificates'),
+/// with every host's variables (keep them: `hostvars` of the scope reads them while they
+/// live).
+pub(crate) fn localhost_scope(input: &InputArgs) -> Result<(Vars, Arc<HostScope>)> {
     let mut inventory = Inventory::load(&input.inventory).map_err(BadInput::from_err)?;
     let config = ConfigDir::load(
         &input.configdir,
@@ -144,7 +145,8 @@ fn localhost_scope(args: &PostDeployArgs) -> Result<Arc<HostScope>> {
         }
     }
     let vars = builder.build(&inventory, &config);
-    vars.host(LOCALHOST).map_err(BadInput::from_err)
+    let scope = vars.host(LOCALHOST).map_err(BadInput::from_err)?;
+    Ok((vars, scope))
 }
 
 /// Every file post-deploy writes for these variables, in kolla's order.

@@ -206,7 +206,17 @@ pub async fn prepare(
     reporter: Arc<CliReporter>,
     needs: Needs,
 ) -> Result<Prepared> {
-    let mut ws = Workspace::load_with_engines(&args.input).await?;
+    let ws = Workspace::load_with_engines(&args.input).await?;
+    prepare_loaded(ws, args, reporter, needs).await
+}
+
+/// [`prepare`] on inputs already loaded (prechecks looks at them before rendering).
+pub async fn prepare_loaded(
+    mut ws: Workspace,
+    args: &EngineArgs,
+    reporter: Arc<CliReporter>,
+    needs: Needs,
+) -> Result<Prepared> {
     let lock = match needs.lock {
         true => {
             let path = crate::lock::path(&ws.config.path)?;
