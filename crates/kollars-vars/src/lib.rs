@@ -10,6 +10,7 @@
 mod engine;
 pub mod error;
 pub mod filters;
+mod pyrandom;
 mod scope;
 
 pub use engine::{strict_eq, Vars, VarsBuilder};
