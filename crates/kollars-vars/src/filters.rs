@@ -862,10 +862,12 @@ fn quote(v: String) -> String {
 
 fn mandatory(v: Value, msg: Option<String>) -> Result<Value, Error> {
     if v.is_undefined() {
-        return Err(Error::new(
-            ErrorKind::UndefinedError,
-            msg.unwrap_or_else(|| "mandatory variable not defined".into()),
-        ));
+        // with a message, Ansible raises a filter error carrying it (shown as written);
+        // without, an undefined-variable error (which names the variable)
+        return Err(match msg {
+            Some(msg) => Error::new(ErrorKind::InvalidOperation, msg),
+            None => Error::new(ErrorKind::UndefinedError, "mandatory variable not defined"),
+        });
     }
     Ok(v)
 }
