@@ -6,6 +6,9 @@ mod util;
 /// Semantic parity of `genconfig` against kolla-ansible's own output (tests/reference/).
 mod parity;
 
+/// Evaluated container dicts against the ones kolla-ansible logged for the same scenario.
+mod kolla_dicts;
+
 /// Bad input: each case fails with a message naming the culprit and writes nothing.
 mod bad_input;
 

@@ -21,6 +21,8 @@ export PATH=$VENV/bin:$PATH
 export ANSIBLE_COLLECTIONS_PATH=$(echo "$VENV"/lib/python3*/site-packages/ansible_collections)
 export ANSIBLE_CACHE_PLUGIN=jsonfile ANSIBLE_CACHE_PLUGIN_CONNECTION=$W/factcache ANSIBLE_GATHERING=smart
 time kolla-ansible genconfig -i "$W/inventory" --configdir "$W/conf" --passwords "$W/conf/passwords.yml" \
-  --tags cron,fluentd,loadbalancer,barbican,designate,octavia 2>&1 | tee "$W/log.txt" | tail -8
+  --tags "$(grep -v "^#" "$HERE/args" | sed "s/^--tags=//")" 2>&1 | tee "$W/log.txt" | tail -8
 rm -rf "$HERE/expected" && cp -a "$W/out" "$HERE/expected"
 (cd "$HERE/expected" && find . -mindepth 2 -printf '%P|%m|%y\n' | LC_ALL=C sort) > "$HERE/expected.modes"
+# the container dicts kolla evaluated, for the dict test (tests/kolla_dicts.rs)
+python3 "$HERE/../kolla-dicts.py" "$W/log.txt" "$W/out" > "$HERE/expected.dicts.json"
