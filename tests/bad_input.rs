@@ -109,6 +109,22 @@ fn undefined_variable_is_named() {
     c.fails_with(&["-t", "cron"], &["no_such_variable", "localhost", "cron"]);
 }
 
+/// kolla-ansible's octavia auto-configuration asks a running cloud for the amphorae's
+/// network, security group and flavor; kollars says so and what to set instead.
+#[test]
+fn octavia_auto_configure_is_refused_with_what_to_set() {
+    let c = Case::new();
+    c.append("globals.yml", "\nenable_octavia: \"yes\"\n");
+    c.fails_with(
+        &["-t", "octavia"],
+        &[
+            "octavia-api",
+            "octavia_auto_configure",
+            "octavia_amp_boot_network_list",
+        ],
+    );
+}
+
 #[test]
 fn variable_cycle_is_named() {
     let c = Case::new();

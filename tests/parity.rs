@@ -159,9 +159,9 @@ fn score(expected: &Path, actual: &Path) -> BTreeMap<String, (usize, usize)> {
 }
 
 /// One kolla-ansible render kept in the tree, with what kollars must reach on it.
-struct Scenario {
-    name: String,
-    dir: PathBuf,
+pub(crate) struct Scenario {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
     floors: PathBuf,
 }
 
@@ -175,7 +175,7 @@ impl Scenario {
     }
 
     /// Every directory under tests/scenarios/, sorted by name.
-    fn discovered() -> Vec<Scenario> {
+    pub(crate) fn discovered() -> Vec<Scenario> {
         let base = root().join("tests/scenarios");
         let Ok(rd) = std::fs::read_dir(&base) else {
             return Vec::new();
@@ -194,7 +194,7 @@ impl Scenario {
     }
 
     /// Extra genconfig arguments from the optional `args` file.
-    fn args(&self) -> Result<Vec<String>, String> {
+    pub(crate) fn args(&self) -> Result<Vec<String>, String> {
         let p = self.dir.join("args");
         if !p.exists() {
             return Ok(Vec::new());

@@ -8,6 +8,8 @@ mod parity;
 
 /// Evaluated container dicts against kolla-ansible's (scenarios' expected.containers.json).
 mod containers;
+/// Evaluated container dicts against the ones kolla-ansible logged for the same scenario.
+mod kolla_dicts;
 
 /// Bad input: each case fails with a message naming the culprit and writes nothing.
 mod bad_input;

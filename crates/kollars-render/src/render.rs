@@ -86,7 +86,20 @@ fn render_host_cached(
         if !selected {
             continue;
         }
-        services.push(render_service(scope, def, &custom, cache)?);
+        let iterations = def
+            .iterations(scope)
+            .map_err(|source| RenderError::Service {
+                host: host.clone(),
+                source,
+            })?;
+        match iterations {
+            None => services.push(render_service(scope, def, None, &custom, cache)?),
+            Some(items) => {
+                for item in items {
+                    services.push(render_service(scope, def, Some(item), &custom, cache)?);
+                }
+            }
+        }
     }
     Ok(RenderedHost {
         host,
@@ -95,20 +108,31 @@ fn render_host_cached(
     })
 }
 
+/// One service, or one instance (`item`) of an iterated one: its directory is then
+/// `<service>-<item>`, and `item` is set for its dict and every entry.
 fn render_service(
     scope: &Arc<HostScope>,
     def: &ServiceDef,
+    item: Option<i64>,
     custom: &Path,
     cache: &FileCache,
 ) -> Result<RenderedService, RenderError> {
     let host = scope.name().to_string();
-    let container = def.evaluate(scope).map_err(|source| RenderError::Service {
+    let container = match item {
+        None => def.evaluate(scope),
+        Some(i) => def.evaluate_item(scope, i),
+    }
+    .map_err(|source| RenderError::Service {
         host: host.clone(),
         source,
     })?;
+    let name = match item {
+        None => def.name.clone(),
+        Some(i) => format!("{}-{i}", def.name),
+    };
     let mut files: BTreeMap<String, RenderedFile> = BTreeMap::new();
     let mut dirs = Dirs::default();
-    let base_locals: IndexMap<String, Value> = IndexMap::from([
+    let mut base_locals: IndexMap<String, Value> = IndexMap::from([
         ("service_name".to_string(), Value::from(def.name.as_str())),
         (
             "project_name".to_string(),
@@ -116,6 +140,9 @@ fn render_service(
         ),
         ("service".to_string(), container.clone()),
     ]);
+    if let Some(i) = item {
+        base_locals.insert("item".into(), Value::from(i));
+    }
     for (index, entry) in def.config.iter().enumerate() {
         let ctx = FileCtx {
             scope,
@@ -171,7 +198,7 @@ fn render_service(
     let files: Vec<RenderedFile> = files.into_values().collect();
     let hash = dir_hash(&files);
     Ok(RenderedService {
-        name: def.name.clone(),
+        name,
         project: def.project.clone(),
         container,
         files,

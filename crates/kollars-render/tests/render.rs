@@ -259,3 +259,130 @@ fn directory_entry_with_a_source_is_a_definition_error() {
         "{err}"
     );
 }
+
+/// An iterated service (kolla's `iterate`, OVN's southbound relays): one directory and one
+/// container per instance, `item` set in the dict and every entry; a count that is no
+/// number is a definition error naming the service and host.
+#[test]
+fn iterated_service_renders_one_directory_per_instance() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    write(
+        &data.join("services/demo.yml"),
+        r#"
+defaults:
+  relays: "{{ groups['control'] | length + 1 }}"
+services:
+  relay:
+    container_name: relay
+    enabled: true
+    group: control
+    iterate: "{{ relays }}"
+    environment:
+      RELAY_ID: "{{ item | string }}"
+    config:
+      - dest: config.json
+        json:
+          command: "relay --port {{ 16640 + item }} --on {{ inventory_hostname }}"
+      - dest: "{{ service_name }}-{{ item }}.conf"
+        template: demo/relay.conf.j2
+  plain:
+    container_name: plain
+    enabled: true
+    group: control
+    config:
+      - dest: config.json
+        json:
+          command: plain
+"#,
+    );
+    write(
+        &data.join("templates/demo/relay.conf.j2"),
+        "id={{ item }}\n",
+    );
+    let catalogue = Catalogue::load(&data.join("services")).unwrap();
+    let inv = Inventory::parse(Path::new("inventory"), "[control]\nctl1\nctl2\n").unwrap();
+    let config = |extra: &str| ConfigDir {
+        globals: serde_yaml::from_str(&format!(
+            "node_config_directory: /etc/kolla\nnode_custom_config: /nonexistent\n{extra}"
+        ))
+        .unwrap(),
+        ..ConfigDir::default()
+    };
+    let build = |extra: &str| {
+        VarsBuilder::new()
+            .templates_dir(data.join("templates"))
+            .global_defaults(catalogue.global_defaults.clone())
+            .project_defaults(catalogue.project_defaults.clone())
+            .build(&inv, &config(extra))
+    };
+    let rendered = render_all(&build(""), &catalogue, &Selection::default()).unwrap();
+    for host in &rendered {
+        let names: Vec<&str> = host.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["relay-1", "relay-2", "relay-3", "plain"],
+            "{}",
+            host.host
+        );
+        for (i, svc) in host.services[..3].iter().enumerate() {
+            let n = i + 1;
+            let dict = &svc.container;
+            assert_eq!(
+                dict.get_attr("container_name").unwrap().to_string(),
+                format!("relay_{n}")
+            );
+            assert_eq!(
+                dict.get_attr("environment")
+                    .unwrap()
+                    .get_attr("RELAY_ID")
+                    .unwrap()
+                    .as_str(),
+                Some(n.to_string().as_str())
+            );
+            let text = |p: &str| {
+                svc.files
+                    .iter()
+                    .find(|f| f.path == p)
+                    .unwrap()
+                    .text()
+                    .unwrap()
+                    .to_owned()
+            };
+            let json: serde_json::Value = serde_json::from_str(&text("config.json")).unwrap();
+            assert_eq!(
+                json["command"],
+                format!("relay --port {} --on {}", 16640 + n, host.host)
+            );
+            assert_eq!(text(&format!("relay-{n}.conf")), format!("id={n}\n"));
+        }
+        assert_eq!(
+            host.services[3]
+                .container
+                .get_attr("container_name")
+                .unwrap()
+                .to_string(),
+            "plain"
+        );
+    }
+    // none at all
+    let rendered = render_all(&build("relays: 0\n"), &catalogue, &Selection::default()).unwrap();
+    let names: Vec<&str> = rendered[0]
+        .services
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(names, ["plain"]);
+    // not a count
+    let err = render_all(&build("relays: many\n"), &catalogue, &Selection::default()).unwrap_err();
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(e) = source {
+        text = format!("{text}: {e}");
+        source = e.source();
+    }
+    assert!(
+        text.contains("relay") && text.contains("ctl1") && text.contains("iterate"),
+        "{text}"
+    );
+}

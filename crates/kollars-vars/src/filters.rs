@@ -75,6 +75,8 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("extract", extract);
     env.add_filter("to_uuid", to_uuid);
     env.add_filter("bcrypt_hash", crate::crypt::bcrypt_hash);
+    env.add_filter("random", random);
+    env.add_filter("round", round);
     env.add_test("match", test_match);
     env.add_test("search", test_search);
     env.add_test("regex", test_search);
@@ -866,10 +868,12 @@ fn quote(v: String) -> String {
 
 fn mandatory(v: Value, msg: Option<String>) -> Result<Value, Error> {
     if v.is_undefined() {
-        return Err(Error::new(
-            ErrorKind::UndefinedError,
-            msg.unwrap_or_else(|| "mandatory variable not defined".into()),
-        ));
+        // with a message, Ansible raises a filter error carrying it (shown as written);
+        // without, an undefined-variable error (which names the variable)
+        return Err(match msg {
+            Some(msg) => Error::new(ErrorKind::InvalidOperation, msg),
+            None => Error::new(ErrorKind::UndefinedError, "mandatory variable not defined"),
+        });
     }
     Ok(v)
 }
@@ -1058,6 +1062,73 @@ fn extract(key: Value, container: Value, morekey: Option<Value>) -> Result<Value
         Some(m) => v.get_item(&m),
         None => Ok(v),
     }
+}
+
+/// Ansible's `random`: an item of a list, or a number of `range(start, end, step)`; with
+/// `seed`, Python's pick for that seed (so the same as kolla-ansible's), else any.
+fn random(end: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let seed: Option<Value> = kwargs.get("seed")?;
+    let start: Option<i64> = kwargs.get("start")?;
+    let step: Option<i64> = kwargs.get("step")?;
+    kwargs.assert_all_used()?;
+    let mut rng = match &seed {
+        Some(s) if s.is_none() || s.is_undefined() => None,
+        Some(s) => Some(match s.as_i64() {
+            Some(n) if s.kind() == ValueKind::Number => {
+                crate::pyrandom::PyRandom::from_int_seed(n.into())
+            }
+            _ => crate::pyrandom::PyRandom::from_str_seed(&s.to_string()),
+        }),
+        None => None,
+    };
+    let mut below = |n: u64| -> u64 {
+        match rng.as_mut() {
+            Some(r) => r.below(n),
+            None => {
+                use std::hash::{BuildHasher, Hasher};
+                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+                h.write_u64(n);
+                h.finish() % n
+            }
+        }
+    };
+    if let Some(end) = end.as_i64().filter(|_| end.kind() == ValueKind::Number) {
+        let (start, step) = (start.unwrap_or(0), step.unwrap_or(1));
+        if step <= 0 {
+            return Err(err(format!("random: step must be positive, not {step}")));
+        }
+        let count = (end - start + step - 1) / step;
+        if count <= 0 {
+            return Err(err(format!("random: empty range({start}, {end}, {step})")));
+        }
+        return Ok(Value::from(start + step * below(count as u64) as i64));
+    }
+    if start.is_some() || step.is_some() {
+        return Err(err("random: start and step only apply to a number"));
+    }
+    let items: Vec<Value> = end.try_iter()?.collect();
+    if items.is_empty() {
+        return Err(err("random: cannot choose from an empty sequence"));
+    }
+    Ok(items[below(items.len() as u64) as usize].clone())
+}
+
+/// Jinja2's `round(value, precision=0, method='common')`: `common` is Python's `round` (half to
+/// even), `ceil` and `floor` always up or down; the result stays a float.
+fn round(value: f64, precision: Option<i32>, method: Option<String>) -> Result<Value, Error> {
+    let scale = 10f64.powi(precision.unwrap_or(0));
+    let x = value * scale;
+    let r = match method.as_deref().unwrap_or("common") {
+        "common" => x.round_ties_even(),
+        "ceil" => x.ceil(),
+        "floor" => x.floor(),
+        other => {
+            return Err(err(format!(
+                "round: method must be common, ceil or floor, not {other:?}"
+            )))
+        }
+    };
+    Ok(Value::from(r / scale))
 }
 
 /// Ansible's `to_uuid`: a name-based (v5) UUID in Ansible's namespace, or in `namespace`.

@@ -11,6 +11,7 @@ mod crypt;
 mod engine;
 pub mod error;
 pub mod filters;
+mod pyrandom;
 mod scope;
 
 pub use engine::{strict_eq, Vars, VarsBuilder};

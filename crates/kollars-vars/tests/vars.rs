@@ -205,6 +205,30 @@ fn ansible_filters() {
         Value::from(vec![true, false, true, false])
     );
     assert_eq!(eval("{{ 'no' | bool }}"), Value::from(false));
+    // Python's random.Random(seed) picks, as Ansible's random filter with a seed:
+    // Random('ctl1').choice([1, 2, 3]) == 3, Random('ctl2').choice(range(1, 65)) == 39,
+    // Random('cmp1').randrange(0, 100) == 10, Random(42).choice('abc') == 'c'
+    assert_eq!(
+        eval("{{ [1, 2, 3] | random(seed='ctl1') }}"),
+        Value::from(3)
+    );
+    assert_eq!(
+        eval("{{ range(1, 65) | random(seed='ctl2') }}"),
+        Value::from(39)
+    );
+    assert_eq!(eval("{{ 100 | random(seed='cmp1') }}"), Value::from(10));
+    assert_eq!(
+        eval("{{ ['a', 'b', 'c'] | random(seed=42) }}").as_str(),
+        Some("c")
+    );
+    assert_eq!(eval("{{ [7] | random }}"), Value::from(7));
+    // Jinja2's round: Python's half-to-even by default, ceil and floor on request
+    assert_eq!(
+        eval("{{ (3 / 50) | round(0, 'ceil') | int }}"),
+        Value::from(1)
+    );
+    assert_eq!(eval("{{ 2.5 | round }}"), Value::from(2.0));
+    assert_eq!(eval("{{ 2.567 | round(2, 'floor') }}"), Value::from(2.56));
     // uuid.uuid5(UUID('361E6D51-FAEC-444A-9079-341386DA8E2E'), 'vm'), as Ansible computes it
     assert_eq!(eval("{{ 'vm' | to_uuid }}").as_str(), Some(UUID_VM));
     assert_eq!(

@@ -41,6 +41,18 @@ impl HostScope {
         raw: &Value,
         what: &str,
     ) -> Result<(Value, bool), VarError> {
+        self.eval_shared_with(key, raw, None, what)
+    }
+
+    /// [`HostScope::eval_shared`] with `locals`, which must be the same on every host that
+    /// asks with this `key` (the key names them).
+    pub fn eval_shared_with(
+        self: &Arc<Self>,
+        key: &str,
+        raw: &Value,
+        locals: Option<&Value>,
+        what: &str,
+    ) -> Result<(Value, bool), VarError> {
         if let Some(v) = self
             .globals
             .eval_cache
@@ -50,7 +62,7 @@ impl HostScope {
         {
             return Ok((v.clone(), true));
         }
-        let (v, same) = self.tracked(|| self.eval_value(raw, None, &What::Text(what)))?;
+        let (v, same) = self.tracked(|| self.eval_value(raw, locals, &What::Text(what)))?;
         if same {
             self.globals
                 .eval_cache
