@@ -14,8 +14,9 @@
 //! guest (Debian's kernel, a busybox initramfs: `scripts/guest-image.sh`) uploaded to glance;
 //! `server create --nic none` reaching ACTIVE under QEMU (TCG: the nested KVM of this machine
 //! hangs Debian's kernel) and `console log show` printing the line the guest's /init writes.
-//! Neutron is off in this site: the guest has no network (the networking of the compute issue
-//! needs Open vSwitch's userspace datapath, not here yet).
+//! neutron-server runs on its real image (nova's API asks it about every server), its agents on
+//! stand-ins and Open vSwitch not at all: the guest has no network (the networking of the
+//! compute issue needs Open vSwitch's userspace datapath, not here yet).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -31,8 +32,15 @@ use crate::util::{
     engine_pid, ensure_images, kollars, reference, root, site_inputs, stderr, IMAGE_NAMESPACE,
 };
 
-const TAGS: &str =
-    "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,placement,nova,nova-cell";
+const TAGS: &str = "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,\
+                    placement,nova,nova-cell,neutron";
+/// neutron's agents, on stand-ins (see the module docs): image variable prefix, stand-in image.
+const STAND_INS: &[(&str, &str)] = &[
+    ("neutron_openvswitch_agent", "neutron-openvswitch-agent"),
+    ("neutron_dhcp_agent", "neutron-dhcp-agent"),
+    ("neutron_l3_agent", "neutron-l3-agent"),
+    ("neutron_metadata_agent", "neutron-metadata-agent"),
+];
 /// The compute host's end of its link to the LAN, the bridge's end, and its address there.
 const LINK: (&str, &str) = ("kvc1", "kvcp");
 const COMPUTE_HOST: u8 = 9;
@@ -151,7 +159,7 @@ fn site(dir: &Path, ctl: &str, compute: &str) {
     let globals = format!(
         "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: kollars\n\
          openstack_tag: {TAG}\nkolla_internal_vip_address: {VIP}\nenable_keepalived: \"no\"\n\
-         enable_proxysql: \"no\"\ndatabase_address: {LAN}.1\nenable_neutron: \"no\"\nenable_heat: \"no\"\n\
+         enable_proxysql: \"no\"\ndatabase_address: {LAN}.1\nenable_heat: \"no\"\n\
          enable_horizon: \"no\"\nhaproxy_max_connections: 8000\n\
          default_container_dimensions: {{}}\n\
          nova_compute_virt_type: qemu\nlibvirt_enable_sasl: false\n\
@@ -161,6 +169,12 @@ fn site(dir: &Path, ctl: &str, compute: &str) {
          \x20   nofile: {{soft: {nofile}, hard: {nofile}}}\n\
          \x20   nproc: {{soft: 32768, hard: 32768}}\n"
     );
+    let mut globals = globals;
+    for (var, image) in STAND_INS {
+        globals.push_str(&format!(
+            "{var}_image_full: {IMAGE_NAMESPACE}/{image}:latest\n"
+        ));
+    }
     site_inputs(dir, &[], &globals);
     std::fs::create_dir_all(dir.join("config/config")).unwrap();
     std::fs::write(
@@ -247,7 +261,9 @@ fn a_server_boots_through_nova_on_a_compute_host_kollars_deployed() {
     let compute = podman_engine();
     let client = openstack_client();
     compute_images(&real_engine(), &compute);
-    ensure_images(&compute, &["kolla-toolbox"]);
+    let stand_ins: Vec<&str> = STAND_INS.iter().map(|(_, image)| *image).collect();
+    ensure_images(&ctl, &stand_ins);
+    ensure_images(&compute, &["kolla-toolbox", "neutron-openvswitch-agent"]);
     empty_engine(&ctl);
     empty_engine(&compute);
     let _link = Link::new(&ctl, &compute);

@@ -84,7 +84,7 @@ pub enum DockerError {
     },
 
     /// The TLS handshake with a `tcp://` engine failed: a certificate, key or CA that does not
-    /// fit (see [`crate::tls`]). Counts as an unreachable engine: the host fails alone.
+    /// fit (see the crate's `tls` module). Counts as an unreachable engine: the host fails alone.
     #[error("engine for host {host} at {endpoint}: TLS handshake failed: {why}")]
     TlsRefused {
         /// Inventory host name.

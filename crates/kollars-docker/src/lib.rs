@@ -80,8 +80,8 @@ pub mod reporter;
 pub mod spec;
 mod ssh;
 pub mod survey;
-mod tls;
 pub mod teardown;
+mod tls;
 pub mod transfer;
 
 #[cfg(test)]

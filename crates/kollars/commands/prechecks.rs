@@ -3,7 +3,7 @@
 //! the exit code 2, as bad input does, since each is something the operator fixes before a
 //! deploy.
 //!
-//! The checks that need no engine ([`site`]: inventory groups, VIP, passwords) run on the
+//! The checks that need no engine (`site`: inventory groups, VIP, passwords) run on the
 //! loaded inputs before rendering; the host checks run per host through its engine: the
 //! engine's version ([`kollars_docker::inquire`]), the ports the services will bind (from each
 //! service dict's `precheck_ports`, on `api_interface_address`, for services whose container
