@@ -237,19 +237,16 @@ fn kollars_at(dir: &Path, cmd: &str, extra: &[&str]) -> String {
     out
 }
 
-/// The real compute images on the podman engine, copied from the real one when missing.
+/// The real compute images on the podman engine, copied from the real one where missing or
+/// older (scripts/copy-images.sh compares the images' ids).
 fn compute_images(real: &str, podman: &str) {
-    let missing: Vec<String> = COMPUTE_IMAGES
+    let images: Vec<String> = COMPUTE_IMAGES
         .iter()
         .map(|i| format!("kollars/{i}:{TAG}"))
-        .filter(|i| !docker(podman, &["image", "inspect", i]).status.success())
         .collect();
-    if missing.is_empty() {
-        return;
-    }
     let o = run(Command::new(root().join("scripts/copy-images.sh"))
         .args(["--from", real, "--to", podman])
-        .args(&missing));
+        .args(&images));
     assert!(o.status.success(), "copy-images.sh: {}", stderr(&o));
 }
 
@@ -435,6 +432,41 @@ fn a_server_boots_through_nova_on_a_compute_host_kollars_deployed() {
             break;
         }
         std::thread::sleep(Duration::from_secs(2));
+    }
+    if status != "ACTIVE" {
+        for (c, log) in [
+            ("nova_scheduler", "nova-scheduler"),
+            ("nova_conductor", "nova-conductor"),
+        ] {
+            let o = docker(
+                &ctl,
+                &[
+                    "exec",
+                    c,
+                    "tail",
+                    "-40",
+                    &format!("/var/log/kolla/nova/{log}.log"),
+                ],
+            );
+            eprintln!("{log}.log:\n{}", String::from_utf8_lossy(&o.stdout));
+            let o = docker(&ctl, &["logs", "--tail", "30", c]);
+            eprintln!(
+                "{c} logs:\n{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                stderr(&o)
+            );
+        }
+        let o = docker(
+            &compute,
+            &[
+                "exec",
+                "nova_compute",
+                "tail",
+                "-40",
+                "/var/log/kolla/nova/nova-compute.log",
+            ],
+        );
+        eprintln!("nova-compute.log:\n{}", String::from_utf8_lossy(&o.stdout));
     }
     assert_eq!(
         status,

@@ -59,14 +59,23 @@ pub enum AfterStart {
 }
 
 /// A signal sent, once a service's bootstrap one-shots ran, to a container of another service
-/// wherever it runs (kolla's "Refresh cell cache in nova scheduler": a scheduler started
-/// before nova's cell was created sees it only after `SIGHUP`).
+/// wherever it runs, or `restart`: the container restarted there (kolla's "Refresh cell cache
+/// in nova scheduler": a scheduler started before nova's cell was created sees it only after
+/// `SIGHUP` — kolla's signal; nova 2026.1's scheduler answers no RPC after that reload, so
+/// kollars restarts it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signal {
     /// The container's name (`nova_scheduler`).
     pub container: String,
-    /// The signal, as `docker kill --signal` takes it (`HUP`).
+    /// The signal, as `docker kill --signal` takes it (`HUP`), or `restart`.
     pub signal: String,
+}
+
+impl Signal {
+    /// Whether the container is restarted rather than signalled.
+    pub fn is_restart(&self) -> bool {
+        self.signal == "restart"
+    }
 }
 
 /// How a clustered service's members start and restart across hosts: one host at a time,

@@ -147,10 +147,17 @@ pub async fn plan(args: &PlanArgs) -> Result<ExitStatus> {
                     )
                 })
                 .chain(then_signals.iter().map(|(signal, container)| {
+                    let (what, how) = match signal.as_str() {
+                        "restart" => (format!("restart {container} where it runs"), "restart"),
+                        _ => (
+                            format!("signal {signal} to {container} where it runs"),
+                            "send",
+                        ),
+                    };
                     (
                         "signal",
-                        format!("signal {signal} to {container} where it runs"),
-                        "send (after its bootstrap)".to_owned(),
+                        what,
+                        format!("{how} (after its bootstrap)"),
                         serde_json::json!({"container": container, "signal": signal}),
                     )
                 }))

@@ -703,12 +703,22 @@ impl Schedule<'_> {
                     return;
                 }
                 let engine = &self.targets[i].engine;
-                let sent = engine
-                    .task(
-                        &format!("{}: signal {}", sig.container, sig.signal),
-                        engine.signal(&sig.container, &sig.signal),
-                    )
-                    .await;
+                let sent = if sig.is_restart() {
+                    engine
+                        .task(
+                            &format!("{}: restart", sig.container),
+                            engine.restart(&sig.container, None),
+                        )
+                        .await
+                } else {
+                    engine
+                        .task(
+                            &format!("{}: signal {}", sig.container, sig.signal),
+                            engine.signal(&sig.container, &sig.signal),
+                        )
+                        .await
+                        .map(|_| ())
+                };
                 if let Err(e) = sent {
                     self.fail(
                         i,
