@@ -87,6 +87,7 @@ fn site(dir: &Path, engine: &str) {
          nova_compute_virt_type: qemu\nqemu_max_files: 0\nqemu_max_processes: 0\n\
          nova_compute_image_full: {IMAGE_NAMESPACE}/nova-compute:{IMAGE_TAG}\n\
          nova_ssh_image_full: {IMAGE_NAMESPACE}/nova-ssh:{IMAGE_TAG}\n\
+         kollars_helper_image: {IMAGE_NAMESPACE}/kolla-toolbox:{IMAGE_TAG}\n\
          nova_libvirt_default_dimensions:\n  ulimits:\n\
          \x20   memlock: {{soft: {memlock}, hard: {memlock}}}\n\
          \x20   nofile: {{soft: {nofile}, hard: {nofile}}}\n\
@@ -130,7 +131,7 @@ fn exec(engine: &str, container: &str, cmd: &[&str]) -> Output {
 fn a_guest_boots_under_nova_libvirt_on_a_podman_host() {
     let _turn = PODMAN_TURN.lock().unwrap_or_else(|e| e.into_inner());
     let engine = podman_engine();
-    ensure_images(&engine, &["nova-compute", "nova-ssh"]);
+    ensure_images(&engine, &["nova-compute", "nova-ssh", "kolla-toolbox"]);
     let libvirt = format!("kollars/nova-libvirt:{TAG}");
     if !docker(&engine, &["image", "inspect", &libvirt])
         .status

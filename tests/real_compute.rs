@@ -282,7 +282,29 @@ fn a_server_boots_through_nova_on_a_compute_host_kollars_deployed() {
         "the plan names the host discovery:\n{plan}"
     );
     let t0 = Instant::now();
-    let out = kollars_at(dir.path(), "deploy", &[]);
+    let out =
+        std::panic::catch_unwind(|| kollars_at(dir.path(), "deploy", &[])).unwrap_or_else(|e| {
+            // what the compute host's nova said, before the engines are emptied
+            for args in [
+                &["logs", "--tail", "40", "nova_compute"][..],
+                &[
+                    "exec",
+                    "nova_compute",
+                    "tail",
+                    "-40",
+                    "/var/log/kolla/nova/nova-compute.log",
+                ][..],
+                &["exec", "nova_compute", "hostname"][..],
+            ] {
+                let o = docker(&compute, args);
+                eprintln!(
+                    "{args:?}:\n{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    stderr(&o)
+                );
+            }
+            std::panic::resume_unwind(e)
+        });
     let deployed = t0.elapsed();
     eprintln!("deploy: {:.1}s\n{out}", deployed.as_secs_f64());
     kollars_at(dir.path(), "post-deploy", &[]);

@@ -140,7 +140,8 @@ fn site_of(
             "kolla_base_distro: debian\ndocker_registry: \"{registry}\"\n\
              docker_namespace: {IMAGE_NAMESPACE}\nopenstack_tag: {tag}\n{user}\
              network_interface: lo\nkolla_internal_vip_address: 192.0.2.250\n\
-             kollars_privileged_containers: false\ndefault_container_dimensions: {{}}\ndocker_graceful_timeout: 2\n"
+             kollars_privileged_containers: false\ndefault_container_dimensions: {{}}\ndocker_graceful_timeout: 2\n\
+             kollars_helper_image: {IMAGE_NAMESPACE}/kolla-toolbox:{IMAGE_TAG}\n"
         ),
     );
     let pw = dir.path().join("config/passwords.yml");

@@ -538,14 +538,10 @@ impl Schedule<'_> {
                         ..
                     } => match self.members(other).into_iter().next() {
                         Some((j, o)) => (j, &o.spec().name),
-                        None => {
-                            let e = anyhow!(
-                                "{}: no live host runs {other}, whose container runs its task",
-                                d.svc.name
-                            );
-                            self.fail_project(project, e);
-                            return;
-                        }
+                        // not in this run (`--limit`, `-t`): skipped (kolla's delegated task
+                        // would reach that host anyway); the user guide says to deploy a new
+                        // compute host with its conductor's host, or discover by hand
+                        None => continue,
                     },
                     _ => (i, &d.spec().name),
                 };
