@@ -26,6 +26,20 @@ fn docker(engine: &str, args: &[&str]) -> Output {
         .expect("run docker")
 }
 
+/// The globals nova-libvirt needs in this sandbox (see `site`): QEMU without KVM (this
+/// machine's nested KVM hangs Debian's kernel), no SASL, and limits that fit it.
+pub(crate) fn libvirt_globals() -> String {
+    let (nofile, memlock) = (hard_limit("n"), hard_limit("l") * 1024);
+    format!(
+        "libvirt_enable_sasl: false\nnova_compute_virt_type: qemu\n\
+         qemu_max_files: 0\nqemu_max_processes: 0\n\
+         nova_libvirt_default_dimensions:\n  ulimits:\n\
+         \x20   memlock: {{soft: {memlock}, hard: {memlock}}}\n\
+         \x20   nofile: {{soft: {nofile}, hard: {nofile}}}\n\
+         \x20   nproc: {{soft: 32768, hard: 32768}}\n"
+    )
+}
+
 /// This machine's hard limit of `ulimit -H<flag>`, as a number.
 fn hard_limit(flag: &str) -> u64 {
     let o = Command::new("sh")
@@ -78,20 +92,15 @@ fn site(dir: &Path, engine: &str) {
     // for any ulimit 1048576 open files, kolla asks libvirt for 64 MiB of locked memory; and
     // libvirtd cannot set a QEMU process's limits (prlimit on a process of another user):
     // qemu.conf's max_files and max_processes 0 leave them as they are
-    let (nofile, memlock) = (hard_limit("n"), hard_limit("l") * 1024);
     let globals = format!(
         "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: kollars\n\
          openstack_tag: {TAG}\nnetwork_interface: lo\nkolla_internal_vip_address: 127.0.0.2\n\
          enable_keepalived: \"no\"\nenable_proxysql: \"no\"\n\
-         kolla_container_engine: podman\nlibvirt_enable_sasl: false\n\
-         nova_compute_virt_type: qemu\nqemu_max_files: 0\nqemu_max_processes: 0\n\
+         kolla_container_engine: podman\n\
          nova_compute_image_full: {IMAGE_NAMESPACE}/nova-compute:{IMAGE_TAG}\n\
          nova_ssh_image_full: {IMAGE_NAMESPACE}/nova-ssh:{IMAGE_TAG}\n\
-         kollars_helper_image: {IMAGE_NAMESPACE}/kolla-toolbox:{IMAGE_TAG}\n\
-         nova_libvirt_default_dimensions:\n  ulimits:\n\
-         \x20   memlock: {{soft: {memlock}, hard: {memlock}}}\n\
-         \x20   nofile: {{soft: {nofile}, hard: {nofile}}}\n\
-         \x20   nproc: {{soft: 32768, hard: 32768}}\n"
+         kollars_helper_image: {IMAGE_NAMESPACE}/kolla-toolbox:{IMAGE_TAG}\n{}",
+        libvirt_globals()
     );
     std::fs::write(conf.join("globals.yml"), globals).unwrap();
 }

@@ -109,6 +109,17 @@ pub(crate) fn real_globals() -> String {
     )
 }
 
+/// A test machine's memory for MariaDB, not a production server's 8G buffer pool: the
+/// site's `config/galera.cnf`.
+pub(crate) fn small_galera(site: &std::path::Path) {
+    std::fs::create_dir_all(site.join("config/config")).unwrap();
+    std::fs::write(
+        site.join("config/config/galera.cnf"),
+        "[mysqld]\ninnodb_buffer_pool_size = 256M\ninnodb_log_file_size = 64M\n",
+    )
+    .unwrap();
+}
+
 /// Removes every container and volume of `engine` (a test engine only ever holds a site's).
 pub(crate) fn empty_engine(engine: &str) {
     for (list, rm) in [
@@ -144,13 +155,7 @@ impl Site {
             &[],
             &format!("{}{extra_globals}", real_globals()),
         );
-        // a test machine's memory, not a production server's 8G buffer pool
-        std::fs::create_dir_all(dir.path().join("config/config")).unwrap();
-        std::fs::write(
-            dir.path().join("config/config/galera.cnf"),
-            "[mysqld]\ninnodb_buffer_pool_size = 256M\ninnodb_log_file_size = 64M\n",
-        )
-        .unwrap();
+        small_galera(dir.path());
         // kolla's all-in-one inventory (every group, as haproxy's services.d needs), its one
         // host reached through the real engine
         std::fs::copy(

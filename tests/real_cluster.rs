@@ -30,7 +30,7 @@ const TAGS: &str = "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keysto
                     placement,nova,nova-cell,neutron,heat";
 /// neutron's agents on host1, on stand-ins (see the module docs): image variable prefix,
 /// stand-in image.
-const STAND_INS: &[(&str, &str)] = &[
+pub(crate) const STAND_INS: &[(&str, &str)] = &[
     ("neutron_openvswitch_agent", "neutron-openvswitch-agent"),
     ("neutron_dhcp_agent", "neutron-dhcp-agent"),
     ("neutron_l3_agent", "neutron-l3-agent"),
@@ -135,6 +135,15 @@ fn in_host(engine: &str, script: &str) -> Output {
         .args(["sh", "-c", script]))
 }
 
+/// The VIP on host1 (`engine`), where keepalived would hold it.
+pub(crate) fn vip_on_host1(engine: &str) {
+    let o = in_host(
+        engine,
+        &format!("ip addr show dev eth0 | grep -q ' {VIP}/' || ip addr add {VIP}/24 dev eth0"),
+    );
+    assert!(o.status.success(), "VIP on host1: {}", stderr(&o));
+}
+
 struct Cluster {
     dir: tempfile::TempDir,
     engines: Vec<String>,
@@ -150,12 +159,7 @@ impl Cluster {
         for e in &engines {
             empty_engine(e);
         }
-        // the VIP on host1, where keepalived would hold it
-        let o = in_host(
-            &engines[0],
-            &format!("ip addr show dev eth0 | grep -q ' {VIP}/' || ip addr add {VIP}/24 dev eth0"),
-        );
-        assert!(o.status.success(), "VIP on host1: {}", stderr(&o));
+        vip_on_host1(&engines[0]);
 
         // neutron's agents' stand-ins on host1
         let stand_ins: Vec<&str> = STAND_INS.iter().map(|(_, image)| *image).collect();

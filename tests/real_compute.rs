@@ -23,24 +23,18 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::podman::{podman_engine, PODMAN_TURN};
+use crate::podman_libvirt::libvirt_globals;
 use crate::real::{
     docker, empty_engine, eventually, openstack_at, openstack_client, real_engine, run,
-    ONE_AT_A_TIME, TAG,
+    small_galera, ONE_AT_A_TIME, TAG,
 };
-use crate::real_cluster::{cluster_engines, LAN, VIP};
+use crate::real_cluster::{cluster_engines, vip_on_host1, LAN, STAND_INS, VIP};
 use crate::util::{
-    engine_pid, ensure_images, kollars, reference, root, site_inputs, stderr, IMAGE_NAMESPACE,
+    ensure_images, kollars, reference, root, site_inputs, stderr, IMAGE_NAMESPACE, IMAGE_TAG,
 };
 
 const TAGS: &str = "mariadb,memcached,rabbitmq,loadbalancer,kolla-toolbox,keystone,glance,\
                     placement,nova,nova-cell,neutron";
-/// neutron's agents, on stand-ins (see the module docs): image variable prefix, stand-in image.
-const STAND_INS: &[(&str, &str)] = &[
-    ("neutron_openvswitch_agent", "neutron-openvswitch-agent"),
-    ("neutron_dhcp_agent", "neutron-dhcp-agent"),
-    ("neutron_l3_agent", "neutron-l3-agent"),
-    ("neutron_metadata_agent", "neutron-metadata-agent"),
-];
 /// The compute host's end of its link to the LAN, the bridge's end, and its address there.
 const LINK: (&str, &str) = ("kvc1", "kvcp");
 const COMPUTE_HOST: u8 = 9;
@@ -122,18 +116,7 @@ impl Link {
             let o = in_netns(compute, args);
             assert!(o.status.success(), "{args:?}: {}", stderr(&o));
         }
-        // the VIP on host1, where keepalived would hold it
-        let o = in_netns(
-            engine_pid(ctl_engine),
-            &[
-                "sh",
-                "-c",
-                &format!(
-                    "ip addr show dev eth0 | grep -q ' {VIP}/' || ip addr add {VIP}/24 dev eth0"
-                ),
-            ],
-        );
-        assert!(o.status.success(), "VIP on host1: {}", stderr(&o));
+        vip_on_host1(ctl_engine);
         Link {
             lan,
             engines: [ctl_engine.to_owned(), compute_engine.to_owned()],
@@ -153,35 +136,24 @@ impl Drop for Link {
 /// The site: kolla's all-in-one inventory with its host renamed `ctl` (its facts gathered
 /// through its engine: host1's) and `node1` in `[compute]` on podman.
 fn site(dir: &Path, ctl: &str, compute: &str) {
-    let (nofile, memlock) = (hard_limit("n"), hard_limit("l") * 1024);
     // the real sites' globals without their single host's: no network_interface (each host
     // names its own) and the VIP on the link
-    let globals = format!(
+    let mut globals = format!(
         "kolla_base_distro: debian\ndocker_registry: \"\"\ndocker_namespace: kollars\n\
          openstack_tag: {TAG}\nkolla_internal_vip_address: {VIP}\nenable_keepalived: \"no\"\n\
          enable_proxysql: \"no\"\ndatabase_address: {LAN}.1\nenable_heat: \"no\"\n\
          enable_horizon: \"no\"\nhaproxy_max_connections: 8000\n\
-         default_container_dimensions: {{}}\n\
-         nova_compute_virt_type: qemu\nlibvirt_enable_sasl: false\n\
-         qemu_max_files: 0\nqemu_max_processes: 0\n\
-         nova_libvirt_default_dimensions:\n  ulimits:\n\
-         \x20   memlock: {{soft: {memlock}, hard: {memlock}}}\n\
-         \x20   nofile: {{soft: {nofile}, hard: {nofile}}}\n\
-         \x20   nproc: {{soft: 32768, hard: 32768}}\n"
+         default_container_dimensions: {{}}\n{}",
+        libvirt_globals()
     );
-    let mut globals = globals;
+    // neutron's agents on stand-ins (see the module docs), as in the cluster test
     for (var, image) in STAND_INS {
         globals.push_str(&format!(
-            "{var}_image_full: {IMAGE_NAMESPACE}/{image}:latest\n"
+            "{var}_image_full: {IMAGE_NAMESPACE}/{image}:{IMAGE_TAG}\n"
         ));
     }
     site_inputs(dir, &[], &globals);
-    std::fs::create_dir_all(dir.join("config/config")).unwrap();
-    std::fs::write(
-        dir.join("config/config/galera.cnf"),
-        "[mysqld]\ninnodb_buffer_pool_size = 256M\ninnodb_log_file_size = 64M\n",
-    )
-    .unwrap();
+    small_galera(dir);
     let ctl_vars = format!(
         "ctl kollars_engine={ctl} network_interface=eth0 kollars_privileged_containers=false \
          node_config_directory={}",
@@ -189,7 +161,7 @@ fn site(dir: &Path, ctl: &str, compute: &str) {
     );
     let node1 = format!(
         "[compute]\nnode1 kollars_engine={compute} kolla_container_engine=podman \
-         network_interface={} kolla_toolbox_image_full={IMAGE_NAMESPACE}/kolla-toolbox:latest \
+         network_interface={} kolla_toolbox_image_full={IMAGE_NAMESPACE}/kolla-toolbox:{IMAGE_TAG} \
          node_config_directory={}",
         LINK.0,
         dir.join("etc-node1").display()
@@ -208,15 +180,6 @@ fn site(dir: &Path, ctl: &str, compute: &str) {
         })
         .collect();
     std::fs::write(dir.join("inventory"), inv.join("\n") + "\n").unwrap();
-}
-
-/// This machine's hard limit of `ulimit -H<flag>`, as a number.
-fn hard_limit(flag: &str) -> u64 {
-    let o = run(Command::new("sh").args(["-c", &format!("ulimit -H{flag}")]));
-    String::from_utf8_lossy(&o.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(1 << 20)
 }
 
 fn kollars_at(dir: &Path, cmd: &str, extra: &[&str]) -> String {
