@@ -182,7 +182,7 @@ fn site(dir: &Path, ctl: &str, compute: &str) {
     std::fs::write(dir.join("inventory"), inv.join("\n") + "\n").unwrap();
 }
 
-fn kollars_at(dir: &Path, cmd: &str, extra: &[&str]) -> String {
+fn args_at(dir: &Path, cmd: &str, extra: &[&str]) -> Vec<String> {
     let mut a: Vec<String> = vec![
         cmd.into(),
         "-i".into(),
@@ -194,6 +194,11 @@ fn kollars_at(dir: &Path, cmd: &str, extra: &[&str]) -> String {
         a.extend(["-t".into(), TAGS.into()]);
     }
     a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn kollars_at(dir: &Path, cmd: &str, extra: &[&str]) -> String {
+    let a = args_at(dir, cmd, extra);
     let o = kollars(a);
     let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
     assert!(o.status.success(), "kollars {cmd} failed:\n{out}");
@@ -211,6 +216,47 @@ fn compute_images(real: &str, podman: &str) {
         .args(["--from", real, "--to", podman])
         .args(&images));
     assert!(o.status.success(), "copy-images.sh: {}", stderr(&o));
+}
+
+/// A failed deploy: why (its last lines first: CI shows the head and tail of long output),
+/// then what both ends of the compute host's RPC said and what RabbitMQ held, before the
+/// engines are emptied.
+fn dump_failure(ctl: &str, compute: &str, o: &Output) -> ! {
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(o));
+    let tail: Vec<&str> = out.lines().rev().take(25).collect();
+    eprintln!(
+        "kollars deploy failed; its last lines:\n{}",
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    );
+    let dumps: [(&str, &[&str]); 6] = [
+        (compute, &["logs", "--tail", "30", "nova_compute"]),
+        (
+            compute,
+            &["exec", "nova_compute", "tail", "-40", "/var/log/kolla/nova/nova-compute.log"],
+        ),
+        (
+            ctl,
+            &["exec", "nova_conductor", "tail", "-30", "/var/log/kolla/nova/nova-conductor.log"],
+        ),
+        (
+            ctl,
+            &["exec", "rabbitmq", "rabbitmqctl", "list_queues", "name", "messages", "consumers"],
+        ),
+        (
+            ctl,
+            &["exec", "rabbitmq", "rabbitmqctl", "list_connections", "peer_host", "state", "user"],
+        ),
+        (ctl, &["ps", "-a", "--format", "{{.Names}} {{.Status}}"]),
+    ];
+    for (engine, args) in dumps {
+        let o = docker(engine, args);
+        eprintln!(
+            "{args:?}:\n{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            stderr(&o)
+        );
+    }
+    panic!("kollars deploy failed (its output above)\n{out}");
 }
 
 #[test]
@@ -245,29 +291,11 @@ fn a_server_boots_through_nova_on_a_compute_host_kollars_deployed() {
         "the plan names the host discovery:\n{plan}"
     );
     let t0 = Instant::now();
-    let out =
-        std::panic::catch_unwind(|| kollars_at(dir.path(), "deploy", &[])).unwrap_or_else(|e| {
-            // what the compute host's nova said, before the engines are emptied
-            for args in [
-                &["logs", "--tail", "40", "nova_compute"][..],
-                &[
-                    "exec",
-                    "nova_compute",
-                    "tail",
-                    "-40",
-                    "/var/log/kolla/nova/nova-compute.log",
-                ][..],
-                &["exec", "nova_compute", "hostname"][..],
-            ] {
-                let o = docker(&compute, args);
-                eprintln!(
-                    "{args:?}:\n{}{}",
-                    String::from_utf8_lossy(&o.stdout),
-                    stderr(&o)
-                );
-            }
-            std::panic::resume_unwind(e)
-        });
+    let o = kollars(args_at(dir.path(), "deploy", &[]));
+    if !o.status.success() {
+        dump_failure(&ctl, &compute, &o);
+    }
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
     let deployed = t0.elapsed();
     eprintln!("deploy: {:.1}s\n{out}", deployed.as_secs_f64());
     kollars_at(dir.path(), "post-deploy", &[]);
