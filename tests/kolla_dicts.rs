@@ -145,7 +145,33 @@ fn container_dicts_are_kollas() {
             }
         }
     }
-    // ovn: 36 (3 hosts), apis: 19
-    assert!(compared >= 55, "only {compared} dicts compared");
+    // ovn: 36 (3 hosts), apis: 19, telemetry: 16, telemetry-options: 15
+    assert!(compared >= 86, "only {compared} dicts compared");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// CloudKitty on OpenSearch: kolla makes the storage index (a PUT when a GET does not find it)
+/// before `bootstrap_cloudkitty`; kollars' one-shot for it comes first, with the index's URL.
+#[test]
+fn cloudkitty_makes_its_opensearch_index_before_its_bootstrap() {
+    let s = Scenario::discovered()
+        .into_iter()
+        .find(|s| s.name == "scenarios/telemetry-options")
+        .expect("scenario telemetry-options");
+    let ours = ours(&s);
+    let api = &ours["ctl1"]["cloudkitty-api"];
+    let one_shots = api["bootstrap"].as_array().expect("a list of one-shots");
+    let names: Vec<&str> = one_shots
+        .iter()
+        .filter_map(|b| b["name"].as_str())
+        .collect();
+    assert_eq!(names, ["cloudkitty_storage_index", "bootstrap_cloudkitty"]);
+    let index = &one_shots[0];
+    assert_eq!(index["enabled"].as_bool(), Some(true), "{index}");
+    let command = index["command"].as_str().unwrap();
+    assert!(
+        command.starts_with("bash -c 'url=http://192.0.2.250:9200/cloudkitty; ")
+            && command.contains("curl -sSf -X PUT"),
+        "{command}"
+    );
 }
