@@ -151,6 +151,17 @@ struct Cluster {
     db_password: String,
 }
 
+/// The hosts are emptied when the test ends, pass or fail: a RabbitMQ or a nova-conductor left
+/// running on host2 or host3 would rejoin the next test's RabbitMQ on host1 (the nodes remember
+/// their cluster) and consume its RPC (real_compute's conductor calls went to them).
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for e in &self.engines {
+            empty_engine(e);
+        }
+    }
+}
+
 impl Cluster {
     fn new() -> Cluster {
         let engines = cluster_engines();

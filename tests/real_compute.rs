@@ -263,14 +263,19 @@ fn dump_failure(ctl: &str, compute: &str, o: &Output) -> ! {
 fn a_server_boots_through_nova_on_a_compute_host_kollars_deployed() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let _podman = PODMAN_TURN.lock().unwrap_or_else(|e| e.into_inner());
-    let ctl = cluster_engines().remove(0);
+    // every host of the LAN empty, not only host1: a RabbitMQ node left on another would
+    // rejoin host1's and its services would consume this cloud's RPC
+    let lan = cluster_engines();
+    for e in &lan {
+        empty_engine(e);
+    }
+    let ctl = lan[0].clone();
     let compute = podman_engine();
     let client = openstack_client();
     compute_images(&real_engine(), &compute);
     let stand_ins: Vec<&str> = STAND_INS.iter().map(|(_, image)| *image).collect();
     ensure_images(&ctl, &stand_ins);
     ensure_images(&compute, &["kolla-toolbox", "neutron-openvswitch-agent"]);
-    empty_engine(&ctl);
     empty_engine(&compute);
     let _link = Link::new(&ctl, &compute);
     let dir = tempfile::tempdir().unwrap();
