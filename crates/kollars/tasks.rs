@@ -320,7 +320,8 @@ impl<'a> Entries<'a> {
     /// `user_domain_name` and `project_domain_name` or `domain_name`), `region`,
     /// `interface`, `cacert`, `domain` (`default`), `update_password`, and a project's own
     /// domains: `domains` (`name`, `description`) and `domain_users` (`domain`, `user`,
-    /// `password`, `description`, `role` on that domain).
+    /// `password`, `description`, `role` on that domain), and `aggregates` (nova host
+    /// aggregates by name, made last: blazar's pool).
     pub(crate) fn register(&self) -> Result<Option<Registration>> {
         let Some(e) = self.entry("ks_register") else {
             return Ok(None);
@@ -385,6 +386,11 @@ impl<'a> Entries<'a> {
             .iter()
             .map(Entry::itself)
             .collect::<Result<_>>()?;
+        let aggregates = e
+            .list("aggregates")?
+            .iter()
+            .map(Entry::itself)
+            .collect::<Result<_>>()?;
         let cacert = e
             .get("cacert")
             .map(|v| v.to_string())
@@ -414,6 +420,7 @@ impl<'a> Entries<'a> {
             user_roles,
             domains,
             domain_users,
+            aggregates,
         }))
     }
 
