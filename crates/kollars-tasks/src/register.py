@@ -273,12 +273,14 @@ def register_domains(ident, req, apply, made, roles):
             user = ident.find_user(u["user"], domain_id=domain.id)
         if user is None:
             if apply:
+                # magnum's trustee admin has none, as kolla makes it
+                described = {"description": u["description"]} if u["description"] else {}
                 user = ident.create_user(
                     name=u["user"],
                     password=u["password"],
                     domain_id=domain.id,
-                    description=u["description"],
                     is_enabled=True,
+                    **described
                 )
             made.add("users", label)
         elif req["update_password"] and not password_works(
