@@ -320,7 +320,8 @@ impl<'a> Entries<'a> {
     /// `user_domain_name` and `project_domain_name` or `domain_name`), `region`,
     /// `interface`, `cacert`, `domain` (`default`), `update_password`, and a project's own
     /// domains: `domains` (`name`, `description`) and `domain_users` (`domain`, `user`,
-    /// `password`, `description`, `role` on that domain).
+    /// `password`, `description` (may be empty), `role` on that domain), and `aggregates` (nova host
+    /// aggregates by name, made last: blazar's pool).
     pub(crate) fn register(&self) -> Result<Option<Registration>> {
         let Some(e) = self.entry("ks_register") else {
             return Ok(None);
@@ -376,12 +377,21 @@ impl<'a> Entries<'a> {
                 domain: u.string("domain")?,
                 user: u.string("user")?,
                 password: Secret::new(u.string("password")?),
-                description: u.string("description")?,
+                // kolla gives heat's domain admin one, magnum's trustee admin none
+                description: u
+                    .get("description")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
                 role: u.string("role")?,
             });
         }
         let roles = e
             .list("roles")?
+            .iter()
+            .map(Entry::itself)
+            .collect::<Result<_>>()?;
+        let aggregates = e
+            .list("aggregates")?
             .iter()
             .map(Entry::itself)
             .collect::<Result<_>>()?;
@@ -414,6 +424,7 @@ impl<'a> Entries<'a> {
             user_roles,
             domains,
             domain_users,
+            aggregates,
         }))
     }
 

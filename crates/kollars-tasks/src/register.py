@@ -27,6 +27,7 @@ KINDS = (
     "passwords",
     "roles",
     "assignments",
+    "aggregates",
 )
 
 
@@ -226,7 +227,22 @@ def register(conn, req, apply, made):
             made.add("assignments", label)
 
     register_domains(ident, req, apply, made, roles)
+    register_aggregates(conn, req, apply, made)
     return made
+
+
+def register_aggregates(conn, req, apply, made):
+    """The nova host aggregates the project needs (blazar's pool of free hosts), by name, made
+    when missing: kolla's os_nova_host_aggregate with only a name."""
+    wanted = req.get("aggregates", [])
+    if not wanted:
+        return
+    existing = {a.name for a in conn.compute.aggregates()}
+    for name in wanted:
+        if name not in existing:
+            if apply:
+                conn.compute.create_aggregate(name=name)
+            made.add("aggregates", name)
 
 
 def register_domains(ident, req, apply, made, roles):
@@ -257,12 +273,14 @@ def register_domains(ident, req, apply, made, roles):
             user = ident.find_user(u["user"], domain_id=domain.id)
         if user is None:
             if apply:
+                # magnum's trustee admin has none, as kolla makes it
+                described = {"description": u["description"]} if u["description"] else {}
                 user = ident.create_user(
                     name=u["user"],
                     password=u["password"],
                     domain_id=domain.id,
-                    description=u["description"],
                     is_enabled=True,
+                    **described
                 )
             made.add("users", label)
         elif req["update_password"] and not password_works(

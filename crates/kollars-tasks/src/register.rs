@@ -6,7 +6,10 @@
 //! more of keystone than that: heat runs its stacks' users in a domain of its own, managed by
 //! a user of that domain holding `admin` on it; kolla's heat image makes those in its
 //! bootstrap with the admin's password in the container's environment, kollars makes them
-//! here instead ([`KsDomain`], [`KsDomainUser`]), with the same find-then-make calls.
+//! here instead ([`KsDomain`], [`KsDomainUser`]), with the same find-then-make calls. One
+//! project needs something of nova: blazar's bootstrap makes the host aggregate its free hosts
+//! wait in (`blazar_aggregate_pool_name`, kolla's `os_nova_host_aggregate`); kollars makes it
+//! here too, last, with the same admin login ([`Registration::aggregates`]).
 //!
 //! Run as kolla runs it: in `kolla_toolbox`, with openstacksdk, logged in as the admin
 //! (`openstack_auth`) at the internal interface. kolla drives openstack.cloud's Ansible
@@ -163,6 +166,9 @@ pub struct Registration {
     pub domains: Vec<KsDomain>,
     /// Users in a named domain (one of `domains`, or one that exists), each with a role on it.
     pub domain_users: Vec<KsDomainUser>,
+    /// nova host aggregates (by name) the project needs, made when missing (blazar's
+    /// `freepool`); nova's API must answer by then.
+    pub aggregates: Vec<String>,
 }
 
 impl Registration {
@@ -227,6 +233,9 @@ impl Registration {
                 }))
                 .collect::<Vec<_>>());
         }
+        if !self.aggregates.is_empty() {
+            req["aggregates"] = serde_json::json!(self.aggregates);
+        }
         req
     }
 
@@ -281,6 +290,9 @@ pub struct Registered {
     pub roles: Vec<String>,
     /// Role assignments granted (`placement service admin`: user, project, role; `heat_domain_admin@heat_user_domain domain heat_user_domain admin` on a domain).
     pub assignments: Vec<String>,
+    /// nova host aggregates made (`freepool`).
+    #[serde(default)]
+    pub aggregates: Vec<String>,
 }
 
 impl Registered {
@@ -314,6 +326,7 @@ impl Registered {
             "role assignments",
             self.assignments.len(),
         );
+        named(&mut parts, "aggregate", &self.aggregates);
         parts.join(", ")
     }
 }
@@ -412,6 +425,7 @@ mod tests {
             user_roles: vec![],
             domains: vec![],
             domain_users: vec![],
+            aggregates: vec![],
         }
     }
 
@@ -476,6 +490,24 @@ mod tests {
     }
 
     #[test]
+    fn aggregates_are_asked_for_only_by_the_projects_that_need_one() {
+        let plain = registration("one").request("apply");
+        assert!(plain.get("aggregates").is_none());
+        let blazar = Registration {
+            aggregates: vec!["freepool".into()],
+            ..registration("one")
+        };
+        assert_eq!(blazar.request("check")["aggregates"][0], "freepool");
+        assert_ne!(blazar.digest(), registration("one").digest());
+        let made: Registered = serde_json::from_str(
+            r#"{"services": [], "endpoints": [], "domains": [], "projects": [], "users": [],
+                "passwords": [], "roles": [], "assignments": [], "aggregates": ["freepool"]}"#,
+        )
+        .unwrap();
+        assert_eq!(made.summary(), "aggregate freepool");
+    }
+
+    #[test]
     fn the_digest_follows_every_input_and_shows_none() {
         let a = registration("one");
         let d = a.digest();
@@ -499,6 +531,7 @@ mod tests {
             passwords: vec![],
             roles: vec![],
             assignments: vec!["placement service admin".into()],
+            aggregates: vec![],
         };
         assert_eq!(
             r.summary(),

@@ -27,7 +27,8 @@ fn flag(ws: &Workspace, host: &str, name: &str) -> bool {
 }
 
 /// The inventory's groups as kolla's prechecks want them: `control` present; for each
-/// enabled clustered service its group present, and Galera's of an odd size.
+/// enabled clustered service its group present, and Galera's of an odd size; masakari on more
+/// than one host only with a coordination backend (valkey or etcd).
 pub fn inventory(ws: &Workspace) -> Vec<Finding> {
     let Some(first) = ws.hosts.first() else {
         return Vec::new();
@@ -61,6 +62,27 @@ pub fn inventory(ws: &Workspace) -> Vec<Finding> {
                 ),
             ));
         }
+    }
+    // kolla's masakari precheck counts groups['masakari'], a group its inventories lack: the
+    // API's hosts are what coordinate
+    if flag(ws, first, "enable_masakari") && ws.inventory.group_hosts("masakari-api").len() > 1 {
+        let backend = eval(ws, first, "{{ masakari_coordination_backend }}")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        out.push(match backend.as_str() {
+            "" => Finding::site(
+                "inventory",
+                false,
+                "masakari-api runs on more than one host: enable valkey or etcd for its \
+                 coordination (masakari_coordination_backend is empty)"
+                    .to_owned(),
+            ),
+            b => Finding::site(
+                "inventory",
+                true,
+                format!("masakari coordinates through {b}"),
+            ),
+        });
     }
     out
 }
