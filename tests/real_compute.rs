@@ -232,19 +232,47 @@ fn dump_failure(ctl: &str, compute: &str, o: &Output) -> ! {
         (compute, &["logs", "--tail", "30", "nova_compute"]),
         (
             compute,
-            &["exec", "nova_compute", "tail", "-40", "/var/log/kolla/nova/nova-compute.log"],
+            &[
+                "exec",
+                "nova_compute",
+                "tail",
+                "-40",
+                "/var/log/kolla/nova/nova-compute.log",
+            ],
         ),
         (
             ctl,
-            &["exec", "nova_conductor", "tail", "-30", "/var/log/kolla/nova/nova-conductor.log"],
+            &[
+                "exec",
+                "nova_conductor",
+                "tail",
+                "-30",
+                "/var/log/kolla/nova/nova-conductor.log",
+            ],
         ),
         (
             ctl,
-            &["exec", "rabbitmq", "rabbitmqctl", "list_queues", "name", "messages", "consumers"],
+            &[
+                "exec",
+                "rabbitmq",
+                "rabbitmqctl",
+                "list_queues",
+                "name",
+                "messages",
+                "consumers",
+            ],
         ),
         (
             ctl,
-            &["exec", "rabbitmq", "rabbitmqctl", "list_connections", "peer_host", "state", "user"],
+            &[
+                "exec",
+                "rabbitmq",
+                "rabbitmqctl",
+                "list_connections",
+                "peer_host",
+                "state",
+                "user",
+            ],
         ),
         (ctl, &["ps", "-a", "--format", "{{.Names}} {{.Status}}"]),
     ];
